@@ -1,0 +1,42 @@
+# `make run` serves the world; `make test` runs the whole suite. Both set up what they need.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+CLIENT_SRC := $(shell find client_web/src client_web/index.html client_web/admin.html client_web/package.json client_web/package-lock.json client_web/vite.config.* -type f 2>/dev/null)
+
+.PHONY: run test client chromium bench clean-venv
+
+run: $(STAMP) client
+	$(BIN)/townsquare serve
+
+test: $(STAMP) client chromium
+	$(BIN)/pytest
+
+# torch first, from the pinned CPU wheel: the project's own pin then installs nothing more,
+# so CI never pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check "torch==2.13.0"
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+client: client_web/dist/.built
+
+client_web/dist/.built: $(CLIENT_SRC)
+	@if [ -f client_web/package.json ]; then \
+		cd client_web && npm ci --no-audit --no-fund --loglevel=error && npm run build && touch dist/.built; \
+	else mkdir -p client_web/dist && touch client_web/dist/.built; fi
+
+# Debian's Chromium for the browser tests (Playwright drives it; never `playwright install`).
+chromium:
+	@test -x /usr/bin/chromium || { \
+		if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+		else sudo -n sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null'; fi; } \
+		|| echo "chromium could not be installed: browser tests will fail"
+
+bench: $(STAMP) client
+	$(BIN)/python bench/run_all.py
+
+clean-venv:
+	rm -rf $(VENV)

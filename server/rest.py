@@ -1,0 +1,156 @@
+"""REST plumbing: routes with pydantic bodies, JSON errors in the protocol's codes, OpenAPI.
+
+Each domain declares its routes through `Api.route`; the same declarations produce the
+OpenAPI document served at /api/openapi.json, so the docs cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from server.context import get_ctx
+from server.protocol import HTTP_STATUS, ProtocolError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, default=str))
+
+
+def error_response(code: str, message: str, **extra: Any) -> web.Response:
+    return json_response({"error": {"code": code, "message": message, **extra}}, status=HTTP_STATUS[code])
+
+
+def validation_message(e: ValidationError) -> str:
+    err = e.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return f"{where}: {err['msg']}" if where else err["msg"]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except ProtocolError as e:
+        return error_response(e.code, e.message, **e.extra)
+    except ValidationError as e:
+        return error_response("invalid_payload", validation_message(e))
+    except web.HTTPException as e:
+        if request.path.startswith("/api/") and e.status >= 400:
+            code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "invalid_payload",
+                    413: "invalid_payload"}.get(e.status, "internal")
+            return error_response(code, e.reason)
+        raise
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return error_response("internal", "internal error")
+
+
+class Api:
+    """Collects routes and their OpenAPI description."""
+
+    def __init__(self) -> None:
+        self.routes = web.RouteTableDef()
+        self.paths: dict[str, dict[str, Any]] = {}
+        self.schemas: dict[str, Any] = {}
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        summary: str = "",
+        tag: str = "world",
+        auth: str | None = None,
+        response: type[BaseModel] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """`auth` is None (public), "user", "moderator" or "admin"; the handler gets
+        (request, body?, query?) and returns JSON-able data or a Response."""
+
+        def deco(fn: Handler) -> Handler:
+            async def endpoint(request: web.Request) -> web.StreamResponse:
+                args: list[Any] = [request]
+                if auth is not None:
+                    await get_ctx(request.app).auth.require(request, auth)
+                if body is not None:
+                    try:
+                        raw = await request.json()
+                    except (json.JSONDecodeError, UnicodeDecodeError):
+                        raise ProtocolError("invalid_payload", "body is not valid JSON") from None
+                    args.append(body.model_validate(raw))
+                if query is not None:
+                    args.append(query.model_validate(dict(request.query)))
+                result = await fn(*args)
+                if isinstance(result, web.StreamResponse):
+                    return result
+                return json_response(result)
+
+            endpoint.__name__ = fn.__name__
+            self.routes.route(method, path)(endpoint)
+            self._describe(method, path, fn, body, query, summary, tag, auth, response)
+            return fn
+
+        return deco
+
+    def _ref(self, model: type[BaseModel]) -> dict[str, str]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, sub in schema.pop("$defs", {}).items():
+            self.schemas[name] = sub
+        self.schemas[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    def _describe(self, method, path, fn, body, query, summary, tag, auth, response) -> None:
+        op: dict[str, Any] = {
+            "summary": summary or (fn.__doc__ or "").strip().split("\n")[0],
+            "tags": [tag],
+            "operationId": fn.__name__,
+            "responses": {"200": {"description": "OK"}, "default": {"$ref": "#/components/responses/Error"}},
+        }
+        if response is not None:
+            op["responses"]["200"]["content"] = {"application/json": {"schema": self._ref(response)}}
+        if auth:
+            op["security"] = [{"bearer": []}]
+            op["description"] = f"Requires role: {auth}."
+        if body is not None:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": self._ref(body)}}}
+        if query is not None:
+            props = query.model_json_schema().get("properties", {})
+            op["parameters"] = [{"name": k, "in": "query", "schema": v} for k, v in props.items()]
+        params = [seg[1:-1] for seg in path.split("/") if seg.startswith("{")]
+        if params:
+            op.setdefault("parameters", []).extend(
+                {"name": p.split(":")[0], "in": "path", "required": True, "schema": {"type": "string"}} for p in params
+            )
+        clean = "/".join(("{" + s[1:-1].split(":")[0] + "}") if s.startswith("{") else s for s in path.split("/"))
+        self.paths.setdefault(clean, {})[method.lower()] = op
+
+    def openapi(self, version: str) -> dict[str, Any]:
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": "Townsquare API", "version": version},
+            "paths": self.paths,
+            "components": {
+                "schemas": self.schemas,
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                "responses": {
+                    "Error": {
+                        "description": "Error in the protocol's codes",
+                        "content": {"application/json": {"schema": {
+                            "type": "object",
+                            "properties": {"error": {"type": "object", "properties": {
+                                "code": {"type": "string"}, "message": {"type": "string"}}}},
+                        }}},
+                    }
+                },
+            },
+        }

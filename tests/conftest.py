@@ -1,0 +1,236 @@
+"""Shared fixtures: a real PostgreSQL (embedded, or TOWNSQUARE_TEST_DATABASE_URL), a migrated
+database per test module, an in-process world server on a free port, and real Socket.IO clients."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import uuid
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+import socketio
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/townsquare-runtime-{os.getuid()}")
+os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
+# A townsquare.toml or TOWNSQUARE_* in the developer's shell must not leak into tests.
+for _k in [k for k in os.environ if k.startswith("TOWNSQUARE_") and not k.startswith("TOWNSQUARE_TEST_")]:
+    del os.environ[_k]
+os.environ["TOWNSQUARE_CONFIG"] = "/nonexistent/townsquare.toml"
+
+try:
+    import torch
+
+    torch.set_num_threads(1)  # 2-core CI machines; several tests run models
+except ImportError:  # pragma: no cover
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PgServer:
+    """Creates fresh databases on one PostgreSQL server."""
+
+    def __init__(self, admin_url: str | None, embedded=None):
+        self.admin_url = admin_url
+        self.embedded = embedded
+
+    def new_database(self, name: str) -> str:
+        name = re.sub(r"[^a-z0-9_]", "_", name.lower())[:50]
+        if self.embedded is not None:
+            return self.embedded.create_database(name)
+        import asyncpg
+        from sqlalchemy.engine import make_url
+
+        base = make_url(self.admin_url)
+
+        async def create() -> None:
+            conn = await asyncpg.connect(base.set(drivername="postgresql").render_as_string(hide_password=False))
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+
+        asyncio.run(create()) if not _loop_running() else _run_in_thread(create)
+        return base.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        return False
+
+
+def _run_in_thread(coro_fn) -> None:
+    import threading
+
+    err: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coro_fn())
+        except BaseException as e:  # re-raised in the caller
+            err.append(e)
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if err:
+        raise err[0]
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    url = os.environ.get("TOWNSQUARE_TEST_DATABASE_URL")
+    if url:
+        yield PgServer(url)
+        return
+    from server.db.embedded import EmbeddedPostgres
+
+    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "pgdata")
+    pg.start()
+    yield PgServer(None, embedded=pg)
+    pg.stop()
+
+
+def make_database(pg_server: PgServer, label: str) -> str:
+    """A fresh database migrated to head."""
+    from server.db.migrate import upgrade
+
+    url = pg_server.new_database(f"t_{label}_{uuid.uuid4().hex[:6]}")
+    _run_in_thread(lambda: asyncio.to_thread(upgrade, url))
+    return url
+
+
+@pytest.fixture(scope="module")
+def db_url(pg_server, request) -> str:
+    return make_database(pg_server, request.module.__name__.rsplit(".", 1)[-1])
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def db(db_url):
+    from server.db import Database
+
+    database = Database(db_url, pool_size=5)
+    yield database
+    await database.dispose()
+
+
+def make_settings(tmp: Path, **overrides):
+    from server.config import Settings
+
+    base = dict(data_dir=tmp, secret_key="test-secret-key-" + "x" * 32, port=0, log_format="json",
+                tick_hz=20.0)
+    base.update(overrides)
+    return Settings(**base)
+
+
+class WorldServer:
+    """A world server running in this test's event loop on a real port."""
+
+    def __init__(self, app, runner, port: int):
+        self.app = app
+        self.runner = runner
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        from server.context import get_ctx
+
+        self.ctx = get_ctx(app)
+        self.clients: list[socketio.AsyncClient] = []
+
+    async def register(self, username: str | None = None, password: str = "correct-horse-9", **extra) -> dict:
+        username = username or f"u{uuid.uuid4().hex[:10]}"
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{self.url}/api/auth/register",
+                                 json={"username": username, "password": password, **extra}) as r:
+                data = await r.json()
+                assert r.status == 200, data
+        data["password"] = password
+        return data
+
+    async def connect(self, token: str, **kw) -> socketio.AsyncClient:
+        client = socketio.AsyncClient(reconnection=False, **kw)
+        await client.connect(self.url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
+        self.clients.append(client)
+        return client
+
+    async def user(self, username: str | None = None, **extra) -> tuple[dict, socketio.AsyncClient]:
+        """Registers a user and connects a socket for it."""
+        account = await self.register(username, **extra)
+        return account, await self.connect(account["token"])
+
+    async def close_clients(self) -> None:
+        for c in self.clients:
+            if c.connected:
+                await c.disconnect()
+        self.clients.clear()
+
+
+async def start_world(settings, url: str, seed: bool = True) -> WorldServer:
+    from aiohttp import web
+
+    from server.app import create_app
+    from server.cli import _seed
+
+    if seed:
+        await _seed(url, settings, only_if_empty=True)
+    app = create_app(settings, url)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return WorldServer(app, runner, port)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def world(db_url, tmp_path_factory):
+    """A seeded world server for the module; tests register their own users."""
+    server = await start_world(make_settings(tmp_path_factory.mktemp("world")), db_url)
+    yield server
+    await server.close_clients()
+    await server.runner.cleanup()
+
+
+async def call(client: socketio.AsyncClient, event: str, data=None, timeout: float = 10) -> dict:
+    """Emit with an ack, as every client -> server event is sent."""
+    return await client.call(event, {} if data is None else data, timeout=timeout)
+
+
+class Inbox:
+    """Collects server -> client events of a client for assertions."""
+
+    def __init__(self, client: socketio.AsyncClient, *events: str):
+        self.items: dict[str, list] = {e: [] for e in events}
+        self._cond = asyncio.Condition()
+        for e in events:
+            client.on(e, self._make(e))
+
+    def _make(self, event: str):
+        async def handler(data=None):
+            async with self._cond:
+                self.items[event].append(data)
+                self._cond.notify_all()
+        return handler
+
+    async def wait_for(self, event: str, pred=lambda d: True, timeout: float = 5.0):
+        async def find():
+            async with self._cond:
+                while True:
+                    for d in self.items[event]:
+                        if pred(d):
+                            return d
+                    await self._cond.wait()
+        return await asyncio.wait_for(find(), timeout)
