@@ -1,0 +1,397 @@
+"""Benchmark of the realtime world: N people moving in one room, and idle connections.
+
+Load shape of ../shared/peers/README.md: 2 bot processes of Socket.IO clients moving at 5 Hz
+with their send time in the move, 10 sampled receivers per process measuring move-to-seen
+latency (the other bots receive without decoding), a 5 s warm-up, then a 20 s window; server
+CPU and RSS read from /proc over the window.
+
+Runs, each against a fresh `townsquare serve` process:
+- tick: the default server (one world:tick per room per tick, tick_hz 10), N = 50, 200, 500, 1000
+- per-move: tick batching off (one world:tick broadcast per move), the baseline
+- idle: 2,000 connected clients that joined the room and do nothing: server RSS
+
+The bench starts its own PostgreSQL (embedded, in a temp dir; or a scratch database on the
+server named by TOWNSQUARE_DATABASE_URL, dropped afterwards) and cleans up. Users are inserted
+directly and tokens signed with the bench's own secret, so registration hashing is not measured.
+AI models are not loaded by the server (TOWNSQUARE_MODELS__EMBED=""), pass --with-models to keep
+the configured ones. Prints one JSON object, then a one-line summary.
+
+    .venv/bin/python bench/realtime.py [--n 50 200 500 1000] [--baseline-n 50 200 500] [--idle 2000]
+                                       [--warmup 5] [--duration 20] [--tick-hz 10] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from array import array
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/townsquare-runtime-{os.getuid()}")
+os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
+
+import psutil  # noqa: E402
+
+SECRET = "bench-realtime-" + "s" * 40
+WORLD = """
+name: Bench
+rooms:
+  - slug: bench
+    name: Bench room
+    width: 200
+    height: 200
+    capacity: 10000
+    access: public
+    spawn: [100, 100]
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values, q):
+    if not values:
+        return None
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+# -- database ---------------------------------------------------------------------------------
+class BenchDatabase:
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.pg = None
+        self.scratch = None  # (admin dsn, name) of a database we created on an external server
+
+    def start(self) -> str:
+        external = os.environ.get("TOWNSQUARE_DATABASE_URL")
+        if external:
+            from sqlalchemy.engine import make_url
+
+            base = make_url(external)
+            name = f"townsquare_bench_{uuid.uuid4().hex[:8]}"
+            admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+            asyncio.run(self._sql(admin, f'CREATE DATABASE "{name}"'))
+            self.scratch = (admin, name)
+            return base.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+        from server.db.embedded import EmbeddedPostgres
+
+        self.pg = EmbeddedPostgres(self.tmp / "pgdata")
+        return self.pg.start()
+
+    @staticmethod
+    async def _sql(dsn: str, sql: str) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    def stop(self) -> None:
+        if self.scratch:
+            admin, name = self.scratch
+            asyncio.run(self._sql(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if self.pg is not None:
+            self.pg.stop()
+
+
+async def make_users(url: str, n: int) -> list[str]:
+    """n users with avatars, inserted in bulk; returns their tokens."""
+    import asyncpg
+    import jwt
+    from argon2 import PasswordHasher
+
+    pw = PasswordHasher().hash("bench-password")
+    ids = [uuid.uuid4() for _ in range(n)]
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.executemany("INSERT INTO users (id, username, password_hash, role, language) VALUES ($1, $2, $3, 'user', 'en')",
+                               [(i, f"bot_{i.hex[:12]}", pw) for i in ids])
+        await conn.executemany("INSERT INTO avatars (user_id, display_name, appearance) VALUES ($1, $2, '{}')",
+                               [(i, f"bot {i.hex[:6]}") for i in ids])
+    finally:
+        await conn.close()
+    now = int(time.time())
+    return [jwt.encode({"sub": str(i), "role": "user", "iat": now, "exp": now + 86400}, SECRET, algorithm="HS256")
+            for i in ids]
+
+
+# -- the server ---------------------------------------------------------------------------------
+class Server:
+    def __init__(self, url: str, tmp: Path, *, tick_hz: float, batching: bool, with_models: bool,
+                 profile: str | None = None):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
+        env.update({"TOWNSQUARE_CONFIG": "/nonexistent/townsquare.toml", "TOWNSQUARE_DATABASE_URL": url,
+                    "TOWNSQUARE_SECRET_KEY": SECRET, "TOWNSQUARE_PORT": str(self.port),
+                    "TOWNSQUARE_DATA_DIR": str(tmp / "data"), "TOWNSQUARE_WORLD_FILE": str(tmp / "world.yaml"),
+                    "TOWNSQUARE_TICK_HZ": str(tick_hz), "TOWNSQUARE_TICK_BATCHING": "true" if batching else "false",
+                    "TOWNSQUARE_LOG_LEVEL": "WARNING", "TOWNSQUARE_LOG_FORMAT": "json", "HF_HUB_OFFLINE": "1"})
+        if not with_models:
+            env["TOWNSQUARE_MODELS__EMBED"] = ""
+        self.log = open(tmp / f"server-{self.port}.log", "wb")
+        prof = ["-m", "cProfile", "-o", profile] if profile else []
+        self.proc = subprocess.Popen([sys.executable, *prof, "-m", "server.cli", "serve"], cwd=REPO, env=env,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError("server did not come up")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.send_signal(signal.SIGKILL)
+                self.proc.wait(10)
+        self.log.close()
+
+
+def rss_mib(proc: psutil.Process) -> float:
+    return proc.memory_info().rss / 2**20
+
+
+def cpu_s(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return t.user + t.system
+
+
+def busy_s() -> float:
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0)
+
+
+# -- one run ------------------------------------------------------------------------------------
+def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) -> dict:
+    from bench.realtime_bots import worker_main
+
+    idle = mode == "idle"
+    server = Server(url, tmp, tick_hz=args.tick_hz, batching=(mode != "per-move"), with_models=args.with_models,
+                    profile=f"{args.profile}.{mode}-{n}" if args.profile else None)
+    try:
+        server.wait()
+        sproc = psutil.Process(server.proc.pid)
+        boot_rss = rss_mib(sproc)
+        ctx = mp.get_context("spawn")
+        q = ctx.Queue()
+        t0v = ctx.Value("d", 0.0)
+        procs_n = args.procs
+        per = [tokens[i::procs_n] for i in range(procs_n)]
+        warmup, duration = (2.0, 5.0) if idle else (args.warmup, args.duration)
+        bot_args = {"idle": idle, "sample": args.sample, "rate": args.rate, "warmup": warmup, "duration": duration,
+                    "timeout": 30.0, "ready_timeout": 300.0, "connect_concurrency": 32, "grace": 1.0}
+        workers = [ctx.Process(target=worker_main, args=(i, server.base, per[i], bot_args, t0v, q), daemon=True)
+                   for i in range(procs_n)]
+        for w in workers:
+            w.start()
+        ready, errors = {}, []
+        deadline = time.time() + 300
+        while len(ready) < procs_n and time.time() < deadline:
+            try:
+                msg = q.get(timeout=1)
+            except Exception:
+                continue
+            if msg[0] == "ready":
+                ready[msg[1]] = msg[2:]
+            elif msg[0] == "error":
+                errors.append(msg)
+                break
+        connected = sum(r[0] for r in ready.values())
+        failed = sum(r[1] for r in ready.values())
+        out = {"mode": mode, "n": n, "tick_hz": args.tick_hz if mode != "per-move" else None, "connected": connected,
+               "connect_failed": failed, "connect_s": round(max((r[2] for r in ready.values()), default=0), 1),
+               "server_rss_boot_mib": round(boot_rss, 1), "server_rss_connected_mib": round(rss_mib(sproc), 1)}
+        t0 = time.time() + 0.5
+        ws, we = t0 + warmup, t0 + warmup + duration
+        t0v.value = t0 if len(ready) == procs_n else -1.0
+        if t0v.value > 0:
+            time.sleep(max(0.0, ws - time.time()))
+            bots = [psutil.Process(w.pid) for w in workers]
+            c0, b0, m0, w0 = cpu_s(sproc), [cpu_s(b) for b in bots], busy_s(), time.time()
+            time.sleep(max(0.0, we - time.time()))
+            c1, b1, m1, w1 = cpu_s(sproc), [cpu_s(b) for b in bots], busy_s(), time.time()
+            wall = w1 - w0
+            out["server_cpu_pct"] = round(100 * (c1 - c0) / wall, 1)
+            out["bots_cpu_pct"] = [round(100 * (b - a) / wall, 1) for a, b in zip(b0, b1)]
+            out["other_cpu_pct"] = round(100 * ((m1 - m0) - (c1 - c0) - sum(b - a for a, b in zip(b0, b1))) / wall, 1)
+            out["server_rss_mib"] = round(rss_mib(sproc), 1)
+        results = []
+        deadline = time.time() + 120
+        while len(results) < len(ready) and time.time() < deadline:
+            try:
+                msg = q.get(timeout=1)
+            except Exception:
+                continue
+            if msg[0] == "result":
+                results.append(msg[2] or {})
+            elif msg[0] == "error":
+                errors.append(msg)
+        for w in workers:
+            w.join(timeout=30)
+            if w.is_alive():
+                w.terminate()  # our own child, by handle
+                w.join(5)
+        results = [r for r in results if r]
+        if results and not idle:
+            lat = array("d")
+            for r in results:
+                lat.frombytes(r["lat"])
+            lat = sorted(lat)
+            sent = sum(r["sent"] for r in results)
+            own = [s for r in results for s in r["own_sent"]]
+            expected = len(own) * sent - sum(own)  # each sampled receiver should see everyone else's moves
+            recv = sum(r["recv"] for r in results)
+            out.update({
+                "sent_per_s": round(sent / duration, 1),
+                "expected_sends_per_s": round(n * args.rate, 1),
+                "sampled_receivers": len(own),
+                "delivery_ratio": round(recv / expected, 4) if expected else None,
+                "lat_samples": len(lat),
+                "p50_ms": round(pct(lat, 0.50) * 1e3, 1) if lat else None,
+                "p95_ms": round(pct(lat, 0.95) * 1e3, 1) if lat else None,
+                "p99_ms": round(pct(lat, 0.99) * 1e3, 1) if lat else None,
+                "max_ms": round(lat[-1] * 1e3, 1) if lat else None,
+                "raw_frames_per_client_s": round(sum(r["raw_frames"] for r in results) / max(1, sum(r["raw_clients"] for r in results)) / duration, 1),
+                "disconnects": sum(r["disconnects"] for r in results),
+                "bot_loop_lag_p99_ms": [round(r["loop_lag_p99_ms"], 1) if r["loop_lag_p99_ms"] is not None else None
+                                        for r in results],
+            })
+        out["errors"] = [list(map(str, e)) for e in errors]
+        return out
+    finally:
+        server.stop()
+
+
+def wait_quiet(max_s: float, pct: float) -> float:
+    """Wait (bounded) until other work on this shared machine uses < pct % of one core."""
+    end = time.monotonic() + max_s
+    while True:
+        b0 = busy_s()
+        time.sleep(3)
+        used = 100 * (busy_s() - b0) / 3
+        if used < pct or time.monotonic() > end:
+            return used
+        time.sleep(5)
+
+
+def line(r: dict) -> str:
+    if r["mode"] == "idle":
+        return (f"[idle] n={r['connected']}/{r['n']} rss={r.get('server_rss_mib')} MiB (boot {r['server_rss_boot_mib']}) "
+                f"cpu={r.get('server_cpu_pct')}%")
+    return (f"[{r['mode']}] n={r['connected']}/{r['n']} p50={r.get('p50_ms')} p99={r.get('p99_ms')} ms "
+            f"delivery={r.get('delivery_ratio')} srv_cpu={r.get('server_cpu_pct')}% rss={r.get('server_rss_mib')} MiB "
+            f"bots_cpu={r.get('bots_cpu_pct')} other_cpu={r.get('other_cpu_pct')}% lag99={r.get('bot_loop_lag_p99_ms')}")
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))  # clean up (server, database) on kill
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, nargs="*", default=[50, 200, 500, 1000])
+    ap.add_argument("--baseline-n", type=int, nargs="*", default=[50, 200, 500, 1000])
+    ap.add_argument("--idle", type=int, default=2000, help="idle clients (0: skip)")
+    ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--sample", type=int, default=10)
+    ap.add_argument("--rate", type=float, default=5.0)
+    ap.add_argument("--warmup", type=float, default=5.0)
+    ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--tick-hz", type=float, default=10.0)
+    ap.add_argument("--with-models", action="store_true")
+    ap.add_argument("--profile", help="run the server under cProfile, stats to PROFILE.<mode>-<n>")
+    ap.add_argument("--quick", action="store_true", help="N=50 only, short window: a smoke run")
+    ap.add_argument("--jsonl", help="also append each run's JSON line here")
+    ap.add_argument("--max-other-cpu", type=float, default=40.0,
+                    help="redo a run when other processes used more than this %% of a core in its window")
+    ap.add_argument("--attempts", type=int, default=3)
+    ap.add_argument("--quiet-wait", type=float, default=120.0, help="seconds to wait for a quiet machine before a run")
+    args = ap.parse_args()
+    if args.quick:
+        args.n, args.baseline_n, args.idle, args.warmup, args.duration = [50], [50], 100, 2.0, 5.0
+
+    tmp = Path(tempfile.mkdtemp(prefix="ts-bench-rt-"))
+    (tmp / "world.yaml").write_text(WORLD)
+    db = BenchDatabase(tmp)
+    runs = []
+    try:
+        url = db.start()
+        from server.db.migrate import upgrade
+
+        upgrade(url)
+        from server.cli import _seed
+        from server.config import Settings
+
+        asyncio.run(_seed(url, Settings(world_file=tmp / "world.yaml", data_dir=tmp / "data", secret_key=SECRET),
+                          only_if_empty=True))
+        most = max([*args.n, *args.baseline_n, args.idle, 1])
+        tokens = asyncio.run(make_users(url, most))
+        plan = [("tick", n) for n in args.n] + [("per-move", n) for n in args.baseline_n]
+        if args.idle:
+            plan.append(("idle", args.idle))
+        for mode, n in plan:
+            for attempt in range(1, args.attempts + 1):
+                before = wait_quiet(args.quiet_wait, 30.0)
+                r = run_once(mode, n, tokens[:n], url, tmp, args)
+                r["attempt"], r["busy_before_pct"] = attempt, round(before, 1)
+                if (r.get("other_cpu_pct") or 0) <= args.max_other_cpu:
+                    break
+                print(f"{line(r)} -> other processes busy, again", file=sys.stderr, flush=True)
+            runs.append(r)
+            print(line(r), file=sys.stderr, flush=True)
+            if args.jsonl:
+                with open(args.jsonl, "a") as f:
+                    f.write(json.dumps(r) + "\n")
+    finally:
+        db.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def find(mode, n):
+        return next((r for r in runs if r["mode"] == mode and r["n"] == n), None)
+
+    t500, idle = find("tick", 500), find("idle", args.idle)
+    targets = {}
+    if t500 and t500.get("p99_ms") is not None:
+        targets["tick_500_p99_lt_150ms"] = t500["p99_ms"] < 150
+    if idle and idle.get("server_rss_mib") is not None:
+        targets[f"idle_{args.idle}_rss_lt_1GiB"] = idle["server_rss_mib"] < 1024
+    result = {"bench": "realtime", "load": {"procs": args.procs, "sampled_per_proc": args.sample, "rate_hz": args.rate,
+                                            "warmup_s": args.warmup, "window_s": args.duration, "tick_hz": args.tick_hz},
+              "cpus": psutil.cpu_count(), "runs": runs, "targets": targets}
+    print(json.dumps(result, indent=2))
+    ticks = " ".join(f"N={r['n']}:{r.get('p99_ms')}ms/{r.get('delivery_ratio')}" for r in runs if r["mode"] == "tick")
+    base = " ".join(f"N={r['n']}:{r.get('p99_ms')}ms/{r.get('delivery_ratio')}" for r in runs if r["mode"] == "per-move")
+    idle_txt = f"idle {idle['connected']}: {idle.get('server_rss_mib')} MiB" if idle else "idle: skipped"
+    verdict = "PASS" if targets and all(targets.values()) else ("FAIL" if targets else "n/a")
+    print(f"realtime: tick p99/delivery {ticks} | per-move {base} | {idle_txt} [{verdict}]")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Chat: room lines and whispers, stored before delivery, through a pipeline of stages."""

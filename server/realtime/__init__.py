@@ -1,0 +1,1 @@
+"""Socket.IO transport: connections, the event router, cross-node delivery."""

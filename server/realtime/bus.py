@@ -1,0 +1,123 @@
+"""Room events to every node: applied here at once, and published to the other nodes through Redis.
+
+A room's events (presence, ticks, chat lines, emotes) are published by one node and fanned out
+by every node to its own connections in that room, with the encode-once path of `Fanout`.
+Observers (the occupant mirror) see each room event on every node, in the order published.
+Control messages (`evict` a connection from a room) travel on the same channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Awaitable, Callable
+
+from server.realtime.fanout import Fanout
+from server.realtime.hub import room_channel
+
+log = logging.getLogger(__name__)
+
+Event = tuple[str, Any]
+Observer = Callable[[str, list[Event]], None]
+ControlHandler = Callable[[dict], Awaitable[None]]
+
+
+class Bus:
+    def __init__(self, fanout: Fanout, node_id: str, redis=None, channel: str = "ts:bus"):
+        self.fanout = fanout
+        self.node_id = node_id
+        self.redis = redis
+        self.channel = channel
+        self.observers: list[Observer] = []
+        self.on_control: list[ControlHandler] = []
+        self.on_resync: list[Callable[[], Awaitable[None]]] = []
+        self._task: asyncio.Task | None = None
+        self._subscribed = asyncio.Event()
+
+    # -- publishing -----------------------------------------------------------------------
+    async def publish(self, room: str, events: list[Event], skip_sid: str | None = None) -> None:
+        await self.publish_many([(room, events, skip_sid)])
+
+    async def publish_many(self, batches: list[tuple[str, list[Event], str | None]]) -> None:
+        """Deliver each room's events here, then to the other nodes in one Redis round trip."""
+        for room, events, skip_sid in batches:
+            self.deliver(room, events, skip_sid)
+        if self.redis is not None and batches:
+            pipe = self.redis.pipeline(transaction=False)
+            for room, events, skip_sid in batches:
+                pipe.publish(self.channel, json.dumps(
+                    {"k": "room", "n": self.node_id, "r": room, "e": events, "s": skip_sid}, separators=(",", ":")))
+            await pipe.execute()
+
+    async def control(self, message: dict) -> None:
+        """A message for whichever node can act on it (this one included)."""
+        message = {**message, "k": "ctl", "n": self.node_id}
+        await self._control(message)
+        if self.redis is not None:
+            await self.redis.publish(self.channel, json.dumps(message))
+
+    def deliver(self, room: str, events: list[Event], skip_sid: str | None = None) -> None:
+        for observe in self.observers:
+            try:
+                observe(room, events)
+            except Exception:
+                log.exception("room observer failed")
+        packets = [self.fanout.packet(name, data) for name, data in events]
+        self.fanout.send(room_channel(room), packets, skip_sid)
+
+    async def _control(self, message: dict) -> None:
+        for handler in self.on_control:
+            try:
+                await handler(message)
+            except Exception:
+                log.exception("control handler failed for %s", message.get("op"))
+
+    # -- receiving ------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self.redis is None:
+            return
+        self._task = asyncio.get_running_loop().create_task(self._listen(), name="bus-listen")
+        await asyncio.wait_for(self._subscribed.wait(), 10)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _listen(self) -> None:
+        first = True
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel)
+                self._subscribed.set()
+                if not first:
+                    # Events published while we were away are lost: rebuild what we mirror.
+                    for resync in self.on_resync:
+                        await resync()
+                first = False
+                async for msg in pubsub.listen():
+                    if msg.get("type") != "message":
+                        continue
+                    try:
+                        data = json.loads(msg["data"])
+                    except ValueError:
+                        continue
+                    if data.get("n") == self.node_id:
+                        continue
+                    if data.get("k") == "room":
+                        self.deliver(data["r"], [tuple(e) for e in data["e"]], data.get("s"))
+                    elif data.get("k") == "ctl":
+                        await self._control(data)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.warning("room bus lost Redis (%s); reconnecting", e)
+                await asyncio.sleep(0.5)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except Exception:
+                    pass

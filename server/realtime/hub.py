@@ -1,0 +1,179 @@
+"""The event router: every client -> server event goes through `Hub.on`.
+
+It validates the payload with pydantic, applies the per-user rate limit, calls the handler and
+shapes the ack as design.md section 3 says. Handlers stay a few lines; rules live in services.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+import socketio
+from limits import RateLimitItem, RateLimitItemPerSecond, parse
+from prometheus_client import Counter, Histogram
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from server.protocol import ProtocolError, error, ok
+from server.rest import validation_message
+
+log = logging.getLogger(__name__)
+
+EVENTS = Counter("townsquare_socket_events_total", "Client events handled", ["event", "result"])
+EVENT_SECONDS = Histogram(
+    "townsquare_socket_event_seconds", "Time to handle a client event", ["event"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+
+class Payload(BaseModel):
+    """Base for event payloads: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Empty(Payload):
+    pass
+
+
+@dataclass
+class Connection:
+    """One Socket.IO connection of an authenticated user, on this node."""
+
+    sid: str
+    user_id: uuid.UUID
+    username: str
+    role: str
+    language: str
+    display_name: str
+    room: str | None = None  # slug of the room this connection is in
+    connected_at: float = field(default_factory=time.monotonic)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uid(self) -> str:
+        return str(self.user_id)
+
+    def require_room(self) -> str:
+        if self.room is None:
+            raise ProtocolError("not_found", "join a room first")
+        return self.room
+
+
+Handler = Callable[[Connection, Any], Awaitable[dict[str, Any] | None]]
+
+
+class RateLimiter:
+    """Moving-window limits per (event, user), in this process.
+
+    limits' async MemoryStorage sweeps expired entries with one thread hop per key, over and
+    over while requests keep coming: at hundreds of people moving that kept a core busy. This
+    does the same moving window with a deque of hit times per key and a sweep once a minute.
+    """
+
+    SWEEP_S = 60.0
+
+    def __init__(self) -> None:
+        self._hits: dict[tuple[str, str], tuple[deque, float]] = {}
+        self._next_sweep = time.monotonic() + self.SWEEP_S
+
+    def hit(self, limit: RateLimitItem, event: str, who: str) -> bool:
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._sweep(now)
+        key = (event, who)
+        entry = self._hits.get(key)
+        period = limit.get_expiry()
+        if entry is None:
+            entry = self._hits[key] = (deque(), period)
+        hits = entry[0]
+        cutoff = now - period
+        while hits and hits[0] <= cutoff:
+            hits.popleft()
+        if len(hits) >= limit.amount:
+            return False
+        hits.append(now)
+        return True
+
+    def _sweep(self, now: float) -> None:
+        self._next_sweep = now + self.SWEEP_S
+        for key in [k for k, (hits, period) in self._hits.items() if not hits or hits[-1] <= now - period]:
+            del self._hits[key]
+
+
+def user_channel(user_id: uuid.UUID | str) -> str:
+    """The Socket.IO room every connection of a user joins: reaches them on any node."""
+    return f"user:{user_id}"
+
+
+def room_channel(slug: str) -> str:
+    return f"room:{slug}"
+
+
+class Hub:
+    def __init__(self, sio: socketio.AsyncServer):
+        self.sio = sio
+        self.connections: dict[str, Connection] = {}
+        self._limiter = RateLimiter()
+        self.handlers: dict[str, Handler] = {}
+        # Lifecycle hooks domains add to: a connect hook may refuse with ProtocolError.
+        self.on_connect: list[Callable[[Connection], Awaitable[None]]] = []
+        self.on_disconnect: list[Callable[[Connection], Awaitable[None]]] = []
+
+    def on(self, event: str, schema: type[BaseModel] = Empty, *, rate: str | None = None):
+        """Register `handler(conn, payload)`; `rate` is a limits string such as "5/second"."""
+        limit = parse(rate) if rate else None
+
+        def deco(fn: Handler) -> Handler:
+            async def dispatch(sid: str, data: Any = None) -> dict[str, Any]:
+                started = time.perf_counter()
+                result = "ok"
+                try:
+                    conn = self.connections.get(sid)
+                    if conn is None:
+                        result = "unauthorized"
+                        return error("unauthorized", "not authenticated")
+                    if limit is not None and not self._limiter.hit(limit, event, conn.uid):
+                        result = "rate_limited"
+                        return error("rate_limited", f"too many {event} requests, slow down")
+                    try:
+                        payload = schema.model_validate({} if data is None else data)
+                    except ValidationError as e:
+                        result = "invalid_payload"
+                        return error("invalid_payload", validation_message(e))
+                    reply = await fn(conn, payload)
+                    return ok(**(reply or {}))
+                except ProtocolError as e:
+                    result = e.code
+                    return {"ok": False, "error": e.to_dict()}
+                except Exception:
+                    result = "internal"
+                    log.exception("event %s failed", event)
+                    return error("internal", "internal error")
+                finally:
+                    EVENTS.labels(event, result).inc()
+                    EVENT_SECONDS.labels(event).observe(time.perf_counter() - started)
+
+            self.handlers[event] = fn
+            self.sio.on(event)(dispatch)
+            return fn
+
+        return deco
+
+    def connections_of(self, user_id: uuid.UUID | str) -> list[Connection]:
+        uid = str(user_id)
+        return [c for c in self.connections.values() if c.uid == uid]
+
+    async def to_user(self, user_id: uuid.UUID | str, event: str, data: Any) -> None:
+        """Deliver to every connection of a user, on whichever node they are."""
+        await self.sio.emit(event, data, room=user_channel(user_id))
+
+    async def to_room(self, slug: str, event: str, data: Any, *, skip_sid: str | None = None) -> None:
+        await self.sio.emit(event, data, room=room_channel(slug), skip_sid=skip_sid)
+
+
+__all__ = ["Hub", "Connection", "Payload", "Empty", "user_channel", "room_channel", "RateLimitItemPerSecond"]

@@ -1,0 +1,163 @@
+"""Engine.IO transport tuning that python-socketio does not expose.
+
+1. WebSocket permessage-deflate is off: aiohttp compresses every frame for every recipient with
+   that connection's own deflate context, so a world:tick encoded once would be compressed once
+   per person, ten times a second. Uncompressed ticks cost bandwidth instead (a few KB per tick
+   in a busy room); a proxy in front may compress if bandwidth matters more.
+
+2. Direct writes. engine.io sends every packet through a per-socket queue and writer task:
+   each packet wakes that task, which starts a new `wait_for` task for the next get. For a
+   websocket client whose queue is empty and whose TCP stream is not backed up, a packet is
+   written to the socket at once instead (same bytes, same order). When the stream backs up
+   (the client reads slowly), packets go to the queue as before, and `Fanout` drops the client
+   if that backlog passes its bound.
+
+3. engine.io's per-message task is skipped (`eio.async_handlers = False`): Socket.IO still runs
+   each event handler in its own task, so a slow handler never blocks the connection, except
+   the events in INLINE_EVENTS (`move`): short handlers that never wait on anything slow, run
+   in the connection's receive loop without a task of their own.
+
+4. Socket.IO's JSON decoding builds a new JSONDecoder per packet (it passes `parse_int`); one
+   decoder with the same guard is built once instead.
+"""
+
+from __future__ import annotations
+
+import json
+
+import socketio
+from aiohttp import WSMsgType
+from aiohttp.web import WebSocketResponse
+from engineio.async_drivers import aiohttp as eio_aiohttp
+
+
+def _frame(pkt) -> tuple[bytes, int]:
+    """The websocket payload of an engine.io packet, cached on the packet (shared by recipients)."""
+    cached = getattr(pkt, "ts_frame", None)
+    if cached is not None:
+        return cached
+    enc = pkt.encode()
+    frame = (enc, WSMsgType.BINARY) if isinstance(enc, bytes) else (enc.encode("utf-8"), WSMsgType.TEXT)
+    try:
+        pkt.ts_frame = frame
+    except AttributeError:  # pragma: no cover - packets with __slots__
+        pass
+    return frame
+
+
+def backed_up(sock) -> bool:
+    """The client is not reading: its TCP stream is full (or it polls and has not polled)."""
+    ws = getattr(sock, "ts_ws", None)
+    writer = ws._writer if ws is not None else None
+    if writer is None:
+        return not sock.upgraded  # long-polling: a backlog means it has not come back for it
+    transport = writer.transport
+    return bool(writer.protocol._paused or (transport is not None and transport.get_write_buffer_size() > 0))
+
+
+def write_direct(sock, packets) -> bool:
+    """Write packets straight to the client's websocket if nothing is queued ahead of them."""
+    ws = getattr(sock, "ts_ws", None)
+    if ws is None or sock.ts_pending or not sock.upgraded or sock.upgrading or sock.closed or sock.closing:
+        return False
+    if sock.queue.qsize():
+        return False
+    writer = ws._writer
+    if writer is None or writer._closing or writer.protocol._paused:
+        return False
+    transport = writer.transport
+    if transport is None or transport.is_closing():
+        return False
+    try:
+        for p in packets:
+            data, opcode = _frame(p)
+            writer._write_websocket_frame(data, opcode, 0)
+    except Exception:  # the connection is going away; the queue path will notice
+        return False
+    return True
+
+
+def enqueue(sock, packets) -> None:
+    for p in packets:
+        sock.queue.put_nowait(p)
+        if hasattr(sock, "ts_pending"):
+            sock.ts_pending += 1
+
+
+class FastWebSocket(eio_aiohttp.WebSocket):  # pragma: no cover - exercised by every ws test
+    async def __call__(self, environ):
+        request = environ["aiohttp.request"]
+        self._sock = WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
+        await self._sock.prepare(request)
+        self.environ = environ
+        sock = getattr(self.handler, "__self__", None)  # the engine.io AsyncSocket
+        if sock is not None:
+            sock.ts_ws = self._sock
+            sock.ts_pending = 0
+            sock.send = _fast_send.__get__(sock)
+        await self.handler(self)
+        return self._sock
+
+    async def send(self, message):
+        # Called by engine.io's writer task for queued packets.
+        try:
+            await super().send(message)
+        finally:
+            sock = getattr(self.handler, "__self__", None)
+            if sock is not None and getattr(sock, "ts_pending", 0) > 0:
+                sock.ts_pending -= 1
+
+
+async def _fast_send(self, pkt) -> None:
+    """AsyncSocket.send, writing directly when it can (bound to each websocket's AsyncSocket)."""
+    if not await self.check_ping_timeout():
+        return
+    if not write_direct(self, (pkt,)):
+        enqueue(self, (pkt,))
+
+
+INLINE_EVENTS = frozenset({"move"})
+
+
+def _safe_int(s: str) -> int:
+    if len(s) > 100:  # engine.io's guard against huge integer literals
+        raise ValueError("Integer is too large")
+    return int(s)
+
+
+class FastJson:
+    """engineio.json's behaviour (same parse_int guard) with one decoder built once."""
+
+    _decoder = json.JSONDecoder(parse_int=_safe_int)
+    dumps = staticmethod(json.dumps)
+    JSONDecodeError = json.JSONDecodeError
+
+    @classmethod
+    def loads(cls, s, **kwargs):
+        if kwargs:
+            return json.loads(s, **{"parse_int": _safe_int, **kwargs})
+        if isinstance(s, (bytes, bytearray)):
+            s = s.decode("utf-8")
+        return cls._decoder.decode(s)
+
+
+def tune_transport(sio: socketio.AsyncServer) -> None:
+    eio = sio.eio
+    if eio.async_mode == "aiohttp":
+        # A copy: the driver's dict is shared module state.
+        eio._async = {**eio._async, "websocket": FastWebSocket}
+    eio.async_handlers = False
+    sio.packet_class.json = FastJson  # python-socketio's own way to swap the JSON module
+    original = sio._handle_event
+
+    async def handle_event(eio_sid, namespace, id, data):
+        if sio.async_handlers and data and data[0] in INLINE_EVENTS:
+            namespace = namespace or "/"
+            sid = sio.manager.sid_from_eio_sid(eio_sid, namespace)
+            if not sio.manager.is_connected(sid, namespace):
+                return
+            await sio._handle_event_internal(sio, sid, eio_sid, data, namespace, id)
+            return
+        await original(eio_sid, namespace, id, data)
+
+    sio._handle_event = handle_event

@@ -1,0 +1,1 @@
+"""The world: rooms, avatars, residents' places, the default world data."""

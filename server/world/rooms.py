@@ -1,0 +1,588 @@
+"""Rooms: joining and leaving, walking, presence, NPC occupants, and the tick loop (`ctx.rooms`).
+
+How the pieces fit (docs/realtime.md has the long version):
+- Membership (who is in which room, capacity) lives in the fleet (`server.realtime.fleet`):
+  in-process dicts on one node, Redis with many.
+- Each room has one owner node at a time (a Redis lease; on one node, that node). The owner
+  drains the room's inbox of operations every tick, walks bodies toward their targets, and
+  publishes presence events and ONE `world:tick` per room per tick with the positions that changed.
+- Every node fans room events out to its own connections (encode once, `server.realtime.fanout`)
+  and keeps a mirror of every room's occupants from them; snapshots on join come from the mirror.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+
+from server.accounts.auth import has_role
+from server.accounts.models import User
+from server.protocol import ProtocolError
+from server.realtime.bus import Bus
+from server.realtime.fanout import Fanout
+from server.realtime.fleet import LocalFleet, RedisFleet
+from server.realtime.hub import Connection, room_channel
+from server.world.avatars import Avatars
+from server.world.geometry import RoomInfo
+from server.world.models import Room, RoomBan, RoomInvite
+from server.world.runtime import Body, Mirror, RoomRuntime
+
+log = logging.getLogger(__name__)
+
+
+def _uuid(value: Any, what: str = "user_id") -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise ProtocolError("invalid_payload", f"{what} is not a valid id") from None
+
+
+class RoomService:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.db = ctx.db
+        self.settings = ctx.settings
+        self.hub = ctx.hub
+        self.sio = ctx.sio
+        self.node_id = ctx.node_id
+        prefix = ctx.settings.redis_prefix
+        self.fanout = Fanout(ctx.sio, ctx.settings.send_queue_limit)
+        self.fleet = RedisFleet(ctx.redis, ctx.node_id, prefix) if ctx.redis is not None else LocalFleet(ctx.node_id)
+        self.bus = Bus(self.fanout, ctx.node_id, ctx.redis, channel=f"{prefix}bus")
+        self.mirror = Mirror()
+        self.bus.observers.append(self.mirror.observe)
+        self.bus.on_control.append(self._on_control)
+        self.bus.on_resync.append(self._resync_all)
+        self.avatars = Avatars(ctx.db, ctx.settings.languages)
+        self.infos: dict[str, RoomInfo] = {}
+        self.owned: dict[str, RoomRuntime] = {}
+        self._lease_at: dict[str, float] = {}
+        self.tick_hz = ctx.settings.tick_hz
+        self.max_step = ctx.settings.move_speed / ctx.settings.tick_hz
+        self.lease_ttl = ctx.settings.room_lease_ttl_s
+        self._tasks: list[asyncio.Task] = []
+        self._bg: set[asyncio.Task] = set()
+        self._last_save = time.monotonic()
+        self.ticks = 0
+        self.tick_overruns = 0
+
+    # == the interface other domains use (residents, moderation, admin) ======================
+    async def get_room(self, slug: str) -> RoomInfo | None:
+        """The room (cached); None when there is no such room or it is archived."""
+        info = self.infos.get(slug)
+        if info is None:
+            async with self.db.session() as s:
+                row = await s.scalar(select(Room).where(Room.slug == slug, Room.archived.is_(False)))
+            if row is None:
+                return None
+            info = self._remember(RoomInfo.from_row(row))
+        return info
+
+    def rooms_snapshot(self) -> list[dict[str, Any]]:
+        """Every room with the occupants this node sees (users and NPCs)."""
+        out = []
+        for info in self.infos.values():
+            occ = self.mirror.rooms.get(info.slug) or {}
+            users = sum(1 for p in occ.values() if p["kind"] == "user")
+            out.append({"slug": info.slug, "name": info.name, "access": info.access, "capacity": info.capacity,
+                        "occupants": users, "npcs": len(occ) - users})
+        return out
+
+    def occupants(self, room_slug: str) -> list[dict[str, Any]]:
+        """Users and NPCs in the room: {"id", "kind", "name", "x", "y", "appearance"}."""
+        return [dict(p) for p in (self.mirror.rooms.get(room_slug) or {}).values()]
+
+    def room_of_user(self, user_id: uuid.UUID | str) -> str | None:
+        return self.mirror.user_room.get(str(user_id))
+
+    async def add_npc(self, room_slug: str, npc_id: str, name: str, appearance: dict | None, x: float, y: float) -> None:
+        """Put an NPC in a room (presence:join from the next tick). Moving it to another room:
+        remove it from the first."""
+        info = await self._room_or_404(room_slug)
+        x, y = info.clamp(x, y)
+        if info.blocked(x, y):
+            x, y = info.spawn()
+        record = {"name": name, "appearance": appearance or {}, "x": x, "y": y}
+        await self.fleet.npc_set(room_slug, npc_id, record)
+        await self.fleet.push(room_slug, {"op": "join", "id": npc_id, "kind": "npc", **record})
+
+    async def remove_npc(self, room_slug: str, npc_id: str) -> None:
+        await self.fleet.npc_set(room_slug, npc_id, None)
+        await self.fleet.push(room_slug, {"op": "leave", "id": npc_id})
+
+    async def move_npc(self, room_slug: str, npc_id: str, x: float, y: float) -> tuple[float, float]:
+        """A target, walked toward at the same speed as people; returns the accepted target."""
+        info = await self._room_or_404(room_slug)
+        return await self._target(info, npc_id, x, y, None)
+
+    # == rooms as people see them ============================================================
+    async def list_rooms(self, conn: Connection) -> list[dict[str, Any]]:
+        """Public rooms, and the private ones this person may enter; counts are fleet-wide."""
+        visible = [i for i in self.infos.values() if i.access == "public"]
+        private = [i for i in self.infos.values() if i.access == "private"]
+        if private:
+            if has_role(conn.role, "admin"):
+                visible += private
+            else:
+                async with self.db.session() as s:
+                    invited = set((await s.execute(select(RoomInvite.room_id)
+                                                   .where(RoomInvite.user_id == conn.user_id))).scalars())
+                visible += [i for i in private if i.owner_id == conn.user_id or i.id in invited]
+        counts = await self.fleet.counts([i.slug for i in visible])
+        return [{"slug": i.slug, "name": i.name, "occupants": counts.get(i.slug, 0), "capacity": i.capacity,
+                 "access": i.access} for i in sorted(visible, key=lambda i: i.slug)]
+
+    async def join(self, conn: Connection, slug: str) -> dict[str, Any]:
+        info = await self._room_or_404(slug)
+        await self._check_access(info, conn)
+        if conn.room == slug:  # joining where you are: the snapshot again, nothing changes
+            history = await self._history(slug, conn)
+            you = self.mirror.position(slug, conn.uid) or info.spawn()
+            return self._snapshot(info, conn, you, history)
+        avatar = await self.avatars.load(conn.user_id)
+        if avatar is None:
+            raise ProtocolError("unauthorized", "account no longer exists")
+        here = self.mirror.position(slug, conn.uid)  # in this room already, from another tab
+        if here is not None:
+            x, y = here
+        elif avatar.room_id == info.id and not info.blocked(avatar.x, avatar.y):
+            x, y = info.clamp(avatar.x, avatar.y)
+        else:
+            x, y = info.spawn()
+        record = {"sid": conn.sid, "node": self.node_id, "name": avatar.display_name,
+                  "appearance": avatar.appearance, "x": x, "y": y}
+        status, prev_room, old = await self.fleet.claim(slug, conn.uid, record, info.capacity)
+        if status == "full":
+            raise ProtocolError("room_full", f"{info.name} is full ({info.capacity} people)")
+        # From here on the join succeeds: leave whatever this person was in before.
+        if conn.room is not None:
+            await self._leave_conn(conn)
+        if status == "same" and old and old.get("sid") != conn.sid:
+            # Another tab of this person was here: this one takes over, the avatar stays put.
+            await self._evict(old["sid"], slug, "replaced")
+        elif prev_room and prev_room != slug:
+            # Another tab was in another room: it leaves that room.
+            other = await self.fleet.record(prev_room, conn.uid)
+            if other and await self.fleet.release(prev_room, conn.uid, other["sid"]):
+                await self._after_release(prev_room, conn.uid)
+                await self._evict(other["sid"], prev_room, "replaced")
+        if status == "ok":
+            await self.fleet.push(slug, {"op": "join", "id": conn.uid, "kind": "user", "name": avatar.display_name,
+                                         "appearance": avatar.appearance, "x": x, "y": y})
+        conn.display_name = avatar.display_name
+        conn.data["appearance"] = avatar.appearance
+        conn.room = slug
+        await self.sio.enter_room(conn.sid, room_channel(slug))
+        await self.avatars.save_place(conn.user_id, info.id, x, y)
+        history = await self._history(slug, conn)
+        return self._snapshot(info, conn, (x, y), history)  # no await after this: see docs/realtime.md
+
+    async def leave(self, conn: Connection) -> None:
+        await self._leave_conn(conn)
+
+    async def move(self, conn: Connection, x: float, y: float, t: float | None = None) -> tuple[float, float]:
+        slug = conn.require_room()
+        info = self.infos.get(slug) or await self._room_or_404(slug)
+        return await self._target(info, conn.uid, x, y, t)
+
+    async def profile_changed(self, conn: Connection, profile: dict[str, Any]) -> None:
+        """Tell the room (presence:join again) and this node's other tabs of the person."""
+        for c in self.hub.connections_of(conn.user_id):
+            c.display_name = profile["display_name"]
+            c.language = profile["language"]
+            c.data["appearance"] = profile["appearance"]
+        slug = await self.fleet.where(conn.uid)
+        if slug:
+            await self.fleet.push(slug, {"op": "profile", "id": conn.uid, "name": profile["display_name"],
+                                         "appearance": profile["appearance"]})
+
+    async def disconnected(self, conn: Connection) -> None:
+        await self._leave_conn(conn)
+
+    # == owners' tools: invites and bans ======================================================
+    async def create_room(self, slug: str, name: str, *, owner_id: uuid.UUID | None = None, access: str = "public",
+                          capacity: int = 50, width: int = 32, height: int = 24, tiles: list[str] | None = None,
+                          description: str = "", spawn: tuple[float, float] = (1.0, 1.0)) -> RoomInfo:
+        if access not in ("public", "private"):
+            raise ProtocolError("invalid_payload", "access must be public or private")
+        name = await self.ctx.check_public_text(name, kind="room_name")
+        owner_id = _uuid(owner_id, "owner_id") if owner_id is not None else None
+        async with self.db.session() as s:
+            if await s.scalar(select(Room.id).where(Room.slug == slug)):
+                raise ProtocolError("conflict", f"there is already a room {slug!r}")
+            row = Room(slug=slug, name=name, description=description, owner_id=owner_id, access=access,
+                       capacity=capacity, width=width, height=height, tiles=list(tiles or []),
+                       spawn_x=float(spawn[0]), spawn_y=float(spawn[1]), settings={})
+            s.add(row)
+            await s.flush()
+            info = RoomInfo.from_row(row)
+        return self._remember(info)
+
+    async def invite(self, actor: Connection, slug: str, user_id: Any) -> None:
+        info = await self._room_or_404(slug)
+        self._require_owner(info, actor)
+        uid = _uuid(user_id)
+        async with self.db.session() as s:
+            if await s.get(User, uid) is None:
+                raise ProtocolError("not_found", "no such user")
+            if await s.get(RoomInvite, (info.id, uid)) is None:
+                s.add(RoomInvite(room_id=info.id, user_id=uid, invited_by=actor.user_id))
+
+    async def uninvite(self, actor: Connection, slug: str, user_id: Any) -> None:
+        info = await self._room_or_404(slug)
+        self._require_owner(info, actor)
+        uid = _uuid(user_id)
+        async with self.db.session() as s:
+            await s.execute(delete(RoomInvite).where(RoomInvite.room_id == info.id, RoomInvite.user_id == uid))
+        if info.access == "private" and uid != info.owner_id:
+            await self.remove_user(slug, uid, "uninvited")
+
+    async def ban(self, actor: Connection | None, slug: str, user_id: Any, *, reason: str = "",
+                  minutes: int | None = None) -> None:
+        """Keep a person out of a room (and put them out now). Actor None: the system (moderation)."""
+        info = await self._room_or_404(slug)
+        if actor is not None:
+            self._require_owner(info, actor, moderators=True)
+        uid = _uuid(user_id)
+        until = datetime.now(timezone.utc) + timedelta(minutes=minutes) if minutes else None
+        async with self.db.session() as s:
+            target = await s.get(User, uid)
+            if target is None:
+                raise ProtocolError("not_found", "no such user")
+            if uid == info.owner_id or has_role(target.role, "moderator"):
+                raise ProtocolError("forbidden", "the room's owner and staff cannot be banned from it")
+            ban = await s.get(RoomBan, (info.id, uid))
+            if ban is None:
+                s.add(RoomBan(room_id=info.id, user_id=uid, banned_by=actor.user_id if actor else None,
+                              reason=reason, until=until))
+            else:
+                ban.reason, ban.until = reason, until
+        await self.remove_user(slug, uid, "banned")
+
+    async def unban(self, actor: Connection | None, slug: str, user_id: Any) -> None:
+        info = await self._room_or_404(slug)
+        if actor is not None:
+            self._require_owner(info, actor, moderators=True)
+        async with self.db.session() as s:
+            await s.execute(delete(RoomBan).where(RoomBan.room_id == info.id, RoomBan.user_id == _uuid(user_id)))
+
+    async def remove_user(self, slug: str, user_id: uuid.UUID | str, reason: str) -> bool:
+        """Put a person out of a room, whichever node their connection is on."""
+        uid = str(user_id)
+        rec = await self.fleet.record(slug, uid)
+        if rec is None or not await self.fleet.release(slug, uid, rec["sid"]):
+            return False
+        await self._after_release(slug, uid)
+        await self._evict(rec["sid"], slug, reason)
+        return True
+
+    # == internals ===========================================================================
+    def _remember(self, info: RoomInfo) -> RoomInfo:
+        self.infos[info.slug] = info
+        rt = self.owned.get(info.slug)
+        if rt is not None:
+            rt.info = info
+        elif not self.fleet.shared:
+            self.owned[info.slug] = RoomRuntime(info, self.max_step)
+        return info
+
+    async def refresh_rooms(self) -> None:
+        async with self.db.session() as s:
+            rows = (await s.execute(select(Room).where(Room.archived.is_(False)))).scalars().all()
+        fresh = {r.slug for r in rows}
+        for r in rows:
+            self._remember(RoomInfo.from_row(r))
+        for slug in list(self.infos):
+            if slug not in fresh:
+                del self.infos[slug]  # archived: no new joins; those inside stay until they leave
+
+    async def _room_or_404(self, slug: str) -> RoomInfo:
+        info = await self.get_room(slug)
+        if info is None:
+            raise ProtocolError("not_found", f"no room {slug!r}")
+        return info
+
+    def _require_owner(self, info: RoomInfo, actor: Connection, moderators: bool = False) -> None:
+        if info.owner_id == actor.user_id or has_role(actor.role, "moderator" if moderators else "admin"):
+            return
+        raise ProtocolError("forbidden", "only the room's owner can do that")
+
+    async def _check_access(self, info: RoomInfo, conn: Connection) -> None:
+        if has_role(conn.role, "admin"):
+            return
+        now = datetime.now(timezone.utc)
+        async with self.db.session() as s:
+            banned = await s.scalar(select(RoomBan.user_id).where(
+                RoomBan.room_id == info.id, RoomBan.user_id == conn.user_id,
+                or_(RoomBan.until.is_(None), RoomBan.until > now)))
+            if banned:
+                raise ProtocolError("banned", f"you are banned from {info.name}")
+            if info.access == "private" and info.owner_id != conn.user_id:
+                invited = await s.get(RoomInvite, (info.id, conn.user_id))
+                if invited is None:
+                    raise ProtocolError("forbidden", f"{info.name} is private: ask its owner for an invite")
+
+    async def _target(self, info: RoomInfo, body_id: str, x: float, y: float, t: float | None) -> tuple[float, float]:
+        x, y = info.clamp(x, y)
+        if info.blocked(x, y):
+            raise ProtocolError("invalid_payload", f"the tile at ({int(x)}, {int(y)}) is blocked")
+        op = {"op": "move", "id": body_id, "x": x, "y": y}
+        if t is not None:
+            op["t"] = t
+        if not self.settings.tick_batching and await self._move_now(info.slug, op):
+            return x, y
+        await self.fleet.push(info.slug, op)
+        return x, y
+
+    async def _move_now(self, slug: str, op: dict) -> bool:
+        """Baseline mode (tick_batching off): one world:tick per move, sent at once by the owner."""
+        rt = self.owned.get(slug)
+        if rt is None or (self.fleet.shared and time.monotonic() - self._lease_at.get(slug, 0) > self.lease_ttl * 0.9):
+            return False
+        moves = rt.move_now(op)
+        if moves is None:
+            return False
+        if moves:
+            await self.bus.publish(slug, [("world:tick", {"room": slug, "t": round(time.time(), 3), "moves": moves})])
+        return True
+
+    async def _history(self, slug: str, conn: Connection) -> list[dict]:
+        chat = self.ctx.chat
+        return await chat.history(slug, conn) if chat is not None else []
+
+    def _snapshot(self, info: RoomInfo, conn: Connection, you: tuple[float, float], history: list) -> dict[str, Any]:
+        occ = self.mirror.rooms.get(info.slug) or {}
+        users = [dict(p) for p in occ.values() if p["kind"] == "user" and p["id"] != conn.uid]
+        users.append({"id": conn.uid, "kind": "user", "name": conn.display_name, "x": you[0], "y": you[1],
+                      "appearance": conn.data.get("appearance") or {}})
+        npcs = [dict(p) for p in occ.values() if p["kind"] == "npc"]
+        return {"room": info.public(len(users)), "you": {"id": conn.uid, "x": you[0], "y": you[1]},
+                "occupants": users, "npcs": npcs, "history": history}
+
+    async def _leave_conn(self, conn: Connection) -> None:
+        slug = conn.room
+        if slug is None:
+            return
+        conn.room = None
+        try:
+            await self.sio.leave_room(conn.sid, room_channel(slug))
+        except Exception:  # the connection is already gone
+            pass
+        if await self.fleet.release(slug, conn.uid, conn.sid):
+            await self._after_release(slug, conn.uid)
+
+    async def _after_release(self, slug: str, uid: str) -> None:
+        """The membership is gone: tell the owner (presence:leave) and save where they stood."""
+        await self.fleet.push(slug, {"op": "leave", "id": uid})
+        pos = self.mirror.position(slug, uid)
+        info = self.infos.get(slug)
+        if pos is not None and info is not None:
+            try:
+                await self.avatars.save_place(uid, info.id, pos[0], pos[1])
+            except Exception:
+                log.exception("saving the position of %s failed", uid)
+
+    async def _evict(self, sid: str, slug: str, reason: str) -> None:
+        await self.bus.control({"op": "evict", "sid": sid, "room": slug, "reason": reason})
+
+    async def _on_control(self, msg: dict) -> None:
+        if msg.get("op") != "evict":
+            return
+        conn = self.hub.connections.get(msg.get("sid"))
+        if conn is None or conn.room != msg.get("room"):
+            return
+        conn.room = None
+        await self.sio.leave_room(conn.sid, room_channel(msg["room"]))
+        self.fanout.send_to_sid(conn.sid, [self.fanout.packet("room:left", {"room": msg["room"],
+                                                                             "reason": msg.get("reason")})])
+
+    # -- the owner's loops ---------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.refresh_rooms()
+        await self.bus.start()
+        if self.fleet.shared:
+            await self._resync_all()
+            await self._hold_leases()
+            self._tasks.append(asyncio.create_task(self._lease_loop(), name="room-leases"))
+        self._tasks.append(asyncio.create_task(self._tick_loop(), name="room-ticks"))
+        self._tasks.append(asyncio.create_task(self._refresh_loop(), name="room-refresh"))
+
+    async def stop(self) -> None:
+        """Leave every local connection's room, publish a last tick, save, hand the rooms back."""
+        for conn in list(self.hub.connections.values()):
+            try:
+                await self._leave_conn(conn)
+            except Exception:
+                log.exception("leaving %s on shutdown failed", conn.sid)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        try:
+            await self.tick_once()
+            await self._save_walkers(force=True)
+            await self.fleet.release_leases(list(self.owned) if self.fleet.shared else [])
+        except Exception:
+            log.exception("final tick on shutdown failed")
+        if self._bg:
+            await asyncio.wait(self._bg, timeout=5)
+        await self.bus.stop()
+
+    async def _tick_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = 1.0 / self.tick_hz
+        nxt = loop.time()
+        while True:
+            nxt += interval
+            delay = nxt - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:  # fell behind: tick now, do not burst to catch up
+                self.tick_overruns += 1
+                nxt = loop.time()
+            try:
+                await self.tick_once()
+                await self._save_walkers()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("room tick failed")
+
+    async def tick_once(self) -> None:
+        now = time.monotonic()
+        live = [slug for slug in self.owned if not self.fleet.shared or now - self._lease_at.get(slug, 0) < self.lease_ttl * 0.9]
+        if not live:
+            return
+        ops = await self.fleet.drain(live)
+        batches = []
+        changes = {}
+        wall = time.time()
+        for slug in live:
+            rt = self.owned.get(slug)
+            if rt is None:
+                continue
+            events = rt.tick(ops.get(slug, ()), wall)
+            if events:
+                batches.append((slug, events, None))
+                if self.fleet.shared:
+                    # Positions for whoever takes the room over next (see RedisFleet.save_positions).
+                    moved, gone = {}, []
+                    for name, d in events:
+                        if name == "presence:join":
+                            moved[d["id"]] = (d["x"], d["y"])
+                        elif name == "presence:leave":
+                            gone.append(d["id"])
+                            moved.pop(d["id"], None)
+                        elif name == "world:tick":
+                            for m in d["moves"]:
+                                moved[m[0]] = (m[1], m[2])
+                    changes[slug] = (moved, gone)
+        self.ticks += 1
+        if batches:
+            await self.bus.publish_many(batches)
+        if changes:
+            await self.fleet.save_positions(changes)
+
+    async def _save_walkers(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_save < self.settings.avatar_save_s:
+            return
+        self._last_save = now
+        for slug, rt in list(self.owned.items()):
+            positions = rt.take_unsaved()
+            if positions:
+                if force:
+                    await self.avatars.save_positions(rt.info.id, positions)
+                else:
+                    self._background(self.avatars.save_positions(rt.info.id, positions))
+
+    def _background(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._bg.add(task)
+
+        def done(t: asyncio.Task) -> None:
+            self._bg.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("background save failed: %r", t.exception())
+
+        task.add_done_callback(done)
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(10)
+            try:
+                await self.refresh_rooms()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("refreshing rooms failed")
+
+    # -- leases (many nodes) -------------------------------------------------------------------
+    async def _lease_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ttl / 3)
+            try:
+                await self._hold_leases()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("renewing room leases failed")
+
+    async def _hold_leases(self) -> None:
+        started = time.monotonic()
+        held = await self.fleet.hold_leases(sorted(self.infos), self.lease_ttl)
+        for slug in held:
+            self._lease_at[slug] = started
+            if slug not in self.owned:
+                await self._adopt(slug)
+        for slug in list(self.owned):
+            if slug not in held:
+                log.warning("lost the lease of room %s", slug)
+                del self.owned[slug]
+        await self._reap_dead_members()
+
+    async def _load_bodies(self, slug: str) -> dict[str, Body]:
+        members = await self.fleet.members(slug)
+        npcs = await self.fleet.npcs(slug)
+        pos = await self.fleet.positions(slug)
+        bodies = {}
+        for kind, group in (("user", members), ("npc", npcs)):
+            for bid, rec in group.items():
+                x, y = pos.get(bid) or (rec.get("x", 1.0), rec.get("y", 1.0))
+                bodies[bid] = Body(bid, kind, rec.get("name") or "?", rec.get("appearance") or {}, x, y)
+        return bodies
+
+    async def _adopt(self, slug: str) -> None:
+        """This node now owns the room: rebuild it from the fleet and mend what others missed."""
+        info = self.infos[slug]
+        rt = RoomRuntime(info, self.max_step, bodies=await self._load_bodies(slug))
+        seen = self.mirror.rooms.get(slug) or {}
+        events = [("presence:leave", {"id": pid}) for pid in seen if pid not in rt.bodies]
+        events += [("presence:join", b.presence()) for bid, b in rt.bodies.items() if bid not in seen]
+        self.owned[slug] = rt
+        log.info("node %s owns room %s (%d inside)", self.node_id, slug, len(rt.bodies))
+        if events:
+            await self.bus.publish(slug, events)
+
+    async def _reap_dead_members(self) -> None:
+        """People whose node died (no heartbeat) are put out of the rooms this node owns."""
+        for slug in list(self.owned):
+            members = await self.fleet.members(slug)
+            nodes = {rec.get("node") for rec in members.values()}
+            alive = await self.fleet.alive(nodes)
+            for uid, rec in members.items():
+                if rec.get("node") not in alive and await self.fleet.release(slug, uid, rec.get("sid")):
+                    log.info("user %s left %s with its dead node %s", uid, slug, rec.get("node"))
+                    await self._after_release(slug, uid)
+
+    async def _resync_all(self) -> None:
+        """Rebuild the mirror from the fleet (start, or after the Redis subscription was lost)."""
+        for slug in list(self.infos):
+            bodies = await self._load_bodies(slug)
+            self.mirror.load(slug, [b.presence() for b in bodies.values()])

@@ -1,0 +1,54 @@
+"""Helpers for the realtime tests: people who have joined a room, fresh rooms, waiting on ticks."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from tests.conftest import Inbox, call
+
+EVENTS = ("presence:join", "presence:leave", "world:tick", "chat:message", "emote", "room:left", "session")
+
+
+async def person(world, room: str | None = "plaza", **extra):
+    """Register, connect and (optionally) join: returns (account, client, inbox, join reply)."""
+    account, client = await world.user(**extra)
+    inbox = Inbox(client, *EVENTS)
+    reply = None
+    if room is not None:
+        reply = await call(client, "room:join", {"room": room})
+        assert reply["ok"], reply
+    return account, client, inbox, reply
+
+
+async def fresh_room(world, **kw):
+    """A room of its own for a test (capacity, access and owner as asked)."""
+    slug = kw.pop("slug", f"r{uuid.uuid4().hex[:10]}")
+    return await world.ctx.rooms.create_room(slug, kw.pop("name", f"Room {slug}"), **kw)
+
+
+def uid(account) -> str:
+    return account["user"]["id"]
+
+
+async def position_of(inbox: Inbox, who: str, x: float, y: float, timeout: float = 5.0):
+    """Wait until a world:tick shows `who` at (x, y)."""
+    return await inbox.wait_for("world:tick", lambda d: any(m[0] == who and m[1] == x and m[2] == y
+                                                            for m in d["moves"]), timeout)
+
+
+async def nothing(inbox: Inbox, event: str, pred=lambda d: True, wait: float = 0.5, since: int | None = None) -> None:
+    """Assert that no such event arrives within `wait` seconds (counting from item `since`,
+    by default from now)."""
+    start = len(inbox.items[event]) if since is None else since
+    await asyncio.sleep(wait)
+    got = [d for d in inbox.items[event][start:] if pred(d)]
+    assert not got, f"unexpected {event}: {got[0]}"
+
+
+async def sees(inbox: Inbox, join_reply: dict, who: str, timeout: float = 5.0) -> dict:
+    """`who` is in the room as this person sees it: in their join snapshot, or announced after."""
+    for p in join_reply["occupants"] + join_reply["npcs"]:
+        if p["id"] == who:
+            return p
+    return await inbox.wait_for("presence:join", lambda d: d["id"] == who, timeout)

@@ -1,0 +1,72 @@
+"""Transport limits: oversized frames, and clients that stop reading."""
+
+import asyncio
+import socket
+
+from server.chat.pipeline import ChatDraft
+from server.realtime.fanout import SLOW_DROPPED
+from tests.conftest import call
+from tests.realtime.conftest import fresh_room, person, uid
+
+
+async def test_a_frame_over_the_size_cap_closes_only_that_connection(world):
+    room = await fresh_room(world)
+    a, ca, ia, _ = await person(world, room.slug)
+    b, cb, ib, _ = await person(world, room.slug)
+    sid = ca.get_sid()
+    assert sid in world.ctx.hub.connections
+    gone = asyncio.Event()
+    ca.on("disconnect", lambda *args: gone.set())
+    await ca.emit("chat:send", {"text": "x" * (80 * 1024)})  # over the 64 KiB transport cap
+    await asyncio.wait_for(gone.wait(), 10)
+    await ib.wait_for("presence:leave", lambda d: d["id"] == uid(a))
+    assert sid not in world.ctx.hub.connections
+    assert (await call(cb, "room:list"))["ok"]  # the server and everyone else carry on
+    assert not [m for m in ib.items["chat:message"] if m["from"]["id"] == uid(a)]
+
+
+async def test_a_client_that_stops_reading_is_dropped_not_buffered(world):
+    fanout = world.ctx.rooms.fanout
+    old_limit = fanout.queue_limit
+    fanout.queue_limit = 16
+    try:
+        room = await fresh_room(world)
+        slow, cs, is_, _ = await person(world, room.slug)
+        fine, cf, if_, _ = await person(world, room.slug)
+        slow_sid = cs.get_sid()
+        # The slow reader: its client stops reading, and the buffers on the way are made small
+        # so the server's writer blocks after a few KB instead of a few MB.
+        client_transport = cs.eio.ws._conn.transport
+        client_transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client_transport.pause_reading()
+        eio_sid = world.ctx.sio.manager.eio_sid_from_sid(slow_sid, "/")
+        server_transport = world.ctx.sio.environ[eio_sid]["aiohttp.request"].transport
+        server_transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        server_transport.set_write_buffer_limits(high=1024)
+        dropped_before = SLOW_DROPPED._value.get()
+
+        sent = []
+        for i in range(800):  # aiohttp buffers 64 KiB per socket before it waits
+            msg = await world.ctx.chat.send(ChatDraft(room=room.slug, sender_id="npc:loud", sender_name="Loud",
+                                                      sender_kind="npc", text=f"{i} " + "blah " * 95, original_text=""))
+            sent.append(msg["id"])
+            if slow_sid not in world.ctx.hub.connections:
+                break
+        for _ in range(50):
+            if slow_sid not in world.ctx.hub.connections:
+                break
+            await asyncio.sleep(0.1)
+        assert slow_sid not in world.ctx.hub.connections
+        assert SLOW_DROPPED._value.get() > dropped_before
+        await if_.wait_for("presence:leave", lambda d: d["id"] == uid(slow))
+        # The reader that keeps up got every line.
+        await if_.wait_for("chat:message", lambda d: d["id"] == sent[-1])
+        got = {m["id"] for m in if_.items["chat:message"]}
+        assert set(sent) <= got
+        client_transport.resume_reading()  # let the slow client notice it was dropped
+        for _ in range(50):
+            if not cs.connected:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        fanout.queue_limit = old_limit
