@@ -1,0 +1,1 @@
+"""The economy: a double-entry currency ledger in PostgreSQL, shops and inventories."""

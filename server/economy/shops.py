@@ -1,0 +1,135 @@
+"""Shops: residents who sell items for coins, and what each person owns.
+
+A shop is keyed by the resident key in world.yaml (`residents[].shop`); seeding adds missing
+shops and items and never touches existing ones (stock and prices may have changed since).
+A purchase moves money, stock and inventory in one database transaction (the `shop_buy`
+SQL function) or not at all, with the same idempotency rules as any ledger movement.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.economy.ledger import Ledger, as_uuid, check_key, fingerprint
+from server.protocol import ProtocolError
+from server.world.seed import register_seed_step
+
+log = logging.getLogger(__name__)
+
+MAX_QTY = 1000
+PURCHASE_KINDS = ("purchase", "npc_sale")
+
+# npc id (as the client names it) -> shop key, or None when that npc keeps no shop.
+NpcResolver = Callable[[str], Awaitable[str | None]]
+
+SQL_BUY = ("SELECT * FROM shop_buy($1::uuid, $2::text, $3::text, $4::integer, $5::text, $6::bytea, $7::text, "
+           "$8::bigint)")
+SQL_INVENTORY = """
+SELECT i.shop_key, i.sku, s.name, i.qty FROM inventory_items i
+  JOIN shop_items s ON s.shop_key = i.shop_key AND s.sku = i.sku
+ WHERE i.user_id = $1 AND i.qty > 0 ORDER BY i.shop_key, i.sku
+"""
+
+
+def check_qty(qty: Any) -> int:
+    if type(qty) is not int or not 1 <= qty <= MAX_QTY:
+        raise ProtocolError("invalid_payload", f"qty must be a whole number from 1 to {MAX_QTY}")
+    return qty
+
+
+class Shops:
+    """`resolve_npc` is replaceable: the residents domain maps its npc ids to shop keys."""
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+        self.resolve_npc: NpcResolver = self.shop_exists
+
+    async def shop_exists(self, key: str) -> str | None:
+        """The default resolver: the npc id is the resident key itself."""
+        if not isinstance(key, str):
+            return None
+        found = await self.ledger._fetchrow("SELECT key FROM shops WHERE key = $1", key)
+        return found["key"] if found else None
+
+    async def shop_for(self, npc: str) -> str:
+        key = await self.resolve_npc(npc)
+        if key is None:
+            raise ProtocolError("not_found", f"{npc!r} keeps no shop")
+        return key
+
+    async def items(self, shop_key: str) -> list[dict[str, Any]]:
+        rows = await self.ledger._fetch(
+            "SELECT i.sku, i.name, i.price, i.stock FROM shops s LEFT JOIN shop_items i ON i.shop_key = s.key "
+            "WHERE s.key = $1 ORDER BY i.price, i.sku", shop_key)
+        if not rows:
+            raise ProtocolError("not_found", f"no shop {shop_key!r}")
+        return [dict(r) for r in rows if r["sku"] is not None]
+
+    async def buy(self, user_id: Any, shop_key: str, sku: str, qty: Any, idempotency_key: Any, *,
+                  kind: str = "purchase") -> dict[str, Any]:
+        """Buy `qty` of `sku`; returns {"transaction_id", "balance", "total", "inventory", "replayed"}.
+        NPCs selling on a person's confirmation call this with kind="npc_sale"."""
+        if kind not in PURCHASE_KINDS:
+            raise ProtocolError("invalid_payload", f"kind must be one of {', '.join(PURCHASE_KINDS)}")
+        uid = as_uuid(user_id)
+        qty = check_qty(qty)
+        key = check_key(idempotency_key)
+        if not isinstance(shop_key, str) or not isinstance(sku, str):
+            raise ProtocolError("invalid_payload", "shop and sku must be strings")
+        fp = fingerprint("buy", kind, shop_key, sku, qty)
+        row = await self.ledger._fetchrow(SQL_BUY, uid, shop_key, sku, qty, key, fp, kind,
+                                          self.ledger.starting_grant)
+        return {"transaction_id": str(row["tx_id"]), "balance": row["wallet_balance"], "total": row["total"],
+                "replayed": row["was_replayed"], "created_at": row["tx_created_at"].isoformat(),
+                "inventory": await self.inventory(uid)}
+
+    async def inventory(self, user_id: Any) -> list[dict[str, Any]]:
+        rows = await self.ledger._fetch(SQL_INVENTORY, as_uuid(user_id))
+        return [{"shop": r["shop_key"], "sku": r["sku"], "name": r["name"], "qty": r["qty"]} for r in rows]
+
+
+# -- seeding ------------------------------------------------------------------------------------
+def _shop_items(resident: dict[str, Any]) -> list[dict[str, Any]]:
+    items = []
+    for it in resident.get("shop") or []:
+        sku, name, price, stock = it.get("sku"), it.get("name"), it.get("price"), it.get("stock", 0)
+        if not (isinstance(sku, str) and sku and isinstance(name, str) and type(price) is int and 0 < price <= 10**12
+                and type(stock) is int and stock >= 0):
+            raise ValueError(f"world file: bad shop item of resident {resident.get('key')!r}: {it!r}")
+        items.append({"sku": sku, "name": name, "price": price, "stock": stock})
+    return items
+
+
+async def seed_shops(session: AsyncSession, world: dict[str, Any]) -> int:
+    """Adds missing shops (with their revenue account) and items; returns rows added."""
+    added = 0
+    for resident in world.get("residents") or []:
+        if not resident.get("shop"):
+            continue
+        key = resident["key"]
+        items = _shop_items(resident)
+        account = await session.scalar(
+            text("INSERT INTO ledger_accounts (kind, key) VALUES ('sink', :k) ON CONFLICT (key) DO NOTHING RETURNING id"),
+            {"k": f"shop:{key}"})
+        if account is None:
+            account = await session.scalar(text("SELECT id FROM ledger_accounts WHERE key = :k"), {"k": f"shop:{key}"})
+        else:
+            added += 1
+        if await session.scalar(
+                text("INSERT INTO shops (key, name, account_id) VALUES (:k, :n, :a) ON CONFLICT (key) DO NOTHING "
+                     "RETURNING key"),
+                {"k": key, "n": f"{resident.get('name', key)}'s shop", "a": account}):
+            added += 1
+        for it in items:
+            if await session.scalar(
+                    text("INSERT INTO shop_items (shop_key, sku, name, price, stock) VALUES (:k, :sku, :name, :price, "
+                         ":stock) ON CONFLICT (shop_key, sku) DO NOTHING RETURNING sku"), {"k": key, **it}):
+                added += 1
+    return added
+
+
+register_seed_step(seed_shops)
