@@ -1,0 +1,1 @@
+"""The world's use of `ai.inference`: which models run, built from settings."""

@@ -1,0 +1,41 @@
+"""`townsquare models pull` / `models list`."""
+
+from __future__ import annotations
+
+import os
+
+from server.cli import command
+from server.inference.specs import specs_from_settings
+
+
+def _no_args(parser) -> None:
+    pass
+
+
+@command("models pull", _no_args)
+def models_pull(settings, args) -> int:
+    """Download every configured model with progress bars (needs internet)."""
+    from ai.inference import pull_models
+    from ai.inference.pull import PullFailed
+
+    os.environ.pop("HF_HUB_OFFLINE", None)  # the one command allowed to reach the hub
+    try:
+        results = pull_models(specs_from_settings(settings), progress=True)
+    except PullFailed as e:
+        results = e.results
+    failed = 0
+    for r in results:
+        print(f"{r['name']:<10} {r['model_id']:<40} {r['status']:<14} {r.get('reason') or r.get('path') or ''}")
+        failed += r["status"] == "failed"
+    return 1 if failed else 0
+
+
+@command("models list", _no_args)
+def models_list(settings, args) -> int:
+    """The configured models and whether each is present on this machine."""
+    from server.doctor import model_presence
+
+    for spec in specs_from_settings(settings):
+        state, why = ("remote", spec.base_url) if spec.backend == "openai" else model_presence(spec.model_id)
+        print(f"{spec.name:<10} {spec.task:<10} {spec.model_id:<40} {state:<8} {why}")
+    return 0
