@@ -1,0 +1,73 @@
+"""Stage 3: the bundled alt-profanity-check model."""
+
+from ai.moderation import Action, Lexicon, ModerationRules, Moderator
+from ai.moderation.bundled import BundledModel, get_bundled_model
+
+
+def test_bundled_model_loads_and_scores():
+    b = get_bundled_model()
+    assert b.available, b.error
+    hi, lo = b.line_scores(["you fucking idiot", "nice weather for fishing"])
+    assert hi > 0.9 and lo < 0.5
+    assert b.word_score("fuck") > 0.97 and b.word_score("fishing") < 0.5
+    assert b.word_score("notaword123") == 0.0
+    assert b.line_scores(["", "  "]) == [0.0, 0.0]
+
+
+def test_bundled_model_masks_profane_words_the_lexicon_lacks(moderator):
+    v = moderator.check_sync("what a jerk, seriously")
+    assert v.action is Action.MASK and v.stage == "bundled_model"
+    assert v.masked_text == "what a ###, seriously"
+
+
+def test_bundled_model_alone_still_masks_profanity():
+    m = Moderator(ModerationRules(use_lexicon=False))
+    v = m.check_sync("fuck this lag")
+    assert v.action is Action.MASK and v.stage == "bundled_model" and v.masked_text == "### this lag"
+
+
+def test_game_words_the_model_overrates_are_not_scored(moderator):
+    # the raw model gives "kill the boss" about 0.95; the world's neutral words are taken out
+    assert get_bundled_model().line_scores(["kill the boss"])[0] > 0.9
+    v = moderator.check_sync("kill the boss")
+    assert v.action is Action.ALLOW and v.categories["toxicity"] < 0.5
+
+
+def test_line_score_flags_when_high():
+    m = Moderator(lexicon=Lexicon({}), bundled_word_threshold=1.1)  # no lexicon, no word masking
+    v = m.check_sync("you stupid idiot moron")
+    assert v.action is Action.FLAG and v.categories["toxicity"] >= 0.9 and v.stage == "bundled_model"
+
+
+def test_status_reports_the_bundled_model(moderator):
+    st = moderator.status()["bundled_model"]
+    assert st["enabled"] and st["available"] and st["name"] == "alt-profanity-check" and st["reason"] is None
+    st = Moderator(use_bundled_model=False).status()["bundled_model"]
+    assert not st["enabled"] and "disabled" in st["reason"]
+
+
+def test_missing_bundled_model_is_reported_and_moderation_goes_on():
+    m = Moderator()
+    broken = BundledModel()
+    broken._loaded, broken.error = True, "ModuleNotFoundError: No module named 'profanity_check'"
+    m.bundled = broken
+    st = m.status()["bundled_model"]
+    assert st["available"] is False and "profanity_check" in st["reason"]
+    v = m.check_sync("fuck this")
+    assert v.action is Action.MASK and "bundled model unavailable" in v.reasons
+    assert "bundled model unavailable" in m.check_sync("hello").reasons
+
+
+def test_fast_path_gives_the_same_probabilities_as_predict_prob():
+    import json
+    from pathlib import Path
+
+    from profanity_check import predict_prob
+
+    b = get_bundled_model()
+    assert b.fast_path
+    eval_file = Path(__file__).resolve().parents[2] / "data" / "moderation_eval.jsonl"
+    texts = [json.loads(line)["text"] for line in eval_file.open(encoding="utf-8")]
+    texts = [t for t in texts if t.strip()] + ["FUCK", "Ünïcode wörds", "zzqx"]
+    for got, want in zip(b.line_scores(texts), predict_prob(texts)):
+        assert abs(got - float(want)) < 1e-9

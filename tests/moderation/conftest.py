@@ -1,0 +1,72 @@
+"""Helpers for the moderation tests: people in rooms with an inbox of the events moderation sends,
+staff accounts, and REST calls with a token."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import aiohttp
+from sqlalchemy import func, select
+
+from server.chat.models import ChatMessage
+from tests.conftest import Inbox, call
+
+EVENTS = ("chat:message", "moderation:notice", "kicked", "room:left", "presence:join", "disconnect")
+
+
+async def person(world, room: str | None = None, **extra):
+    """Register, connect, (optionally) join: (account, client, inbox, join reply)."""
+    account, client = await world.user(**extra)
+    inbox = Inbox(client, *EVENTS)
+    reply = None
+    if room is not None:
+        reply = await call(client, "room:join", {"room": room})
+        assert reply["ok"], reply
+    return account, client, inbox, reply
+
+
+async def staff(world, role: str = "moderator") -> dict:
+    acct = await world.register()
+    await world.ctx.accounts.set_role(uuid.UUID(acct["user"]["id"]), role)
+    return acct
+
+
+async def rest(world, method: str, path: str, token: str | None = None, **kw) -> tuple[int, dict]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with aiohttp.ClientSession() as http:
+        async with http.request(method, f"{world.url}{path}", headers=headers, **kw) as r:
+            return r.status, await r.json()
+
+
+async def fresh_room(world, **kw):
+    slug = kw.pop("slug", f"m{uuid.uuid4().hex[:10]}")
+    return await world.ctx.rooms.create_room(slug, kw.pop("name", f"Room {slug}"), **kw)
+
+
+def uid(account) -> str:
+    return account["user"]["id"]
+
+
+async def lines_of(world, user_id: str) -> int:
+    async with world.ctx.db.session() as s:
+        return await s.scalar(select(func.count()).select_from(ChatMessage)
+                              .where(ChatMessage.sender_user_id == uuid.UUID(user_id)))
+
+
+async def stored(world, message_id: str) -> ChatMessage:
+    async with world.ctx.db.session() as s:
+        return await s.get(ChatMessage, uuid.UUID(message_id))
+
+
+async def nothing(inbox: Inbox, event: str, pred=lambda d: True, wait: float = 0.3) -> None:
+    start = len(inbox.items[event])
+    await asyncio.sleep(wait)
+    got = [d for d in inbox.items[event][start:] if pred(d)]
+    assert not got, f"unexpected {event}: {got[0]}"
+
+
+async def audit_actions(world, token: str, target: str) -> list[str]:
+    status, body = await rest(world, "GET", f"/api/admin/audit?target={target}", token)
+    assert status == 200, body
+    return [e["action"] for e in body["entries"]]
