@@ -1,0 +1,49 @@
+"""Translation wired into the world: the chat stage, readers' languages kept fresh, `ctx.translation`
+for NPCs, the doctor section and live figures. No client events of its own: chat:translation is
+sent by the service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from server.doctor import DOCTOR_SECTIONS
+from server.translation.doctor import doctor_section
+from server.translation.service import TranslationService
+from server.translation.stage import TranslationStage
+
+log = logging.getLogger(__name__)
+
+DOCTOR_SECTIONS["translation"] = doctor_section
+
+
+def setup(ctx) -> None:
+    service = ctx.translation = TranslationService(db=ctx.db, hub=ctx.hub, rooms=ctx.rooms, settings=ctx.settings,
+                                                   inference=ctx.inference)
+    if ctx.chat is not None:
+        ctx.chat.pipeline.add(TranslationStage(service))
+    if ctx.rooms is not None:
+        ctx.rooms.bus.observers.append(service.book.observe)  # profile changes: forget the language
+
+    async def on_connect(conn) -> None:
+        service.book.note(conn.uid, conn.language)
+
+    ctx.hub.on_connect.append(on_connect)
+    ctx.live_figures["translation"] = service.figures
+
+
+async def startup(ctx) -> None:
+    service = ctx.translation
+    await asyncio.to_thread(service.langid.warm)
+    if service.available:
+        models = [f"{m['name']} ({m['model_id']})" for m in getattr(service.translator.backend, "models", list)()
+                  if m.get("state") in ("loaded", "remote")]
+        log.info("translation on: %s", ", ".join(models) or "custom backend")
+    else:
+        log.warning("translation off: %s; lines are delivered untranslated (townsquare doctor says more)",
+                    service.translator.why_not(service.languages[0], service.languages[-1])
+                    if len(service.languages) > 1 else "one world language")
+
+
+async def shutdown(ctx) -> None:
+    await ctx.translation.drain()
