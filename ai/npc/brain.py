@@ -1,0 +1,824 @@
+"""Brains: what a resident says and does, given who it is, what it remembers and what it sees.
+
+- `LLMBrain`: an instruct model through the inference queue (local transformers or an
+  OpenAI-compatible server). The prompt holds the persona, the retrieved memories, the recent
+  lines and the world facts it may use (real rooms, live stock and prices); the model answers
+  with one JSON object that `actions.parse_reply` reads robustly. Importance, reflection and
+  summaries also go to the model, at BACKGROUND priority, with the retrieval brain's rules as
+  the fallback when they are shed.
+- `RetrievalBrain`: no generative model. It finds what the person wants (rules, then the
+  bundled sentence embedder against intent examples) and answers from facts: the persona's
+  knowledge (nearest line by embedding), its memories of the person, the shop's live stock and
+  prices, the real rooms. Slower-witted, never wrong about the world.
+
+Both return `actions.Reply`; the world validates and executes the actions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Sequence
+
+from ai.inference import InferenceError, Priority
+
+from .actions import EMOTES, NUMBER_WORDS, Action, Reply, match_room, match_sku, parse_reply
+from .interface import Item, Offer, Person, RoomFact
+from .memory import Embedder, Memory, MemoryDraft, heuristic_importance, lexical_similarity, terms
+from .persona import Persona
+
+log = logging.getLogger("ai.npc.brain")
+
+
+@dataclass
+class Acquaintance:
+    """What a resident knows of a person at a glance (kept per resident and person)."""
+
+    id: str
+    name: str
+    times_met: int = 0
+    first_met: datetime | None = None
+    last_seen: datetime | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def returning(self) -> bool:
+        return self.times_met > 1 or bool(self.facts)
+
+
+@dataclass
+class ReplyContext:
+    persona: Persona
+    speaker: Person
+    text: str = ""
+    whisper: bool = False
+    lines: list[tuple[str, str]] = field(default_factory=list)  # (who, text), oldest first; who = name
+    memories: list[Memory] = field(default_factory=list)
+    acquaintance: Acquaintance | None = None
+    here: RoomFact | None = None
+    rooms: list[RoomFact] = field(default_factory=list)
+    items: list[Item] | None = None
+    people: list[str] = field(default_factory=list)
+    residents: list[tuple[str, str, str]] = field(default_factory=list)  # (name, role, room slug) of others
+    clock: str = ""
+    part_of_day: str = ""
+    offer: Offer | None = None
+    first_turn: bool = False
+    embed: Embedder | None = None  # bound to this resident's budget
+    query_vector: list[float] | None = None
+    deadline: float = 5.0
+
+    @property
+    def room_names(self) -> dict[str, str]:
+        return {r.slug: r.name for r in self.rooms}
+
+    @property
+    def stock(self) -> dict[str, dict] | None:
+        if self.items is None:
+            return None
+        return {i.sku: {"name": i.name, "price": i.price, "stock": i.stock} for i in self.items}
+
+
+class Brain:
+    """The interface; `kind` is "llm" or "retrieval"."""
+
+    kind = "brain"
+
+    async def reply(self, ctx: ReplyContext) -> Reply:
+        raise NotImplementedError
+
+    async def greet(self, ctx: ReplyContext) -> Reply:
+        raise NotImplementedError
+
+    async def reflect(self, persona: Persona, memories: list[Memory], embed: Embedder | None = None) -> list[tuple[str, list[int], dict]]:
+        return heuristic_reflections(persona, memories)
+
+    async def summarize(self, persona: Persona, who: Person, lines: list[tuple[str, str]], topics: list[str],
+                        outcomes: list[str]) -> str:
+        return heuristic_summary(persona, who, lines, topics, outcomes)
+
+    async def importance(self, drafts: list[MemoryDraft]) -> list[float]:
+        return [heuristic_importance(d) for d in drafts]
+
+    async def chatter(self, persona: Persona, other: str, ctx: ReplyContext) -> str:
+        return heuristic_chatter(persona, other, ctx)
+
+    async def holding_line(self, persona: Persona, who: str) -> str:
+        return holding_line(persona, who)
+
+
+# == intent ======================================================================================
+RULES: list[tuple[str, re.Pattern]] = [
+    ("farewell", re.compile(r"\b(bye|goodbye|good-bye|see you|see ya|farewell|good night|gotta go|take care|adios|ciao)\b", re.I)),
+    ("thanks", re.compile(r"\b(thanks|thank you|thank u|cheers|ty|much appreciated|grateful)\b", re.I)),
+    ("guide", re.compile(r"\b(take me|show me the way|lead me|walk me|guide me|come with me|follow me)\b", re.I)),
+    ("remember", re.compile(r"\b(remember me|do you know me|know who i am|remember my|remember what|have we met|"
+                            r"what did i (buy|get|ask)|last time)\b", re.I)),
+    ("introduce", re.compile(r"\b(my name is|i am called|i'm called|call me|i'?m an? |i am an? |i work as)\b", re.I)),
+    ("buy", re.compile(r"\b(buy|purchase|i'?ll take|i will take|i'?d like|i would like|can i (get|have)|give me|"
+                       r"sell me|i want|i need|get me|one more|another)\b", re.I)),
+    ("shop", re.compile(r"\b(sell|selling|for sale|wares|shop|stock|price|prices|cost|costs|how much|what do you have|"
+                        r"goods|items|offer|menu|buy)\b", re.I)),
+    ("directions", re.compile(r"\b(where|how do i get|how to get|how can i get|way to|directions|which way|where to go|"
+                              r"go to|find the|rooms?|places?|explore|visit|go next|around here|in town)\b", re.I)),
+    ("about", re.compile(r"\b(who are you|what do you do|your name|about you|yourself|what is your job|your role)\b", re.I)),
+    ("greet", re.compile(r"^\W*(hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening|day)|hola|bonjour|"
+                         r"hallo|ola|olá|yo|sup)\b", re.I)),
+]
+EXAMPLES: dict[str, list[str]] = {
+    "greet": ["hello there", "hi, nice to meet you", "good morning!", "hey, how are you?"],
+    "shop": ["what do you sell?", "what's for sale here?", "how much does it cost?", "what wares do you have?",
+             "show me your goods"],
+    "buy": ["I would like to buy one", "I'll take it", "can I buy two of those?", "sell me one please"],
+    "directions": ["where is the market?", "how do I get to the library?", "where should I go?",
+                   "what places are there in town?", "which rooms can I visit?"],
+    "about": ["who are you?", "what do you do here?", "tell me about yourself"],
+    "remember": ["do you remember me?", "have we met before?", "what did I buy last time?"],
+    "thanks": ["thank you so much", "thanks a lot"],
+    "farewell": ["goodbye, see you later", "I have to go now, bye"],
+    "rules": ["what are the rules here?", "how does this world work?", "how do I talk privately?",
+              "what can I do with coins?", "how do I report someone?"],
+}
+AFFIRM = re.compile(r"^\W*(y|yes|yeah|yep|yup|sure|ok|okay|confirm|confirmed|deal|do it|please do|i'?ll take it|"
+                    r"sounds good|go ahead|absolutely|of course|why not|si|sí|oui|ja|sim)\b", re.I)
+DECLINE = re.compile(r"^\W*(n|no|nope|nah|cancel|never ?mind|not now|no thanks|maybe later|forget it|don'?t)\b", re.I)
+
+
+def affirmative(text: str) -> bool:
+    return bool(AFFIRM.match(text)) and not DECLINE.match(text)
+
+
+def negative(text: str) -> bool:
+    return bool(DECLINE.match(text))
+
+
+def rule_intents(text: str) -> list[str]:
+    return [name for name, rx in RULES if rx.search(text)]
+
+
+def _cos(a: Sequence[float], b: Sequence[float]) -> float:
+    return sum(x * y for x, y in zip(a, b))
+
+
+def first_person(persona: Persona, sentence: str) -> str:
+    """'Mira is the town's greeter ...' -> 'I am the town's greeter ...' (a light touch)."""
+    s = sentence.strip()
+    n = re.escape(persona.name)
+    s = re.sub(rf"^{n} is\b", "I am", s)
+    if re.match(rf"^{n} (\w+)s\b", s):
+        s = re.sub(rf"^{n} (\w+)s\b", lambda m: f"I {m.group(1)}", s)
+        s = re.sub(r"\b(and|but) (\w+[^s])s\b", r"\1 \2", s)
+    s = re.sub(rf"^{n}'s\b", "My", s)
+    s = re.sub(r"^(His|Her|Their) ", "My ", s)
+    s = re.sub(r"\b(his|her|their) ", "my ", s)
+    s = re.sub(r"\b(he|she) (knows|keeps|runs|sells|has)\b", lambda m: f"I {m.group(2)[:-1] if m.group(2) != 'has' else 'have'}", s)
+    return s
+
+
+def _join(items: list[str]) -> str:
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _qty_in(text: str) -> int:
+    t = text.lower()
+    m = re.search(r"\b(\d{1,3})\b", t)
+    if m:
+        return max(1, int(m.group(1)))
+    for phrase, n in sorted(NUMBER_WORDS.items(), key=lambda kv: -len(kv[0])):
+        if phrase in ("a", "an"):
+            continue
+        if re.search(rf"\b{re.escape(phrase)}\b", t):
+            return n
+    return 1
+
+
+def _item_phrase(item: Item | dict, qty: int) -> str:
+    name = item.name if isinstance(item, Item) else item["name"]
+    return f"{qty} x {name}" if qty > 1 else f"a {name}" if not name.lower().startswith(("a ", "an ")) else name
+
+
+# == the retrieval brain =========================================================================
+class RetrievalBrain(Brain):
+    """Answers from facts and memories with the bundled embedder; no generative model."""
+
+    kind = "retrieval"
+
+    def __init__(self, *, intent_threshold: float = 0.45, knowledge_threshold: float = 0.35):
+        self.intent_threshold = intent_threshold
+        self.knowledge_threshold = knowledge_threshold
+        self._examples: dict[str, list[list[float]]] | None = None
+        self._knowledge: dict[tuple[str, str], list[float]] = {}
+        self._rooms: dict[tuple[str, str], list[float]] = {}
+        self._lock = asyncio.Lock()
+
+    # -- embeddings (cached) ----------------------------------------------------------------------
+    async def _vectors(self, embed: Embedder | None, texts: list[str], cache: dict, keyspace: str,
+                       deadline: float) -> list[list[float] | None]:
+        missing = [t for t in texts if (keyspace, t) not in cache]
+        if missing and embed is not None:
+            try:
+                for t, v in zip(missing, await embed(missing, Priority.NPC_REPLY, deadline)):
+                    cache[(keyspace, t)] = v
+            except InferenceError:
+                pass
+        return [cache.get((keyspace, t)) for t in texts]
+
+    async def _intent_by_example(self, ctx: ReplyContext) -> tuple[str | None, float]:
+        if ctx.query_vector is None or ctx.embed is None:
+            return None, 0.0
+        if self._examples is None:
+            async with self._lock:
+                if self._examples is None:
+                    flat = [(k, t) for k, ts in EXAMPLES.items() for t in ts]
+                    try:
+                        vecs = await ctx.embed([t for _, t in flat], Priority.NPC_REPLY, ctx.deadline)
+                    except InferenceError:
+                        return None, 0.0
+                    ex: dict[str, list[list[float]]] = defaultdict(list)
+                    for (k, _), v in zip(flat, vecs):
+                        ex[k].append(v)
+                    self._examples = dict(ex)
+        best, score = None, 0.0
+        for k, vs in self._examples.items():
+            s = max(_cos(ctx.query_vector, v) for v in vs)
+            if s > score:
+                best, score = k, s
+        return (best, score) if score >= self.intent_threshold else (None, score)
+
+    async def best_knowledge(self, ctx: ReplyContext) -> tuple[str | None, float]:
+        lines = ctx.persona.knowledge
+        if not lines:
+            return None, 0.0
+        if ctx.query_vector is not None:
+            vecs = await self._vectors(ctx.embed, lines, self._knowledge, ctx.persona.key, ctx.deadline)
+            scored = [(_cos(ctx.query_vector, v), t) for t, v in zip(lines, vecs) if v is not None]
+            if scored:
+                s, t = max(scored)
+                return (t, s) if s >= self.knowledge_threshold else (None, s)
+        q = terms(ctx.text)
+        s, t = max((lexical_similarity(q, t), t) for t in lines)
+        return (t, s) if s >= 0.25 else (None, s)
+
+    async def best_room(self, ctx: ReplyContext, rooms: list[RoomFact]) -> RoomFact | None:
+        if not rooms:
+            return None
+        if ctx.query_vector is not None:
+            texts = [f"{r.name}: {r.description}" for r in rooms]
+            vecs = await self._vectors(ctx.embed, texts, self._rooms, "rooms", ctx.deadline)
+            scored = [(_cos(ctx.query_vector, v), i) for i, v in enumerate(vecs) if v is not None]
+            if scored:
+                s, i = max(scored)
+                return rooms[i] if s >= 0.3 else None
+        q = terms(ctx.text)
+        s, i = max((lexical_similarity(q, f"{r.name} {r.description}"), i) for i, r in enumerate(rooms))
+        return rooms[i] if s >= 0.25 else None
+
+    # -- replies ----------------------------------------------------------------------------------
+    async def reply(self, ctx: ReplyContext) -> Reply:
+        text = ctx.text.strip()
+        intents = rule_intents(text)
+        stock = ctx.stock
+        sku = match_sku(text, stock) if stock else None
+        room = self._room_in(text, ctx)
+        example, conf = (None, 0.0)
+        if not intents:
+            example, conf = await self._intent_by_example(ctx)
+            if example:
+                intents = [example]
+        meta = {"brain": self.kind, "intents": intents, "confidence": round(conf, 3)}
+
+        def out(reply: Reply, intent: str, topic: str | None = None) -> Reply:
+            reply.meta.update(meta, intent=intent)
+            if topic:
+                reply.meta["topic"] = topic
+            return reply
+
+        if ctx.offer is not None and "buy" not in intents and ("shop" in intents or sku == ctx.offer.sku):
+            o = ctx.offer
+            return out(Reply(f"That's {_item_phrase(Item(o.sku, o.name, o.price, 0), o.qty)} for {o.total} coins, "
+                             f"{ctx.speaker.name}. Say yes to confirm, or no."), "offer", o.name)
+        if "farewell" in intents and len(text) < 60:
+            return out(self._farewell(ctx), "farewell")
+        if "guide" in intents and room is not None:
+            r = ctx.room_names[room]
+            if ctx.here is not None and room == ctx.here.slug:
+                return out(Reply(f"We are in {r} already, {ctx.speaker.name}!"), "guide", r)
+            return out(Reply(f"Follow me to {r}, {ctx.speaker.name}! Pick '{r}' in your room list to come along.",
+                             [Action("move_to", {"room": room}), Action("emote", {"name": "wave"})]), "guide", r)
+        if "remember" in intents:
+            return out(self._remember(ctx), "remember")
+        if stock is not None and ("buy" in intents or (sku and "shop" in intents and _wants(text))):
+            return out(self._sell(ctx, text, sku), "buy", stock[sku]["name"] if sku else None)
+        if "buy" in intents and stock is None and ("shop" in intents or self._mentions_goods(ctx, text)):
+            return out(self._no_shop(ctx), "shop")
+        if "shop" in intents or ("buy" in intents and stock is not None):
+            if stock is None:
+                return out(self._no_shop(ctx), "shop")
+            return out(self._price_or_list(ctx, sku), "shop", stock[sku]["name"] if sku else "wares")
+        if "directions" in intents or room is not None and re.search(r"\b(where|how|get to|go)\b", text, re.I):
+            return out(await self._directions(ctx, room), "directions", ctx.room_names.get(room or "", None))
+        if "introduce" in intents:
+            return out(self._introduce(ctx, text), "introduce")
+        if "about" in intents:
+            return out(self._about(ctx), "about")
+        if "thanks" in intents:
+            return out(Reply(f"You're very welcome, {ctx.speaker.name}!", [Action("emote", {"name": "bow"})]), "thanks")
+        line, score = await self.best_knowledge(ctx)
+        if line is not None and ("rules" in intents or "?" in text or score >= self.knowledge_threshold + 0.1
+                                 or not intents):
+            return out(Reply(f"{first_person(ctx.persona, line)}"), "knowledge", _topic_of(line, text))
+        if "greet" in intents:
+            if any(who == ctx.persona.name for who, _ in ctx.lines):
+                return out(Reply(f"Hello again, {ctx.speaker.name}! {help_line(ctx)}"), "greet")
+            return out(await self.greet(ctx), "greet")
+        return out(self._fallback(ctx), "smalltalk")
+
+    def _room_in(self, text: str, ctx: ReplyContext) -> str | None:
+        rooms = ctx.room_names
+        for slug, name in rooms.items():
+            words = [w for w in re.findall(r"[a-z0-9]+", name.lower()) if w not in ("the", "room")]
+            if re.search(rf"\b{re.escape(slug)}\b", text, re.I) or (words and all(
+                    re.search(rf"\b{re.escape(w)}s?\b", text, re.I) for w in words)):
+                return slug
+        return None
+
+    def _mentions_goods(self, ctx: ReplyContext, text: str) -> bool:
+        return bool(re.search(r"\b(lantern|map|tea|oil|item|thing|wares|goods)s?\b", text, re.I))
+
+    def _sell(self, ctx: ReplyContext, text: str, sku: str | None) -> Reply:
+        stock = ctx.stock or {}
+        name = ctx.speaker.name
+        if sku is None:
+            return Reply(f"What would you like, {name}? {self._list_line(ctx)}")
+        item = stock[sku]
+        qty = _qty_in(text)
+        if item["stock"] <= 0:
+            others = [i for s, i in stock.items() if s != sku and i["stock"] > 0]
+            alt = f" I do have {_join([i['name'] for i in others[:3]])}." if others else ""
+            return Reply(f"Sorry, {name}, I'm out of {item['name']} right now.{alt}",
+                         meta={"refused": "out of stock", "sku": sku})
+        if item["stock"] < qty:
+            return Reply(f"I only have {item['stock']} {item['name']} left, {name}. Want those?",
+                         meta={"refused": "not enough stock", "sku": sku})
+        total = item["price"] * qty
+        phrase = _item_phrase(item, qty)
+        return Reply(f"{phrase[0].upper() + phrase[1:]} for {total} coins, {name}. "
+                     f"Shall I hand it over? Say yes to confirm.",
+                     [Action("sell", {"sku": sku, "qty": qty})])
+
+    def _list_line(self, ctx: ReplyContext) -> str:
+        items = [i for i in (ctx.items or []) if i.stock > 0]
+        if not items:
+            return "I'm sold out of everything, I'm afraid."
+        return "I have " + _join([f"{i.name} for {i.price} coins" for i in items]) + "."
+
+    def _price_or_list(self, ctx: ReplyContext, sku: str | None) -> Reply:
+        stock = ctx.stock or {}
+        if sku:
+            it = stock[sku]
+            if it["stock"] <= 0:
+                return Reply(f"A {it['name']} is {it['price']} coins, but I'm out of them just now.")
+            return Reply(f"A {it['name']} is {it['price']} coins; I have {it['stock']}. Want one?")
+        return Reply(f"{self._list_line(ctx)} What catches your eye, {ctx.speaker.name}?")
+
+    def _no_shop(self, ctx: ReplyContext) -> Reply:
+        sellers = [(n, r) for n, role, r in ctx.residents if role in ("shopkeeper", "merchant", "trader")]
+        if sellers:
+            n, r = sellers[0]
+            where = ctx.room_names.get(r, r)
+            return Reply(f"I don't sell anything myself, {ctx.speaker.name}. {n} keeps a stall in {where}.",
+                         [Action("give_directions", {"room": r})] if r in ctx.room_names else [])
+        return Reply(f"I don't sell anything myself, {ctx.speaker.name}.")
+
+    async def _directions(self, ctx: ReplyContext, room: str | None) -> Reply:
+        rooms = [r for r in ctx.rooms if r.access == "public"]
+        by = {r.slug: r for r in ctx.rooms}
+        if room is not None:
+            r = by[room]
+            if ctx.here is not None and room == ctx.here.slug:
+                return Reply(f"You're in {r.name} right now, {ctx.speaker.name}.")
+            desc = _first_sentence(r.description)
+            return Reply(f"{r.name}: {desc} Open the room list and pick '{r.name}' to go there.".replace(":  ", ": "),
+                         [Action("give_directions", {"room": r.slug})])
+        others = [r for r in rooms if ctx.here is None or r.slug != ctx.here.slug]
+        best = await self.best_room(ctx, others)
+        listing = _join([f"{r.name} ({_short_desc(r.description)})" for r in others[:6]])
+        if best is not None:
+            return Reply(f"Try {best.name}: {_first_sentence(best.description)} The places in town: {listing}.",
+                         [Action("give_directions", {"room": best.slug})])
+        if not others:
+            return Reply("This is the only room in town for now.")
+        return Reply(f"The places in town are {listing}. Pick one from the room list to go there.",
+                     [Action("give_directions", {"room": others[0].slug})])
+
+    def _remember(self, ctx: ReplyContext) -> Reply:
+        a = ctx.acquaintance
+        name = ctx.speaker.name
+        if a is None or not a.returning:
+            return Reply(f"I don't think we've met before, {name}. I'm {ctx.persona.name}. Nice to meet you!")
+        fact = fact_line(a, ctx.memories, ask=False)
+        times = f"This is visit number {a.times_met}." if a.times_met > 1 else ""
+        return Reply(f"Of course I remember you, {name}! {fact} {times}".strip())
+
+    def _introduce(self, ctx: ReplyContext, text: str) -> Reply:
+        m = re.search(r"\b(?:i'?m an?|i am an?|i work as an?|i work as)\s+([a-z][a-z\-]{2,20}(?: [a-z\-]{2,20})?)",
+                      text, re.I)
+        what = None
+        if m:
+            words = m.group(1).lower().split()
+            if len(words) > 1 and words[1] in FILLER:
+                words = words[:1]
+            what = " ".join(w for w in words if w not in FILLER) or None
+        if what:
+            return Reply(f"A {what}! I'll remember that, {ctx.speaker.name}.", meta={"fact": {"is": what}})
+        return Reply(f"Nice to meet you, {ctx.speaker.name}! I'm {ctx.persona.name}.")
+
+    def _about(self, ctx: ReplyContext) -> Reply:
+        p = ctx.persona
+        who = first_person(p, p.identity) if p.identity else f"I am {p.name}, the {p.role}."
+        return Reply(f"{who} {help_line(ctx)}".strip())
+
+    def _farewell(self, ctx: ReplyContext) -> Reply:
+        return Reply(f"Goodbye, {ctx.speaker.name}! Come back soon.", [Action("emote", {"name": "wave"})], end=True)
+
+    def _fallback(self, ctx: ReplyContext) -> Reply:
+        name = ctx.speaker.name
+        mem = next((m for m in ctx.memories if m.subject_id == ctx.speaker.id and m.kind in ("reflection", "conversation")
+                    and (m.similarity or 0) > 0.5), None)
+        if mem is not None:
+            return Reply(f"That reminds me, {name}: {_memory_as_speech(mem)} {help_line(ctx)}".strip())
+        return Reply(f"Hmm, I'm not sure about that, {name}. {help_line(ctx)}")
+
+    async def greet(self, ctx: ReplyContext) -> Reply:
+        p, a, name = ctx.persona, ctx.acquaintance, ctx.speaker.name
+        here = ctx.here.name if ctx.here else "town"
+        if a is not None and a.returning:
+            fact = fact_line(a, ctx.memories, ask=True)
+            return Reply(f"Welcome back, {name}! {fact}".strip(), [Action("emote", {"name": "wave"})],
+                         meta={"brain": self.kind, "intent": "greet", "returning": True})
+        intro = f"I'm {p.name}, the {p.role}." if p.role else f"I'm {p.name}."
+        return Reply(f"Hello {name}, welcome to {here}! {intro} {help_line(ctx)}".strip(),
+                     [Action("emote", {"name": "wave"})], meta={"brain": self.kind, "intent": "greet", "returning": False})
+
+
+FILLER = frozenset({"by", "the", "way", "and", "but", "so", "too", "here", "now", "who", "from", "in", "at", "of",
+                    "really", "actually", "btw"})
+
+
+def _wants(text: str) -> bool:
+    return bool(re.search(r"\b(want|need|like|take|buy|get|have)\b", text, re.I))
+
+
+def _first_sentence(text: str) -> str:
+    text = " ".join((text or "").split())
+    m = re.match(r"(.+?[.!?])(\s|$)", text)
+    return m.group(1) if m else text
+
+
+def _short_desc(text: str) -> str:
+    s = _first_sentence(text).rstrip(".!?")
+    s = re.sub(r"^(The|A|An) ", lambda m: m.group(1).lower() + " ", s)
+    return s if len(s) <= 60 else s[:57].rsplit(" ", 1)[0] + "…"
+
+
+def _topic_of(line: str, question: str = "") -> str:
+    """What a knowledge answer was about: a word of the question the answer shares, else the
+    answer's longest word."""
+    shared = sorted(terms(question) & terms(line), key=len, reverse=True)
+    if shared:
+        return shared[0]
+    t = sorted(terms(question) - GENERIC, key=len, reverse=True) or sorted(terms(line), key=len, reverse=True)
+    return t[0] if t else "things"
+
+
+GENERIC = frozenset({"know", "tell", "like", "want", "need", "much", "many", "thing", "things", "really", "happens",
+                     "someone", "something", "anyone", "people"})
+
+
+def _memory_as_speech(m: Memory) -> str:
+    return m.text.rstrip(".") + "."
+
+
+def help_line(ctx: ReplyContext) -> str:
+    p = ctx.persona
+    if ctx.items:
+        return "Ask me what I sell."
+    if p.role in ("librarian",) or any("room" in k.lower() for k in p.knowledge):
+        return "Ask me where to go or how things work here."
+    if p.role in ("guide",):
+        return "Ask me about the town, I know every corner."
+    return "What brings you here?"
+
+
+def fact_line(a: Acquaintance, memories: list[Memory], *, ask: bool) -> str:
+    """A remembered fact about the person, as a question (greeting) or a statement."""
+    f = a.facts
+    if f.get("last_bought"):
+        item = f["last_bought"]
+        return f"Did the {item} serve you well?" if ask else f"You bought a {item} from me."
+    if f.get("is"):
+        return f"How is life as a {f['is']}?" if ask else f"You told me you're a {f['is']}."
+    if f.get("last_topic"):
+        t = f["last_topic"]
+        return f"Last time you asked me about {t}. Did that work out?" if ask else f"Last time we talked about {t}."
+    mem = next((m for m in memories if m.subject_id == a.id and m.kind in ("conversation", "reflection")), None)
+    if mem is not None:
+        return f"I remember: {_memory_as_speech(mem)}" if not ask else f"Good to see you again. {_memory_as_speech(mem)}"
+    return "Good to see you again." if ask else "We've met before."
+
+
+def holding_line(persona: Persona, who: str) -> str:
+    lines = {
+        "shopkeeper": f"One moment, {who}, let me check my shelves…",
+        "librarian": f"One moment, {who}. Let me look that up.",
+        "guide": f"Hmm, one moment, {who}, let me think…",
+    }
+    return lines.get(persona.role, f"One moment, {who}…")
+
+
+def heuristic_chatter(persona: Persona, other: str, ctx: ReplyContext) -> str:
+    if persona.knowledge:
+        idx = (len(ctx.clock) + len(other) + int(ctx.clock.replace(":", "") or 0)) % len(persona.knowledge)
+        return f"{other}, did you know? {first_person(persona, persona.knowledge[idx])}"
+    return f"Quiet {ctx.part_of_day or 'day'}, isn't it, {other}?"
+
+
+def heuristic_summary(persona: Persona, who: Person, lines: list[tuple[str, str]], topics: list[str],
+                      outcomes: list[str]) -> str:
+    said = sum(1 for w, _ in lines if w == who.name)
+    parts = [f"Talked with {who.name} ({said} lines)"]
+    if topics:
+        parts.append(f"about {_join(list(dict.fromkeys(topics))[:4])}")
+    text = " ".join(parts)
+    if outcomes:
+        text += "; " + "; ".join(outcomes[:3])
+    return text + "."
+
+
+def heuristic_reflections(persona: Persona, memories: list[Memory]) -> list[tuple[str, list[int], dict]]:
+    """Higher-level memories without a model: regulars and what they care about, what people ask
+    about most, what sells. Each cites the memories it rests on."""
+    out: list[tuple[str, list[int], dict]] = []
+    by_person: dict[str, list[Memory]] = defaultdict(list)
+    for m in memories:
+        if m.subject_id and m.kind != "reflection":
+            by_person[m.subject_id].append(m)
+    people = sorted(by_person.items(), key=lambda kv: (-sum(m.importance for m in kv[1]), kv[0]))
+    for pid, ms in people[:2]:
+        if len(ms) < 2:
+            continue
+        name = next((m.subject_name for m in ms if m.subject_name), "Someone")
+        topics = Counter(str(m.meta["topic"]) for m in ms if m.meta.get("topic"))
+        bought = [str(m.meta["item"]) for m in ms if m.meta.get("event") == "purchase" and m.meta.get("item")]
+        bits = []
+        if bought:
+            bits.append(f"bought {_join(list(dict.fromkeys(bought))[:3])} from me")
+        if topics:
+            bits.append(f"cares about {_join([t for t, _ in topics.most_common(3)])}")
+        if not bits:
+            bits.append("likes to stop and talk with me")
+        out.append((f"{name} {' and '.join(bits)}.", [m.id for m in ms][:20],
+                    {"importance": 7.0, "subject_id": pid, "subject_name": name}))
+    topics = Counter()
+    evidence: dict[str, list[int]] = defaultdict(list)
+    for m in memories:
+        t = m.meta.get("topic")
+        if t:
+            topics[str(t)] += 1
+            evidence[str(t)].append(m.id)
+    common = [t for t, n in topics.most_common(2) if n >= 2]
+    if common:
+        ids = [i for t in common for i in evidence[t]][:20]
+        out.append((f"Lately people ask me most about {_join(common)}.", ids, {"importance": 6.0, "topic": common[0]}))
+    sales = [m for m in memories if m.meta.get("event") == "purchase"]
+    if len(sales) >= 2:
+        items = Counter(str(m.meta.get("item")) for m in sales)
+        out.append((f"{_join([i for i, _ in items.most_common(2)])} sell best lately.", [m.id for m in sales][:20],
+                    {"importance": 6.0, "topic": "sales"}))
+    return out[:3]
+
+
+# == the LLM brain ===============================================================================
+FORMAT = (
+    'Reply with ONE JSON object and nothing else: {"say": "<your words>", "actions": [], "end": false}. '
+    'Actions you may add: {"type": "sell", "sku": "<a sku of your wares>", "qty": 1} to offer an item '
+    '(the person confirms before paying); {"type": "give_directions", "room": "<room slug>"}; '
+    '{"type": "move_to", "room": "<room slug>"} or {"type": "move_to", "to": "speaker"}; '
+    f'{{"type": "emote", "name": "<one of {", ".join(EMOTES)}>"}}. '
+    'Set "end" to true when the conversation is over. Never invent items, prices, stock or rooms.'
+)
+
+
+class LLMBrain(Brain):
+    """An instruct model through the shared inference queue, with the retrieval brain behind it."""
+
+    kind = "llm"
+
+    def __init__(self, inference: Any, model: str = "npc", *, fallback: RetrievalBrain | None = None,
+                 max_new_tokens: int = 96, temperature: float = 0.0, budget: Any = None):
+        self.inference = inference
+        self.model = model
+        self.fallback = fallback or RetrievalBrain()
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.figures = Counter()
+
+    def available(self) -> bool:
+        return bool(self.inference is not None and self.inference.available(self.model))
+
+    # -- prompts ----------------------------------------------------------------------------------
+    def system_prompt(self, ctx: ReplyContext) -> str:
+        p = ctx.persona
+        out = [p.describe()]
+        if ctx.clock:
+            out.append(f"It is {ctx.clock} ({ctx.part_of_day}) in the world.")
+        if ctx.here is not None:
+            out.append(f"You are in {ctx.here.name} ({ctx.here.slug}): {ctx.here.description}")
+        if ctx.people:
+            out.append(f"People here: {', '.join(ctx.people[:12])}.")
+        if ctx.rooms:
+            out.append("Rooms of the world (the only places that exist): " +
+                       "; ".join(f"{r.name} ({r.slug}): {_short_desc(r.description)}" for r in ctx.rooms[:12]) + ".")
+        if ctx.items is not None:
+            if ctx.items:
+                out.append("Your wares (sku: name, price in coins, in stock): " +
+                           "; ".join(f"{i.sku}: {i.name}, {i.price}, {i.stock}" for i in ctx.items) + ".")
+            else:
+                out.append("Your stall is empty.")
+        else:
+            out.append("You keep no shop and sell nothing.")
+        others = [f"{n} the {r} ({room})" for n, r, room in ctx.residents[:6]]
+        if others:
+            out.append(f"Other residents: {', '.join(others)}.")
+        if p.knowledge:
+            out.append("What you know: " + " ".join(p.knowledge))
+        if ctx.memories:
+            out.append("What you remember, most relevant first:\n" + "\n".join(
+                f"- [{m.created_at:%Y-%m-%d}] {m.text}" for m in ctx.memories))
+        a = ctx.acquaintance
+        if a is not None and a.returning:
+            facts = ", ".join(f"{k}: {v}" for k, v in a.facts.items())
+            out.append(f"You have met {a.name} {a.times_met} times. {facts}".strip())
+        elif ctx.speaker.name:
+            out.append(f"You have not met {ctx.speaker.name} before.")
+        if ctx.offer is not None:
+            o = ctx.offer
+            out.append(f"You offered {ctx.speaker.name} {o.qty} x {o.name} for {o.total} coins; "
+                       "they must say yes to buy it.")
+        out.append(f"Answer as {p.name}, in character, in one or two short sentences. {FORMAT}")
+        return "\n".join(out)
+
+    def messages(self, ctx: ReplyContext) -> list[dict]:
+        msgs = [{"role": "system", "content": self.system_prompt(ctx)}]
+        for who, text in ctx.lines[-8:]:
+            if who == ctx.persona.name:
+                msgs.append({"role": "assistant", "content": '{"say": %s}' % _json_str(text)})
+            else:
+                msgs.append({"role": "user", "content": f"{who}: {text}"})
+        last = f"{ctx.speaker.name}{' (whispering)' if ctx.whisper else ''}: {ctx.text}"
+        if len(msgs) == 1 or msgs[-1]["content"] != last:
+            msgs.append({"role": "user", "content": last})
+        # some chat templates insist on alternating roles: merge neighbours of one role
+        merged: list[dict] = []
+        for m in msgs:
+            if merged and merged[-1]["role"] == m["role"] and m["role"] != "system":
+                merged[-1] = {"role": m["role"], "content": merged[-1]["content"] + "\n" + m["content"]}
+            else:
+                merged.append(m)
+        return merged
+
+    async def _generate(self, messages: list[dict], *, priority: Priority, deadline: float,
+                        max_new_tokens: int | None = None) -> str:
+        self.figures["calls"] += 1
+        result = await self.inference.generate(self.model, messages, max_new_tokens=max_new_tokens or self.max_new_tokens,
+                                               temperature=self.temperature, priority=priority, deadline=deadline)
+        return result.text
+
+    # -- replies ----------------------------------------------------------------------------------
+    async def reply(self, ctx: ReplyContext) -> Reply:
+        try:
+            raw = await self._generate(self.messages(ctx), priority=Priority.NPC_REPLY, deadline=ctx.deadline)
+        except InferenceError as e:
+            self.figures["fallbacks"] += 1
+            reply = await self.fallback.reply(ctx)
+            reply.meta["llm_error"] = type(e).__name__
+            return reply
+        reply = parse_reply(raw, speaker_names=[ctx.persona.name])
+        reply.meta.update(brain=self.kind, raw=raw[:500])
+        if not reply.text.strip():
+            self.figures["empty"] += 1
+            fb = await self.fallback.reply(ctx)
+            fb.meta.update(llm_empty=True, raw=raw[:500])
+            fb.actions = fb.actions or reply.actions
+            return fb
+        self.figures[f"parsed_{reply.meta.get('parsed')}"] += 1
+        return reply
+
+    async def greet(self, ctx: ReplyContext) -> Reply:
+        ctx2 = ReplyContext(**{**ctx.__dict__})
+        ctx2.text = "(walks in)"
+        try:
+            raw = await self._generate(self.messages(ctx2) + [{"role": "user", "content": (
+                f"{ctx.speaker.name} just walked in. Greet them by name"
+                f"{' and mention something you remember about them' if ctx.acquaintance and ctx.acquaintance.returning else ''}.")}],
+                priority=Priority.NPC_REPLY, deadline=ctx.deadline, max_new_tokens=48)
+            reply = parse_reply(raw, speaker_names=[ctx.persona.name])
+            if reply.text and ctx.speaker.name.lower() in reply.text.lower():
+                reply.meta.update(brain=self.kind, intent="greet")
+                return reply
+        except InferenceError:
+            pass
+        return await self.fallback.greet(ctx)
+
+    async def importance(self, drafts: list[MemoryDraft]) -> list[float]:
+        prompt = ("On the scale of 1 to 10, where 1 is purely mundane (e.g., a passing hello) and 10 is extremely "
+                  "poignant (e.g., a break-up, a life-changing purchase), rate the likely poignancy of each memory. "
+                  "Answer with one number per line and nothing else.\n" +
+                  "\n".join(f"{i + 1}. {d.text}" for i, d in enumerate(drafts)))
+        raw = await self._generate([{"role": "user", "content": prompt}], priority=Priority.BACKGROUND,
+                                   deadline=30.0, max_new_tokens=4 * len(drafts) + 4)
+        nums = [float(n) for n in re.findall(r"\b(10|[1-9])\b", raw)]
+        heur = [heuristic_importance(d) for d in drafts]
+        return [max(1.0, min(10.0, nums[i])) if i < len(nums) else heur[i] for i in range(len(drafts))]
+
+    async def reflect(self, persona: Persona, memories: list[Memory], embed: Embedder | None = None) -> list[tuple[str, list[int], dict]]:
+        numbered = memories[-30:]
+        prompt = (f"Statements about {persona.name}'s recent experiences:\n" +
+                  "\n".join(f"{i + 1}. {m.text}" for i, m in enumerate(numbered)) +
+                  "\nWhat 3 high-level insights can you infer from the above statements? Write one per line, "
+                  "like: insight (because of 1, 5, 3)")
+        try:
+            raw = await self._generate([{"role": "user", "content": prompt}], priority=Priority.BACKGROUND,
+                                       deadline=60.0, max_new_tokens=160)
+        except InferenceError:
+            return heuristic_reflections(persona, memories)
+        out = parse_insights(raw, numbered)
+        return out or heuristic_reflections(persona, memories)
+
+    async def summarize(self, persona: Persona, who: Person, lines: list[tuple[str, str]], topics: list[str],
+                        outcomes: list[str]) -> str:
+        convo = "\n".join(f"{w}: {t}" for w, t in lines[-16:])
+        prompt = (f"Summarize this conversation between {persona.name} and {who.name} in one sentence, from "
+                  f"{persona.name}'s point of view, keeping names, purchases and anything {who.name} said about "
+                  f"themselves.\n{convo}")
+        try:
+            raw = await self._generate([{"role": "user", "content": prompt}], priority=Priority.BACKGROUND,
+                                       deadline=60.0, max_new_tokens=60)
+            text = " ".join(raw.split())
+            if len(text) >= 12:
+                return text[:400]
+        except InferenceError:
+            pass
+        return heuristic_summary(persona, who, lines, topics, outcomes)
+
+    async def chatter(self, persona: Persona, other: str, ctx: ReplyContext) -> str:
+        ctx2 = ReplyContext(**{**ctx.__dict__})
+        ctx2.text = f"(you see {other} nearby and have a moment to chat)"
+        try:
+            raw = await self._generate(self.messages(ctx2), priority=Priority.BACKGROUND, deadline=30.0,
+                                       max_new_tokens=48)
+            reply = parse_reply(raw, speaker_names=[persona.name])
+            if reply.text:
+                return reply.text
+        except InferenceError:
+            pass
+        return heuristic_chatter(persona, other, ctx)
+
+
+INSIGHT = re.compile(r"^\s*(?:[-*•]|\d+[.)])?\s*(.+?)\s*\((?:because of|from|based on|see)\s*([\d,\s and]+)\)\s*\.?\s*$",
+                     re.I)
+
+
+def parse_insights(raw: str, numbered: list[Memory]) -> list[tuple[str, list[int], dict]]:
+    """'insight (because of 1, 5, 3)' lines -> (insight, cited memory ids, meta)."""
+    out = []
+    for line in raw.splitlines():
+        m = INSIGHT.match(line)
+        if not m:
+            continue
+        idx = [int(n) for n in re.findall(r"\d+", m.group(2))]
+        ids = [numbered[i - 1].id for i in idx if 1 <= i <= len(numbered)]
+        text = m.group(1).strip().rstrip(".") + "."
+        if ids and len(text) > 8:
+            out.append((text[:400], ids, {"importance": 8.0}))
+    return out[:3]
+
+
+def _json_str(s: str) -> str:
+    import json
+
+    return json.dumps(s, ensure_ascii=False)
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    na = math.sqrt(sum(x * x for x in a)) or 1.0
+    nb = math.sqrt(sum(x * x for x in b)) or 1.0
+    return _cos(a, b) / (na * nb)

@@ -1,0 +1,121 @@
+"""The small world interface a resident acts through: look around, move, say, sell.
+
+`ai.npc` declares it; the server implements it (`server/residents/world.py`) on rooms, chat and
+the shops. Nothing here knows about Socket.IO, HTTP or SQL: a resident only ever sees these
+plain records, and every act goes through the same rules people are held to (moderation for
+what it says, the ledger for what it sells, server-side movement for where it walks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass
+class Person:
+    id: str
+    name: str
+    kind: str = "user"  # "user" | "npc"
+    x: float = 0.0
+    y: float = 0.0
+
+
+@dataclass
+class Surroundings:
+    room: str | None
+    room_name: str = ""
+    x: float = 0.0
+    y: float = 0.0
+    people: list[Person] = field(default_factory=list)
+
+    def find(self, person_id: str) -> Person | None:
+        return next((p for p in self.people if p.id == person_id), None)
+
+
+@dataclass
+class RoomFact:
+    slug: str
+    name: str
+    description: str = ""
+    access: str = "public"
+
+
+@dataclass
+class Item:
+    sku: str
+    name: str
+    price: int
+    stock: int
+
+
+@dataclass
+class Offer:
+    id: str
+    npc_id: str
+    user_id: str
+    sku: str
+    name: str
+    qty: int
+    price: int
+    total: int
+    expires_at: datetime
+
+
+@dataclass
+class Sale:
+    ok: bool
+    offer: Offer | None = None
+    transaction_id: str | None = None
+    balance: int | None = None
+    code: str | None = None  # the protocol's error code when not ok
+    message: str = ""
+    replayed: bool = False
+    inventory: list | None = None
+
+
+class ActionRefused(Exception):
+    """The world refused an act (no such item, out of stock, no such room ...); `code` is the protocol's."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class World(Protocol):
+    async def look_around(self, npc_id: str) -> Surroundings:
+        """The room the resident is in, where it stands, and who is there."""
+
+    async def enter(self, npc_id: str, room: str, x: float | None = None, y: float | None = None) -> None:
+        """Appear in `room` (leaving the room it was in); x/y None: its usual spot or the room's spawn."""
+
+    async def move(self, npc_id: str, x: float, y: float) -> tuple[float, float]:
+        """Walk toward (x, y) in its room at people's speed; returns the accepted target."""
+
+    async def say(self, npc_id: str, text: str, *, to: str | None = None, lang: str | None = None) -> bool:
+        """Speak in its room (to: whisper to that person). False when moderation kept it back."""
+
+    async def emote(self, npc_id: str, name: str) -> None: ...
+
+    async def rooms(self) -> list[RoomFact]:
+        """The real rooms of the world (public ones: what a resident may point people to)."""
+
+    async def shop(self, npc_id: str) -> list[Item] | None:
+        """This resident's wares with live prices and stock; None when it keeps no shop."""
+
+    async def offer(self, npc_id: str, user_id: str, sku: str, qty: int) -> Offer:
+        """Put an offer to a person (they confirm before money moves); raises ActionRefused."""
+
+    async def confirm(self, npc_id: str, offer_id: str, user_id: str) -> Sale:
+        """The person said yes: the real purchase through the ledger."""
+
+    async def decline(self, npc_id: str, offer_id: str, user_id: str) -> bool: ...
+
+    async def pending_offer(self, npc_id: str, user_id: str) -> Offer | None: ...
+
+    async def translate(self, text: str, source: str, target: str) -> str | None:
+        """Machine translation when the world has it, else None."""
+
+    def figures(self) -> dict[str, Any]: ...
