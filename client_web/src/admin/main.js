@@ -1,0 +1,139 @@
+// The admin console (/admin): moderators and admins only. Everyone else is told so, and the
+// API refuses them too (403 forbidden). One module per tab; each talks to /api/admin/...
+
+import "../styles.css";
+import "./admin.css";
+import { clearSession, loadSession, rest, saveSession } from "../net.js";
+import { renderAuth } from "../panels/auth.js";
+import { clear, el } from "../ui.js";
+import { AdminApi } from "./api.js";
+import economy from "./tabs/economy.js";
+import live from "./tabs/live.js";
+import moderation from "./tabs/moderation.js";
+import residents from "./tabs/residents.js";
+import rooms from "./tabs/rooms.js";
+import users from "./tabs/users.js";
+
+const TABS = [live, moderation, users, rooms, economy, residents];
+const root = document.getElementById("admin");
+const STAFF = ["moderator", "admin"];
+
+function login(notice = "") {
+  clear(root);
+  root.removeAttribute("aria-busy");
+  renderAuth(
+    root,
+    (result, remember) => {
+      saveSession(result, remember);
+      start();
+    },
+    { notice: notice || "The admin console: log in with a moderator or admin account." },
+  );
+}
+
+function refuse(user) {
+  clear(root);
+  root.removeAttribute("aria-busy");
+  root.append(
+    el(
+      "main",
+      { class: "refusal", "aria-labelledby": "refusal-title" },
+      el("h1", { id: "refusal-title" }, "Not for you, sorry"),
+      el("p", { role: "alert" }, `The admin console is for moderators and admins. You are logged in as ${user.username}, who is a ${user.role}.`),
+      el(
+        "p",
+        {},
+        el("a", { href: "/" }, "Back to the world"),
+        " · ",
+        el("button", { type: "button", class: "link", onclick: () => { clearSession(); login(); } }, "Log in as someone else"),
+      ),
+    ),
+  );
+}
+
+async function start() {
+  const session = loadSession();
+  if (!session) return login();
+  let me;
+  try {
+    me = (await rest("GET", "/api/me", { token: session.token })).user;
+  } catch (err) {
+    if (err.code === "unauthorized") {
+      clearSession();
+      return login("Your session ended. Please log in again.");
+    }
+    clear(root);
+    root.append(el("p", { class: "status-line error", role: "alert" }, err.words));
+    return;
+  }
+  if (!STAFF.includes(me.role)) return refuse(me);
+  const api = new AdminApi(session.token);
+  renderConsole(api, me);
+}
+
+function renderConsole(api, me) {
+  clear(root);
+  root.removeAttribute("aria-busy");
+  const tablist = el("div", { class: "admin-tabs", role: "tablist", "aria-label": "Admin sections" });
+  const panel = el("div", { class: "admin-panel", role: "tabpanel", tabindex: "-1" });
+  const buttons = new Map();
+  const ctx = { me, isAdmin: me.role === "admin", show: (id, arg) => show(id, arg) };
+
+  function show(id, arg) {
+    const tab = TABS.find((t) => t.id === id) || TABS[0];
+    for (const [tid, b] of buttons) {
+      const on = tid === tab.id;
+      b.setAttribute("aria-selected", String(on));
+      b.tabIndex = on ? 0 : -1;
+    }
+    panel.setAttribute("aria-labelledby", `tab-${tab.id}`);
+    panel.dataset.tab = tab.id;
+    const path = `/admin/${tab.id}`;
+    if (location.pathname !== path) history.replaceState(null, "", path);
+    clear(panel);
+    panel.dispose?.();
+    panel.dispose = null;
+    const node = tab.render(api, ctx, arg);
+    panel.dispose = node.dispose;
+    panel.append(node);
+    document.title = `${tab.label} · Townsquare admin`;
+  }
+
+  TABS.forEach((tab, i) => {
+    const b = el("button", { type: "button", role: "tab", id: `tab-${tab.id}`, "aria-controls": "admin-panel", onclick: () => show(tab.id) }, tab.label);
+    b.addEventListener("keydown", (e) => {
+      const k = e.key;
+      if (k !== "ArrowRight" && k !== "ArrowLeft" && k !== "Home" && k !== "End") return;
+      e.preventDefault();
+      const n = TABS.length;
+      const j = k === "Home" ? 0 : k === "End" ? n - 1 : (i + (k === "ArrowRight" ? 1 : n - 1)) % n;
+      show(TABS[j].id);
+      buttons.get(TABS[j].id).focus();
+    });
+    buttons.set(tab.id, b);
+    tablist.append(b);
+  });
+  panel.id = "admin-panel";
+
+  root.append(
+    el(
+      "header",
+      { class: "topbar" },
+      el("h1", { class: "brand" }, "Townsquare admin"),
+      el("span", { class: "room-title" }, ""),
+      el(
+        "div",
+        { class: "topbar-right" },
+        el("span", { class: "who" }, `${me.username} (${me.role})`),
+        el("a", { href: "/", class: "button-link" }, "World"),
+        el("button", { type: "button", class: "secondary", onclick: () => { clearSession(); login(); } }, "Log out"),
+      ),
+    ),
+    el("nav", { class: "admin-nav", "aria-label": "Sections" }, tablist),
+    el("main", { class: "admin-main" }, panel),
+  );
+  const wanted = location.pathname.replace(/^\/admin\/?/, "").split("/")[0];
+  show(TABS.some((t) => t.id === wanted) ? wanted : TABS[0].id);
+}
+
+start();

@@ -1,0 +1,162 @@
+// Economy: mint, burn, freeze / unfreeze, reverse a transaction, run the audit, search the
+// ledger, the system accounts. Every money-moving call carries an idempotency key that is kept
+// until the form's values change (a retry of the same act is not applied twice).
+// Routes under /api/admin/economy/: mint, burn, freeze, unfreeze, reverse, audit, accounts, transactions.
+
+import { newKey } from "../../net.js";
+import { el, setChildren } from "../../ui.js";
+import { facts, input, section, select, smallForm, statusLine, table, when } from "../common.js";
+
+const KINDS = ["", "grant", "transfer", "purchase", "mint", "burn", "reversal", "npc_sale"];
+
+/** A key per distinct attempt: same values -> same key (a retry); new values -> a new key. */
+function keyKeeper() {
+  let last = null;
+  let key = null;
+  return (values) => {
+    const sig = JSON.stringify(values);
+    if (sig !== last) {
+      last = sig;
+      key = newKey();
+    }
+    return key;
+  };
+}
+
+function target(v) {
+  const out = {};
+  const who = (v.target || "").trim();
+  if (!who) return out;
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(who)) out.user_id = who;
+  else out.account = who;
+  return out;
+}
+
+function txTable(rows) {
+  return table(
+    [
+      ["When", (t) => when(t.created_at)],
+      ["Kind", (t) => t.kind],
+      ["Memo", (t) => t.memo || ""],
+      ["Entries", (t) => el("ul", { class: "entries" }, (t.entries || []).map((e) => el("li", {}, `${e.username || e.account}: ${e.amount > 0 ? "+" : ""}${e.amount}`)))],
+      ["Id", (t) => el("code", {}, t.id)],
+      ["", (t) => (t.reversed_by ? el("span", { class: "badge" }, "reversed") : t.reverses ? el("span", { class: "badge" }, "a reversal") : "")],
+    ],
+    rows,
+    { caption: "Transactions", empty: "No transactions match." },
+  );
+}
+
+export default {
+  id: "economy",
+  label: "Economy",
+  render(api, ctx) {
+    const mintKey = keyKeeper();
+    const burnKey = keyKeeper();
+    const reverseKey = keyKeeper();
+    const targetHint = "a user id, or a system account key (treasury, fees, shop:tobin); empty: the treasury";
+    const issueFields = () => [
+      ["Amount (whole coins)", input("amount", { type: "number", min: "1", step: "1", required: true })],
+      ["Into / from", input("target", { placeholder: "treasury" }), targetHint],
+      ["Reason", input("reason", { required: true, minLength: 3 })],
+    ];
+    const issue = (kind, keys) => async (v) => {
+      const body = { amount: Number(v.amount), reason: v.reason.trim(), ...target(v) };
+      body.idempotency_key = keys(body);
+      const r = await api.post(`/api/admin/economy/${kind}`, body);
+      loadAccounts();
+      return `${kind === "mint" ? "Minted" : "Burned"} ${body.amount}${r.replayed ? " (already done: the first result)" : ""}. Transaction ${r.transaction_id}.`;
+    };
+    const freeze = (kind) => async (v) => {
+      const body = { reason: v.reason.trim(), ...target(v) };
+      if (!body.user_id && !body.account) throw Object.assign(new Error("x"), { words: "Name a user id or an account key." });
+      await api.post(`/api/admin/economy/${kind}`, body);
+      loadAccounts();
+      return kind === "freeze" ? "Frozen: every movement touching it is refused." : "Unfrozen.";
+    };
+
+    const audit = section("Audit", {
+      actions: [
+        el(
+          "button",
+          {
+            type: "button",
+            class: "primary",
+            onclick: async () => {
+              audit.set(el("p", { class: "muted" }, "Checking every invariant…"));
+              try {
+                const r = await api.get("/api/admin/economy/audit");
+                audit.set(
+                  el("p", { class: r.ok ? "status-line ok" : "status-line error", role: "status" }, r.ok ? `All checks passed (${when(r.checked_at)}).` : "Some checks FAILED."),
+                  table([["Check", (c) => c.name], ["", (c) => (c.ok ? "ok" : "FAILED")], ["What", (c) => c.description], ["Offending rows", (c) => (c.offending?.length ? JSON.stringify(c.offending) : "")]], r.checks || []),
+                  facts(r.figures || {}),
+                );
+              } catch (err) {
+                const st = statusLine();
+                st.error(err);
+                audit.set(st.node);
+              }
+            },
+          },
+          "Run the audit",
+        ),
+      ],
+    });
+
+    const accounts = section("System accounts");
+    async function loadAccounts() {
+      try {
+        const { accounts: rows = [] } = await api.get("/api/admin/economy/accounts");
+        accounts.set(table([["Account", (a) => a.key], ["Kind", (a) => a.kind], ["Balance", (a) => String(a.balance)], ["", (a) => (a.frozen ? "frozen" : "")]], rows));
+      } catch (err) {
+        const st = statusLine();
+        st.error(err);
+        accounts.set(st.node);
+      }
+    }
+
+    const results = el("div", { class: "ledger-results" });
+    const search = smallForm(
+      "Search the ledger",
+      [
+        ["Kind", select("kind", KINDS.map((k) => [k, k || "any"]), "")],
+        ["User id", input("user_id", { placeholder: "any" })],
+        ["Since", input("since", { type: "datetime-local" })],
+        ["Until", input("until", { type: "datetime-local" })],
+      ],
+      "Search",
+      async (v) => {
+        const q = { kind: v.kind, user_id: v.user_id.trim(), limit: 50 };
+        if (v.since) q.since = new Date(v.since).toISOString();
+        if (v.until) q.until = new Date(v.until).toISOString();
+        const { transactions = [] } = await api.get("/api/admin/economy/transactions", q);
+        setChildren(results, txTable(transactions));
+        return `${transactions.length} transaction(s).`;
+      },
+    );
+
+    loadAccounts();
+    return el(
+      "div",
+      { class: "tab-economy" },
+      ctx.isAdmin ? null : el("p", { class: "notice" }, "The economy tools need the admin role: the server will refuse a moderator."),
+      el(
+        "div",
+        { class: "forms-row" },
+        smallForm("Mint", issueFields(), "Mint", issue("mint", mintKey)),
+        smallForm("Burn", issueFields(), "Burn", issue("burn", burnKey), { danger: true }),
+        smallForm("Freeze an account", [["Account", input("target", { required: true }), "a user id or a system account key"], ["Reason", input("reason", { required: true })]], "Freeze", freeze("freeze"), { danger: true }),
+        smallForm("Unfreeze an account", [["Account", input("target", { required: true })], ["Reason", input("reason", { required: true })]], "Unfreeze", freeze("unfreeze")),
+        smallForm("Reverse a transaction", [["Transaction id", input("transaction_id", { required: true })], ["Reason", input("reason", { required: true })]], "Reverse", async (v) => {
+          const body = { transaction_id: v.transaction_id.trim(), reason: v.reason.trim() };
+          body.idempotency_key = reverseKey(body);
+          const r = await api.post("/api/admin/economy/reverse", body);
+          return `Reversed by transaction ${r.transaction_id}.`;
+        }),
+      ),
+      el("section", { class: "admin-section" }, search, results),
+      audit.node,
+      accounts.node,
+    );
+  },
+};
