@@ -200,15 +200,8 @@ async def make_users(url: str, n: int) -> tuple[list[tuple[str, str, str]], str]
 
 
 # -- the server -------------------------------------------------------------------------------------
-# `townsquare serve` without server/realtime/transport.py's tuning: with it, every client is dropped
-# about 40 s after connecting ("transport error": engine.io pings stop reaching the client), which
-# a run of minutes cannot survive. See docs/npc.md; --tuned-transport uses the stock server.
-UNTUNED = ("import sys, server.world.handlers as h; h.tune_transport = lambda sio: None; "
-           "from server.cli import main; sys.exit(main(['serve']))")
-
-
 class Server:
-    def __init__(self, url: str, tmp: Path, extra_env: dict[str, str], tuned_transport: bool = False):
+    def __init__(self, url: str, tmp: Path, extra_env: dict[str, str]):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
@@ -227,8 +220,6 @@ class Server:
         env.update(extra_env)
         self.log = open(tmp / f"server-{self.port}.log", "wb")
         cmd = [sys.executable, "-m", "server.cli", "serve"]
-        if not tuned_transport:
-            cmd = [sys.executable, "-c", UNTUNED]
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait(self, timeout: float = 180) -> None:
@@ -407,10 +398,10 @@ async def memory_rows(url: str) -> dict:
 
 
 def load_run(db: BenchDatabase, tmp: Path, label: str, bots_n: int, messages: int, rate: float, addressed: float,
-             extra_env: dict[str, str], tuned_transport: bool = False) -> dict:
+             extra_env: dict[str, str]) -> dict:
     url = db.new(label)
     bots, admin = asyncio.run(make_users(url, bots_n))
-    server = Server(url, tmp, extra_env, tuned_transport)
+    server = Server(url, tmp, extra_env)
     try:
         server.wait()
         result = asyncio.run(drive(server, bots, admin, messages, rate, addressed))
@@ -557,8 +548,6 @@ def main() -> None:
     ap.add_argument("--skip", nargs="*", default=[], choices=["retrieval_brain", "llm_brain", "retrieval"])
     ap.add_argument("--quick", action="store_true", help="small numbers: a smoke run")
     ap.add_argument("--out", help="also write the JSON here")
-    ap.add_argument("--tuned-transport", action="store_true",
-                    help="run the stock server (its transport tuning drops clients after ~40 s)")
     args = ap.parse_args()
     if args.quick:
         args.bots, args.messages, args.llm_bots, args.llm_messages = 20, 400, 10, 60
@@ -571,8 +560,7 @@ def main() -> None:
     try:
         if "retrieval_brain" not in args.skip:
             results["retrieval_brain"] = load_run(db, tmp, "retrieval", args.bots, args.messages, args.rate,
-                                                  args.addressed, {"TOWNSQUARE_RESIDENTS_BRAIN": "retrieval"},
-                                                  args.tuned_transport)
+                                                  args.addressed, {"TOWNSQUARE_RESIDENTS_BRAIN": "retrieval"})
         if "llm_brain" not in args.skip:
             env = {"TOWNSQUARE_RESIDENTS_BRAIN": "auto"}
             model = os.environ.get("TOWNSQUARE_MODELS__NPC_BASE_URL") or os.environ.get("TOWNSQUARE_MODELS__NPC")
@@ -584,8 +572,7 @@ def main() -> None:
                 label = "tiny random Llama (CPU)"
             else:
                 label = model
-            r = load_run(db, tmp, "llm", args.llm_bots, args.llm_messages, args.rate, args.addressed, env,
-                         args.tuned_transport)
+            r = load_run(db, tmp, "llm", args.llm_bots, args.llm_messages, args.rate, args.addressed, env)
             r["model"] = label
             results["llm_brain"] = r
         if "retrieval" not in args.skip:

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     languages: list[str] = ["en", "es", "de", "fr", "pt"]
     default_language: str = "en"
     tick_hz: float = Field(10.0, gt=0, le=60)
+    # Engine.IO heartbeat: the server pings every interval; a client silent past the timeout is gone.
+    ping_interval_s: float = Field(20.0, gt=0)
+    ping_timeout_s: float = Field(20.0, gt=0)
     token_ttl_s: int = 7 * 24 * 3600
     starting_grant: int = Field(1000, ge=0)
     currency: str = "coins"

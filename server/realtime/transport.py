@@ -28,6 +28,7 @@ import json
 import socketio
 from aiohttp import WSMsgType
 from aiohttp.web import WebSocketResponse
+from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 
 
@@ -109,10 +110,14 @@ class FastWebSocket(eio_aiohttp.WebSocket):  # pragma: no cover - exercised by e
 
 
 async def _fast_send(self, pkt) -> None:
-    """AsyncSocket.send, writing directly when it can (bound to each websocket's AsyncSocket)."""
+    """AsyncSocket.send, writing directly when it can (bound to each websocket's AsyncSocket).
+
+    Only MESSAGE packets skip the queue: engine.io's writer task closes the websocket when its
+    queue stays empty for ping_interval + ping_timeout, and the PING it gets every interval is
+    what keeps it alive."""
     if not await self.check_ping_timeout():
         return
-    if not write_direct(self, (pkt,)):
+    if pkt.packet_type != eio_packet.MESSAGE or not write_direct(self, (pkt,)):
         enqueue(self, (pkt,))
 
 

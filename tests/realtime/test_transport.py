@@ -5,7 +5,7 @@ import socket
 
 from server.chat.pipeline import ChatDraft
 from server.realtime.fanout import SLOW_DROPPED
-from tests.conftest import call
+from tests.conftest import call, make_settings, start_world
 from tests.realtime.conftest import fresh_room, person, uid
 
 
@@ -70,3 +70,21 @@ async def test_a_client_that_stops_reading_is_dropped_not_buffered(world):
             await asyncio.sleep(0.1)
     finally:
         fanout.queue_limit = old_limit
+
+
+async def test_an_idle_client_stays_connected_across_many_heartbeats(db_url, tmp_path):
+    # Short heartbeats: an idle websocket must outlive several ping_interval + ping_timeout spans
+    # (engine.io's writer closes a socket whose send queue stays empty that long).
+    server = await start_world(make_settings(tmp_path, ping_interval_s=1.5, ping_timeout_s=1.5), db_url, seed=False)
+    try:
+        account, client = await server.user()
+        sid = client.get_sid()
+        dropped = asyncio.Event()
+        client.on("disconnect", lambda *args: dropped.set())
+        await asyncio.sleep(8)  # more than twice interval + timeout
+        assert not dropped.is_set() and client.connected
+        assert sid in server.ctx.hub.connections
+        assert (await call(client, "room:list"))["ok"]
+    finally:
+        await server.close_clients()
+        await server.runner.cleanup()
