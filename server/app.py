@@ -156,5 +156,14 @@ def _add_client_routes(app: web.Application) -> None:
     app.router.add_get("/", page)
     app.router.add_get("/admin", page)
     app.router.add_get("/admin/{tail:.*}", page)
-    if (dist / "assets").is_dir():
-        app.router.add_static("/assets", dist / "assets")
+    assets = (dist / "assets").resolve()
+
+    async def asset(request: web.Request) -> web.StreamResponse:
+        # Looked up per request, so a client built after the server started is served too.
+        path = (assets / request.match_info["name"]).resolve()
+        if not path.is_relative_to(assets) or not path.is_file():
+            raise web.HTTPNotFound()
+        # Vite puts a content hash in every asset name: cache them for good.
+        return web.FileResponse(path, headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+    app.router.add_get("/assets/{name:.+}", asset)

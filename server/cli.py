@@ -20,6 +20,10 @@ log = logging.getLogger("townsquare")
 EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[Settings, argparse.Namespace], int]]] = {}
 
 
+GROUP_HELP = {"models": "the configured AI models: pull (needs internet), list",
+              "economy": "the ledger: audit every invariant", "residents": "the NPC residents: list"}
+
+
 def command(name: str, configure: Callable[[argparse.ArgumentParser], None]):
     def deco(fn):
         EXTRA_COMMANDS[name] = (configure, fn)
@@ -220,11 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, (configure, fn) in registered.items():
         parts = name.split(" ")
-        parser = sub.choices.get(parts[0]) or sub.add_parser(parts[0])
+        summary = (fn.__doc__ or "").strip().split("\n")[0].rstrip(".")  # the command's docstring, first line
+        parser = sub.choices.get(parts[0]) or sub.add_parser(
+            parts[0], help=GROUP_HELP.get(parts[0], summary if len(parts) == 1 else None))
         if len(parts) > 1:
             if not getattr(parser, "_ts_sub", None):
                 parser._ts_sub = parser.add_subparsers(dest=f"{parts[0]}_cmd", required=True)
-            parser = parser._ts_sub.add_parser(parts[1])
+            parser = parser._ts_sub.add_parser(parts[1], help=summary or None)
         configure(parser)
         parser.set_defaults(fn=fn)
     return p

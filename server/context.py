@@ -59,6 +59,8 @@ class AppContext:
         self.residents: Any = None
         # Figures for /admin and doctor: name -> zero-arg callable returning a JSON-able value.
         self.live_figures: dict[str, Callable[[], Any]] = {}
+        # Extra fields of the `session` event: name -> async (user id) -> JSON-able value.
+        self.session_fields: dict[str, Callable[[uuid.UUID], Awaitable[Any]]] = {}
 
 
 CTX_KEY = web.AppKey("ctx", AppContext)

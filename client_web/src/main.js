@@ -11,6 +11,7 @@ import {
   loadSession,
   rememberRoom,
   saveSession,
+  setLanguages,
 } from "./net.js";
 import { renderAuth } from "./panels/auth.js";
 import { ChatPanel, EMOTES } from "./panels/chat.js";
@@ -148,6 +149,10 @@ class World {
     });
     c.on("session", (data) => {
       this.sessionSeen = true;
+      setLanguages(data?.languages);
+      // Active mutes, so the banner shows before the person tries to speak.
+      const mute = (data?.sanctions || []).find((s) => s.kind === "mute");
+      if (mute) this.setMuted({ until: mute.until, reason: mute.reason });
       if (data?.user) {
         this.me.id = data.user.id;
         this.me.username = data.user.username;
@@ -166,13 +171,14 @@ class World {
       if (slug) this.join(slug, { quiet: true });
     });
     c.on("presence:join", (p) => {
-      if (!this.room || !p) return;
+      if (!this.room || !p || (p.room && p.room !== this.room.slug)) return; // late, from the room we left
       const isNew = this.people.upsert(p);
       this.view.upsert(p);
       if (isNew && p.id !== this.me.id) this.chat.system(`${p.name} ${p.kind === "npc" ? "(resident) " : ""}came in.`);
       this.chat.refreshTargets();
     });
-    c.on("presence:leave", ({ id } = {}) => {
+    c.on("presence:leave", ({ id, room } = {}) => {
+      if (room && this.room && room !== this.room.slug) return;
       const p = this.people.remove(id);
       this.view.remove(id);
       if (p && id !== this.me.id) this.chat.system(`${p.name} left.`);
@@ -188,7 +194,8 @@ class World {
       this.chat.add(m);
     });
     c.on("chat:translation", (t) => this.chat.translation(t));
-    c.on("emote", ({ id, name } = {}) => {
+    c.on("emote", ({ id, name, room } = {}) => {
+      if (room && this.room && room !== this.room.slug) return;
       this.view.emote(id, name);
       const who = id === this.me.id ? "You" : this.people.name(id) || "Someone";
       this.chat.system(`${who} ${id === this.me.id ? name : EMOTE_WORDS[name] || name}.`);

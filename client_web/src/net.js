@@ -9,14 +9,20 @@ const USER_KEY = "townsquare.user";
 const ROOM_KEY = "townsquare.room";
 export const ACK_TIMEOUT_MS = 8000;
 
-// The world's languages (server setting `languages`); names shown in their own language.
-export const LANGUAGES = [
-  ["en", "English"],
-  ["es", "Español"],
-  ["de", "Deutsch"],
-  ["fr", "Français"],
-  ["pt", "Português"],
-];
+// Names of languages in their own language; the world's list (server setting `languages`)
+// arrives in `session` and replaces LANGUAGES' contents (setLanguages).
+const LANGUAGE_NAMES = {
+  en: "English", es: "Español", de: "Deutsch", fr: "Français", pt: "Português", it: "Italiano",
+  nl: "Nederlands", pl: "Polski", ru: "Русский", uk: "Українська", tr: "Türkçe", ar: "العربية",
+  zh: "中文", ja: "日本語", ko: "한국어", hi: "हिन्दी", sv: "Svenska", fi: "Suomi", el: "Ελληνικά",
+};
+export const LANGUAGES = ["en", "es", "de", "fr", "pt"].map((c) => [c, LANGUAGE_NAMES[c]]);
+
+/** Follow the server's language list (kept in place: panels hold a reference). */
+export function setLanguages(codes) {
+  if (!Array.isArray(codes) || !codes.length) return;
+  LANGUAGES.splice(0, LANGUAGES.length, ...codes.map((c) => [c, LANGUAGE_NAMES[c] || c]));
+}
 
 /** The reader's language from the browser ("es-MX" -> "es"), or English. */
 export function browserLanguage() {

@@ -101,6 +101,15 @@ def setup(ctx) -> None:
         """Search users by name."""
         return {"users": await users.search(query.q, query.limit)}
 
+    @api.route("GET", "/api/admin/users/{user_id}", auth="moderator", tag="admin")
+    async def admin_user(request):
+        """One user: account, role, avatar, and the room they are in now on any node (null: none)."""
+        uid = parse_uuid(request.match_info["user_id"], "user id")
+        out = await users.get(uid)
+        mirror = getattr(ctx.rooms, "mirror", None)
+        out["in_room"] = mirror.user_room.get(str(uid)) if mirror is not None else None
+        return {"user": out}
+
     @api.route("POST", "/api/admin/users/{user_id}/role", body=RoleChange, auth="admin", tag="admin")
     async def admin_user_role(request, body: RoleChange):
         """Make a user a moderator or admin, or take the role away."""

@@ -81,6 +81,13 @@ class UserAdmin:
             rows = (await s.execute(stmt.order_by(User.username).limit(min(limit, 200)))).all()
             return [user_admin_json(u, a) for u, a in rows]
 
+    async def get(self, user_id: uuid.UUID) -> dict[str, Any]:
+        async with self.db.session() as s:
+            user = await s.get(User, user_id)
+            if user is None:
+                raise ProtocolError("not_found", "no such user")
+            return user_admin_json(user, await s.get(Avatar, user.id))
+
     async def set_role(self, actor: User, user_id: uuid.UUID, role: str, reason: str) -> dict[str, Any]:
         if role not in ROLES:
             raise ProtocolError("invalid_payload", f"role must be one of {', '.join(ROLES)}")

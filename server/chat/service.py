@@ -136,6 +136,8 @@ class ChatService:
                "moderation": row.action}
         if row.to_user_id is not None:
             msg["to"] = str(row.to_user_id)
+        if (row.meta or {}).get("translatable") is False:  # "ok", emoji, names: no chat:translation will follow
+            msg["translate"] = False
         return msg
 
     async def _deliver(self, message: dict, sender_kind: str, sender_id: str) -> None:

@@ -32,6 +32,7 @@ async def _audit(url: str, max_rows: int):
 
 @command("economy audit", configure)
 def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Check every ledger invariant; exit 1 with the offending rows when one fails."""
     import asyncpg
 
     from server.db.resolve import world_database

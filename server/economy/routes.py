@@ -54,6 +54,21 @@ class SearchQuery(_Body):
     limit: int = Field(50, ge=1, le=500)
 
 
+class ShopIn(_Body):
+    key: str = Field(min_length=1, max_length=48, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(min_length=1, max_length=80)
+    reason: str = Field(min_length=3, max_length=MAX_REASON)
+
+
+class ShopItemIn(_Body):
+    """Add an item (name and price required) or change any of name, price, stock."""
+
+    name: str | None = Field(None, min_length=1, max_length=80)
+    price: StrictInt | None = Field(None, gt=0, le=MAX_AMOUNT)
+    stock: StrictInt | None = Field(None, ge=0, le=10**9)
+    reason: str = Field(min_length=3, max_length=MAX_REASON)
+
+
 class PageQuery(_Body):
     before: uuid.UUID | None = None
     limit: int = Field(20, ge=1, le=100)
@@ -144,3 +159,24 @@ def setup(ctx) -> None:
         wallet = await ledger.wallet(uid)
         return {"user_id": str(uid), "balance": wallet["balance"], "frozen": wallet["frozen"],
                 "currency": ledger.currency, "history": await ledger.history(uid, before=q.before, limit=q.limit)}
+
+    @api.route("GET", "/api/admin/economy/shops", auth="admin", tag="economy")
+    async def economy_shops(request):
+        """Every shop with its revenue account balance and its items (price, stock)."""
+        return {"shops": await ctx.shops.all_shops()}
+
+    @api.route("POST", "/api/admin/economy/shops", body=ShopIn, auth="admin", tag="economy")
+    async def economy_shop_create(request, body: ShopIn):
+        """Open a shop (with its revenue account); assign it to a resident with PATCH /api/admin/residents/{id}."""
+        return await ctx.shops.create_shop(body.key, body.name, actor_id=request[CURRENT_USER].id, reason=body.reason)
+
+    @api.route("PUT", "/api/admin/economy/shops/{shop}/items/{sku}", body=ShopItemIn, auth="admin", tag="economy")
+    async def economy_shop_item(request, body: ShopItemIn):
+        """Add an item to a shop, or change its name, price or stock (audited, with before and after)."""
+        sku = request.match_info["sku"]
+        if not 1 <= len(sku) <= 48:
+            from server.protocol import ProtocolError
+
+            raise ProtocolError("invalid_payload", "sku must be 1 to 48 characters")
+        return await ctx.shops.set_item(request.match_info["shop"], sku, actor_id=request[CURRENT_USER].id,
+                                        reason=body.reason, name=body.name, price=body.price, stock=body.stock)

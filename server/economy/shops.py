@@ -14,7 +14,8 @@ from typing import Any, Awaitable, Callable
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.economy.ledger import Ledger, as_uuid, check_key, fingerprint
+from server.admin.audit import record
+from server.economy.ledger import MAX_AMOUNT, MAX_REASON, Ledger, as_uuid, check_key, check_text, fingerprint
 from server.protocol import ProtocolError
 from server.world.seed import register_seed_step
 
@@ -90,6 +91,74 @@ class Shops:
     async def inventory(self, user_id: Any) -> list[dict[str, Any]]:
         rows = await self.ledger._fetch(SQL_INVENTORY, as_uuid(user_id))
         return [{"shop": r["shop_key"], "sku": r["sku"], "name": r["name"], "qty": r["qty"]} for r in rows]
+
+    # -- administration (each act audited in its own transaction) --------------------------------
+    async def all_shops(self) -> list[dict[str, Any]]:
+        """Every shop with its revenue balance and items."""
+        shops = await self.ledger._fetch(
+            "SELECT s.key, s.name, a.key AS account, a.balance FROM shops s "
+            "JOIN ledger_accounts a ON a.id = s.account_id ORDER BY s.key")
+        out = []
+        for sh in shops:
+            items = await self.ledger._fetch(
+                "SELECT sku, name, price, stock FROM shop_items WHERE shop_key = $1 ORDER BY sku", sh["key"])
+            out.append({**dict(sh), "items": [dict(i) for i in items]})
+        return out
+
+    async def create_shop(self, key: str, name: str, *, actor_id: Any, reason: Any) -> dict[str, Any]:
+        """A new shop with its revenue account (`shop:KEY`); `conflict` if the key is taken."""
+        reason = check_text(reason, "reason", MAX_REASON, required=True)
+        actor = as_uuid(actor_id, "actor id")
+
+        async def op(s: AsyncSession) -> dict[str, Any]:
+            if await s.scalar(text("SELECT 1 FROM shops WHERE key = :k"), {"k": key}):
+                raise ProtocolError("conflict", f"a shop {key!r} exists already")
+            account = await s.scalar(text(
+                "INSERT INTO ledger_accounts (kind, key) VALUES ('sink', :k) ON CONFLICT (key) DO UPDATE "
+                "SET key = EXCLUDED.key RETURNING id"), {"k": f"shop:{key}"})
+            await s.execute(text("INSERT INTO shops (key, name, account_id) VALUES (:k, :n, :a)"),
+                            {"k": key, "n": name, "a": account})
+            await record(s, actor_id=actor, action="economy.shop_create", target_type="shop", target_id=key,
+                         reason=reason, details={"name": name})
+            return {"key": key, "name": name, "account": f"shop:{key}", "items": []}
+
+        return await self.ledger._in_session(op)
+
+    async def set_item(self, shop_key: str, sku: str, *, actor_id: Any, reason: Any, name: str | None = None,
+                       price: int | None = None, stock: int | None = None) -> dict[str, Any]:
+        """Add an item or change its name, price or stock. A purchase in flight keeps the price it
+        read: `shop_buy` refuses to charge a price that changed under it."""
+        reason = check_text(reason, "reason", MAX_REASON, required=True)
+        actor = as_uuid(actor_id, "actor id")
+        if price is not None and not 0 < price <= MAX_AMOUNT:
+            raise ProtocolError("invalid_payload", f"price must be from 1 to {MAX_AMOUNT}")
+        if stock is not None and not 0 <= stock <= 10**9:
+            raise ProtocolError("invalid_payload", "stock must be from 0 to 1000000000")
+
+        async def op(s: AsyncSession) -> dict[str, Any]:
+            if not await s.scalar(text("SELECT 1 FROM shops WHERE key = :k"), {"k": shop_key}):
+                raise ProtocolError("not_found", f"no shop {shop_key!r}")
+            before = (await s.execute(text(
+                "SELECT name, price, stock FROM shop_items WHERE shop_key = :k AND sku = :sku FOR UPDATE"),
+                {"k": shop_key, "sku": sku})).mappings().first()
+            if before is None:
+                if name is None or price is None:
+                    raise ProtocolError("invalid_payload", "a new item needs a name and a price")
+                after = {"name": name, "price": price, "stock": stock or 0}
+                await s.execute(text("INSERT INTO shop_items (shop_key, sku, name, price, stock) "
+                                     "VALUES (:k, :sku, :name, :price, :stock)"), {"k": shop_key, "sku": sku, **after})
+            else:
+                after = {"name": before["name"] if name is None else name,
+                         "price": before["price"] if price is None else price,
+                         "stock": before["stock"] if stock is None else stock}
+                await s.execute(text("UPDATE shop_items SET name = :name, price = :price, stock = :stock "
+                                     "WHERE shop_key = :k AND sku = :sku"), {"k": shop_key, "sku": sku, **after})
+            await record(s, actor_id=actor, action="economy.shop_item", target_type="shop", target_id=shop_key,
+                         reason=reason, details={"sku": sku, "before": dict(before) if before else None,
+                                                 "after": after})
+            return {"shop": shop_key, "sku": sku, **after}
+
+        return await self.ledger._in_session(op)
 
 
 # -- seeding ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ def configure(parser) -> None:
 
 @command("moderate", configure)
 def run(settings, args) -> int:
+    """Moderate lines from stdin: one JSON verdict per line (action, categories, scores, masked text)."""
     from ai.moderation import ModerationRules
     from ai.moderation.cli import run as moderate
 

@@ -143,6 +143,7 @@ def setup(ctx) -> None:
     reviews = service.reviews = Reviews(ctx.db, policy, notifier, ctx.chat)
     appeals = service.appeals = Appeals(ctx.db, policy, notifier)
     ctx.check_public_text = service.check_public_text
+    ctx.session_fields["sanctions"] = policy.active_list
     if ctx.chat is not None:
         ctx.chat.pipeline.add(ModerationStage(service, policy, reviews, ctx.rooms, settings))
     ctx.live_figures["moderation"] = lambda: {"verdicts": dict(service.tally), "model": service.model_state()[0]}

@@ -119,6 +119,18 @@ class Policy:
             return await s.scalar(select(Sanction).where(*where)
                                   .order_by(Sanction.expires_at.desc().nulls_first()).limit(1))
 
+    async def active_list(self, user_id: uuid.UUID | str) -> list[dict[str, Any]]:
+        """A user's active mutes and bans (world or room), for their own client to show."""
+        async with self.db.session() as s:
+            rows = (await s.scalars(select(Sanction).where(
+                Sanction.user_id == _uuid(user_id), Sanction.kind.in_(("mute", "ban")), *_active_clause(utcnow()))
+                .order_by(Sanction.created_at))).all()
+            slugs = {}
+            if self.rooms is not None:
+                slugs = {i.id: i.slug for i in self.rooms.infos.values()}
+            return [{"kind": r.kind, "scope": r.scope, "room": slugs.get(r.room_id) if r.room_id else None,
+                     "reason": r.reason, "until": iso(r.expires_at)} for r in rows]
+
     async def require_not_muted(self, user_id: uuid.UUID | str, room_id: uuid.UUID | None) -> None:
         mute = await self.active(user_id, "mute", room_id)
         if mute is None:

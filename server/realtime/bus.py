@@ -18,6 +18,8 @@ from server.realtime.hub import room_channel
 
 log = logging.getLogger(__name__)
 
+ROOM_TAGGED = frozenset({"presence:join", "presence:leave", "emote"})
+
 Event = tuple[str, Any]
 Observer = Callable[[str, list[Event]], None]
 ControlHandler = Callable[[dict], Awaitable[None]]
@@ -63,7 +65,9 @@ class Bus:
                 observe(room, events)
             except Exception:
                 log.exception("room observer failed")
-        packets = [self.fanout.packet(name, data) for name, data in events]
+        # Presence and emotes name their room, so a client that just switched rooms can drop a late one.
+        packets = [self.fanout.packet(name, {**data, "room": room} if name in ROOM_TAGGED else data)
+                   for name, data in events]
         self.fanout.send(room_channel(room), packets, skip_sid)
 
     async def _control(self, message: dict) -> None:

@@ -115,7 +115,13 @@ def setup(ctx) -> None:
         room = next((i.slug for i in rooms.infos.values() if i.id == avatar.room_id), None)
         data = {"user": user_json(user),
                 "avatar": {"display_name": avatar.display_name, "appearance": avatar.appearance, "room": room,
-                           "x": avatar.x, "y": avatar.y}}
+                           "x": avatar.x, "y": avatar.y},
+                "languages": list(ctx.settings.languages)}
+        for name, field in ctx.session_fields.items():  # other domains' parts (moderation: sanctions)
+            try:
+                data[name] = await field(conn.user_id)
+            except Exception:
+                log.exception("session field %s failed", name)
         # The connect handler has not finished yet: the CONNECT packet must go out first.
         for _ in range(200):
             if ctx.sio.manager.is_connected(conn.sid, "/"):

@@ -1,5 +1,6 @@
 """Admin REST for rooms, users, the audit log and live figures, role-checked."""
 
+import asyncio
 import uuid
 
 import aiohttp
@@ -80,6 +81,30 @@ async def test_admin_changes_roles_with_a_reason(world):
     assert status == 400
     status, body = await _req(world, "GET", f"/api/admin/users?q={target['user']['username'][:6]}", admin["token"])
     assert any(u["id"] == target["user"]["id"] for u in body["users"])
+
+
+async def test_one_users_admin_view_says_where_they_are(world):
+    from tests.conftest import call
+
+    mod = await _as_role(world, "moderator")
+    account, client = await world.user()
+    path = f"/api/admin/users/{account['user']['id']}"
+    status, body = await _req(world, "GET", path, mod["token"])
+    assert status == 200 and body["user"]["username"] == account["user"]["username"]
+    assert body["user"]["role"] == "user" and body["user"]["in_room"] is None
+    assert (await call(client, "room:join", {"room": "library"}))["ok"]
+    for _ in range(40):  # the join shows with the room's next tick
+        status, body = await _req(world, "GET", path, mod["token"])
+        if body["user"]["in_room"]:
+            break
+        await asyncio.sleep(0.05)
+    assert body["user"]["in_room"] == "library"
+    status, body = await _req(world, "GET", f"/api/admin/users/{uuid.uuid4()}", mod["token"])
+    assert status == 404 and body["error"]["code"] == "not_found"
+    status, body = await _req(world, "GET", "/api/admin/users/nope", mod["token"])
+    assert status == 400 and body["error"]["code"] == "invalid_payload"
+    status, body = await _req(world, "GET", path, account["token"])
+    assert status == 403
 
 
 async def test_live_figures(world):

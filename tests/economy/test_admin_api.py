@@ -24,6 +24,9 @@ ROUTES = [
     ("GET", "/api/admin/economy/transactions", None),
     ("GET", f"/api/admin/economy/transactions/{uuid.uuid4()}", None),
     ("GET", f"/api/admin/economy/users/{uuid.uuid4()}", None),
+    ("GET", "/api/admin/economy/shops", None),
+    ("POST", "/api/admin/economy/shops", {"key": "stall", "name": "Stall", "reason": "test"}),
+    ("PUT", "/api/admin/economy/shops/tobin/items/lantern", {"price": 1, "reason": "test"}),
 ]
 
 
@@ -166,3 +169,44 @@ async def test_openapi_documents_the_economy_routes(world):
     assert "post" in doc["paths"]["/api/admin/economy/mint"]
     assert "get" in doc["paths"]["/api/admin/economy/transactions/{transaction_id}"]
     assert "IssueIn" in doc["components"]["schemas"]
+
+
+async def test_admin_opens_a_shop_stocks_it_and_people_buy_at_the_new_price(world, admin):
+    shop = f"stall{uuid.uuid4().hex[:6]}"
+    status, body = await admin.req("POST", "/api/admin/economy/shops", {"key": shop, "name": "Stall", "reason": "market day"})
+    assert status == 200 and body["account"] == f"shop:{shop}"
+    status, body = await admin.req("POST", "/api/admin/economy/shops", {"key": shop, "name": "Again", "reason": "twice"})
+    assert status == 409 and body["error"]["code"] == "conflict"
+
+    path = f"/api/admin/economy/shops/{shop}/items/kite"
+    status, body = await admin.req("PUT", path, {"stock": 3, "reason": "no price"})
+    assert status == 400 and body["error"]["code"] == "invalid_payload"  # a new item needs name and price
+    for bad in ({"name": "Kite", "price": 0, "reason": "free?"}, {"name": "Kite", "price": 5, "stock": -1, "reason": "x" * 3},
+                {"name": "Kite", "price": 5}, {"name": "Kite", "price": 5.5, "reason": "float"}):
+        status, body = await admin.req("PUT", path, bad)
+        assert status == 400 and body["error"]["code"] == "invalid_payload", bad
+    status, body = await admin.req("PUT", f"/api/admin/economy/shops/nosuch{shop}/items/kite",
+                                   {"name": "Kite", "price": 5, "reason": "nowhere"})
+    assert status == 404 and body["error"]["code"] == "not_found"
+    status, body = await admin.req("PUT", path, {"name": "Kite", "price": 40, "stock": 2, "reason": "new stock"})
+    assert status == 200 and body == {"shop": shop, "sku": "kite", "name": "Kite", "price": 40, "stock": 2}
+    status, body = await admin.req("PUT", path, {"price": 25, "reason": "sale"})
+    assert status == 200 and (body["price"], body["stock"]) == (25, 2)
+
+    user, client = await world.user()
+    listed = await call(client, "shop:list", {"npc": shop})
+    assert [(i["sku"], i["price"], i["stock"]) for i in listed["items"]] == [("kite", 25, 2)]
+    bought = await call(client, "shop:buy", {"npc": shop, "sku": "kite", "qty": 2, "idempotency_key": key()})
+    assert bought["ok"] and bought["balance"] == 1000 - 50
+    refused = await call(client, "shop:buy", {"npc": shop, "sku": "kite", "qty": 1, "idempotency_key": key()})
+    assert refused["error"]["code"] == "conflict"  # out of stock
+
+    status, body = await admin.req("GET", "/api/admin/economy/shops")
+    mine = next(s for s in body["shops"] if s["key"] == shop)
+    assert mine["balance"] == 50 and mine["items"] == [{"sku": "kite", "name": "Kite", "price": 25, "stock": 0}]
+    rows = await audit_rows(world, shop)
+    assert [r["action"] for r in rows] == ["economy.shop_item", "economy.shop_item", "economy.shop_create"]
+    assert rows[0]["reason"] == "sale" and rows[0]["details"]["before"]["price"] == 40
+    assert rows[0]["actor_id"] == admin.user["id"]
+    status, body = await admin.req("GET", "/api/admin/economy/audit")
+    assert body["ok"], body

@@ -86,3 +86,18 @@ async def test_unknown_socket_user_gets_ack_errors(world):
         reply = await call(client, "room:list", {"bogus": 1})
         assert reply == {"ok": False, "error": {"code": "invalid_payload", "message": reply["error"]["message"]}}
     assert client.connected
+
+
+async def test_client_assets_are_served_and_nothing_outside_them(world):
+    from server.app import CLIENT_DIR
+
+    async with aiohttp.ClientSession() as http:
+        assets = sorted((CLIENT_DIR / "dist" / "assets").glob("*.js"))
+        assert assets, "make test builds the client first"
+        name = assets[0].name
+        async with http.get(f"{world.url}/assets/{name}") as r:
+            assert r.status == 200 and "immutable" in r.headers["Cache-Control"]
+            assert (await r.read()) == assets[0].read_bytes()
+        for bad in ("/assets/..%2F..%2F..%2Fpyproject.toml", "/assets/nope.js", "/assets/%2e%2e/index.html"):
+            async with http.get(f"{world.url}{bad}") as r:
+                assert r.status == 404, bad

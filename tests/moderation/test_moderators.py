@@ -9,7 +9,7 @@ import socketio
 from sqlalchemy import select
 
 from server.moderation.models import Strike
-from tests.conftest import call
+from tests.conftest import Inbox, call
 from tests.moderation.conftest import (audit_actions, fresh_room, nothing, person, rest, staff, stored, uid)
 
 
@@ -133,6 +133,12 @@ async def test_warn_mute_lift_and_room_kick_and_ban(world):
     assert n["until"] == muted["sanction"]["expires_at"] and n["reason"] == "cool off"
     r = await call(ca, "chat:send", {"text": "hello?"})
     assert r["error"]["code"] == "muted" and r["error"]["until"] == n["until"]
+    # A reload knows it is muted before speaking: `session` lists the active sanctions.
+    tab = await world.connect(a["token"])
+    session = await Inbox(tab, "session").wait_for("session")
+    assert session["sanctions"] == [{"kind": "mute", "scope": "world", "room": None, "reason": "cool off",
+                                     "until": n["until"]}]
+    await tab.disconnect()
     await act(action="lift", kind="mute", reason="apologised")
     n = await ia.wait_for("moderation:notice", lambda d: d["action"] == "lift")
     assert n["lifted"] == "mute"

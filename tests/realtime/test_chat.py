@@ -81,7 +81,7 @@ async def test_emotes_are_broadcast_to_the_room(world):
     a, ca, ia, _ = await person(world, room.slug)
     b, cb, ib, _ = await person(world, room.slug)
     assert (await call(ca, "emote", {"name": "wave"})) == {"ok": True}
-    assert (await ib.wait_for("emote")) == {"id": uid(a), "name": "wave"}
+    assert (await ib.wait_for("emote")) == {"id": uid(a), "name": "wave", "room": room.slug}
     lonely, cl, il, _ = await person(world, None)
     assert (await call(cl, "emote", {"name": "wave"}))["error"]["code"] == "not_found"
     assert (await call(cl, "chat:send", {"text": "anyone?"}))["error"]["code"] == "not_found"

@@ -37,7 +37,7 @@ async def test_two_people_see_each_other_join_walk_and_leave(world):
     b, cb, ib, jb = await person(world, room.slug)
     joined = await ia.wait_for("presence:join", lambda d: d["id"] == uid(b))
     assert joined == {"id": uid(b), "kind": "user", "name": b["user"]["username"], "x": 2.0, "y": 2.0,
-                      "appearance": {}}
+                      "appearance": {}, "room": room.slug}
     assert uid(a) in {o["id"] for o in jb["occupants"]} and jb["room"]["occupants"] == 2
 
     # A far target is walked step by step: at most move_speed / tick_hz tiles per tick, no teleport.
@@ -55,7 +55,7 @@ async def test_two_people_see_each_other_join_walk_and_leave(world):
     assert both["room"] == room.slug and isinstance(both["t"], float)
 
     assert (await call(cb, "room:leave")) == {"ok": True}
-    await ia.wait_for("presence:leave", lambda d: d == {"id": uid(b)})
+    await ia.wait_for("presence:leave", lambda d: d == {"id": uid(b), "room": room.slug})
     assert (await call(cb, "move", {"x": 1, "y": 1}))["error"]["code"] == "not_found"
 
 
@@ -136,6 +136,7 @@ async def test_reconnect_restores_room_and_position(world):
     i2 = Inbox(c2, *EVENTS)
     session = await i2.wait_for("session")
     assert session["user"]["id"] == uid(a)
+    assert session["languages"] == world.ctx.settings.languages and session["sanctions"] == []
     assert session["avatar"]["room"] == room.slug and (session["avatar"]["x"], session["avatar"]["y"]) == (6.5, 4.25)
     r = await call(c2, "room:join", {"room": session["avatar"]["room"]})
     assert r["you"] == {"id": uid(a), "x": 6.5, "y": 4.25}
@@ -316,7 +317,7 @@ async def test_npcs_through_the_rooms_interface(world):
     await rooms.add_npc(room.slug, "npc:test-bot", "Bot", {"shirt": "#abcdef"}, 4, 4)
     seen = await ia.wait_for("presence:join", lambda d: d["id"] == "npc:test-bot")
     assert seen == {"id": "npc:test-bot", "kind": "npc", "name": "Bot", "x": 4.0, "y": 4.0,
-                    "appearance": {"shirt": "#abcdef"}}
+                    "appearance": {"shirt": "#abcdef"}, "room": room.slug}
     assert await rooms.move_npc(room.slug, "npc:test-bot", 99, 4) == (15.0, 4.0)
     await position_of(ia, "npc:test-bot", 15.0, 4.0)
     occ = {o["id"]: o for o in rooms.occupants(room.slug)}

@@ -92,12 +92,15 @@ async def test_language_id_with_the_senders_prior_and_lines_not_translated(world
     await quiet(reader)  # an English line for an English reader: nothing to translate
     mid, lang = await lang_of("sure")
     assert lang == "es"  # short and ambiguous: the sender's language
+    assert "translate" not in next(m for m in reader.inbox.items["chat:message"] if m["id"] == mid)
     await reader.inbox.wait_for("chat:translation", lambda d: d["id"] == mid)
     await de.inbox.wait_for("chat:translation", lambda d: d["id"] == mid)
     calls = len(fake.calls)
     for text in ("ok", "gg", "lol 😂", "👍👍", "12345", "@" + reader.name):
         mid, lang = await lang_of(text)
         assert lang == "es"
+        # The reader's client learns at once that no translation will follow.
+        assert next(m for m in reader.inbox.items["chat:message"] if m["id"] == mid)["translate"] is False
     await quiet(reader)
     await quiet(de)
     assert len(fake.calls) == calls

@@ -108,7 +108,8 @@ export class ChatPanel {
       if (msg.translation.text) entry.translation = msg.translation;
       else if (msg.translation.unavailable) entry.unavailable = true;
     }
-    if (!mine && msg.lang && msg.lang !== this.me().language && !entry.translation && !entry.unavailable) {
+    // translate: false — nothing to translate ("ok", emoji, a name): shown as written, unmarked.
+    if (!mine && msg.translate !== false && msg.lang && msg.lang !== this.me().language && !entry.translation && !entry.unavailable) {
       entry.pending = true;
       entry.timer = setTimeout(() => {
         if (entry.pending) {
