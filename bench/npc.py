@@ -33,8 +33,6 @@ import os
 import random
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +42,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from common import ServerProcess  # noqa: E402  (bench/ is on sys.path)
 os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/townsquare-runtime-{os.getuid()}")
 os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -79,11 +78,6 @@ def question(rnd: random.Random) -> str:
     tail = rnd.choice(TAILS)
     return q[:-1] + tail + q[-1] if q[-1] in "?!" else q + tail
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pct(values, q):
@@ -200,40 +194,16 @@ async def make_users(url: str, n: int) -> tuple[list[tuple[str, str, str]], str]
 
 
 # -- the server -------------------------------------------------------------------------------------
-class Server:
+class Server(ServerProcess):
     def __init__(self, url: str, tmp: Path, extra_env: dict[str, str]):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
-        for k in ("TOWNSQUARE_MODELS__NPC", "TOWNSQUARE_MODELS__NPC_BASE_URL", "TOWNSQUARE_MODELS__NPC_API_KEY",
-                  "TOWNSQUARE_MODELS__DEVICE"):
-            if k in os.environ:
-                env[k] = os.environ[k]
-        env.update({"TOWNSQUARE_CONFIG": "/nonexistent/townsquare.toml", "TOWNSQUARE_DATABASE_URL": url,
-                    "TOWNSQUARE_SECRET_KEY": SECRET, "TOWNSQUARE_PORT": str(self.port),
-                    "TOWNSQUARE_DATA_DIR": str(tmp / "data"), "TOWNSQUARE_WORLD_FILE": str(tmp / "world.yaml"),
-                    "TOWNSQUARE_LOG_LEVEL": "WARNING", "TOWNSQUARE_LOG_FORMAT": "json", "HF_HUB_OFFLINE": "1",
-                    "TOWNSQUARE_CHAT_RATE": "100/second", "TOWNSQUARE_RESIDENTS_MEMORY_MAX": "300",
-                    "TOWNSQUARE_RESIDENTS_WANDER_S": "0", "TOWNSQUARE_RESIDENTS_IDLE_CHATTER_S": "0",
-                    "TOWNSQUARE_RESIDENTS_CLOCK_RATE": "0.000001", "TOWNSQUARE_RESIDENTS_CLOCK_OFFSET_MIN": "600",
-                    "TOWNSQUARE_RESIDENTS_REPLY_DEADLINE_S": "15"})
-        env.update(extra_env)
-        self.log = open(tmp / f"server-{self.port}.log", "wb")
-        cmd = [sys.executable, "-m", "server.cli", "serve"]
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait(self, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log.name}")
-            try:
-                with urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise TimeoutError("server did not come up")
+        env = {"TOWNSQUARE_WORLD_FILE": str(tmp / "world.yaml"),
+               "TOWNSQUARE_CHAT_RATE": "100/second", "TOWNSQUARE_RESIDENTS_MEMORY_MAX": "300",
+               "TOWNSQUARE_RESIDENTS_WANDER_S": "0", "TOWNSQUARE_RESIDENTS_IDLE_CHATTER_S": "0",
+               "TOWNSQUARE_RESIDENTS_CLOCK_RATE": "0.000001", "TOWNSQUARE_RESIDENTS_CLOCK_OFFSET_MIN": "600",
+               "TOWNSQUARE_RESIDENTS_REPLY_DEADLINE_S": "15", **extra_env}
+        super().__init__(url, tmp, SECRET, env, keep=(
+            "TOWNSQUARE_MODELS__NPC", "TOWNSQUARE_MODELS__NPC_BASE_URL", "TOWNSQUARE_MODELS__NPC_API_KEY",
+            "TOWNSQUARE_MODELS__DEVICE"))
 
     def get(self, path: str, token: str) -> dict:
         req = urllib.request.Request(f"{self.base}{path}", headers={"Authorization": f"Bearer {token}"})
@@ -241,14 +211,7 @@ class Server:
             return json.loads(r.read())
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.send_signal(signal.SIGKILL)
-                self.proc.wait(10)
-        self.log.close()
+        super().stop(timeout=60)
 
 
 # -- one load run -----------------------------------------------------------------------------------

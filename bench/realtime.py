@@ -29,18 +29,16 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from array import array
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from common import ServerProcess  # noqa: E402  (bench/ is on sys.path)
 os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/townsquare-runtime-{os.getuid()}")
 os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
 
@@ -59,11 +57,6 @@ rooms:
     spawn: [100, 100]
 """
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pct(values, q):
@@ -135,46 +128,15 @@ async def make_users(url: str, n: int) -> list[str]:
 
 
 # -- the server ---------------------------------------------------------------------------------
-class Server:
+class Server(ServerProcess):
     def __init__(self, url: str, tmp: Path, *, tick_hz: float, batching: bool, with_models: bool,
                  profile: str | None = None):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
-        env.update({"TOWNSQUARE_CONFIG": "/nonexistent/townsquare.toml", "TOWNSQUARE_DATABASE_URL": url,
-                    "TOWNSQUARE_SECRET_KEY": SECRET, "TOWNSQUARE_PORT": str(self.port),
-                    "TOWNSQUARE_DATA_DIR": str(tmp / "data"), "TOWNSQUARE_WORLD_FILE": str(tmp / "world.yaml"),
-                    "TOWNSQUARE_TICK_HZ": str(tick_hz), "TOWNSQUARE_TICK_BATCHING": "true" if batching else "false",
-                    "TOWNSQUARE_LOG_LEVEL": "WARNING", "TOWNSQUARE_LOG_FORMAT": "json", "HF_HUB_OFFLINE": "1"})
+        env = {"TOWNSQUARE_WORLD_FILE": str(tmp / "world.yaml"), "TOWNSQUARE_TICK_HZ": str(tick_hz),
+               "TOWNSQUARE_TICK_BATCHING": "true" if batching else "false"}
         if not with_models:
             env["TOWNSQUARE_MODELS__EMBED"] = ""
-        self.log = open(tmp / f"server-{self.port}.log", "wb")
-        prof = ["-m", "cProfile", "-o", profile] if profile else []
-        self.proc = subprocess.Popen([sys.executable, *prof, "-m", "server.cli", "serve"], cwd=REPO, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log.name}")
-            try:
-                with urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise TimeoutError("server did not come up")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.send_signal(signal.SIGKILL)
-                self.proc.wait(10)
-        self.log.close()
+        argv = ["-m", "cProfile", "-o", profile, "-m", "server.cli", "serve"] if profile else None
+        super().__init__(url, tmp, SECRET, env, argv=argv)
 
 
 def rss_mib(proc: psutil.Process) -> float:

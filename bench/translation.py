@@ -25,18 +25,15 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from common import ServerProcess  # noqa: E402  (bench/ is on sys.path)
 os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/townsquare-runtime-{os.getuid()}")
 os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -45,11 +42,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 SECRET = "bench-translation-" + "s" * 40
 READER_LANGS = ("es", "de", "fr")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -60,22 +52,12 @@ def pct(values: list[float], q: float) -> float | None:
 
 
 # -- the server ---------------------------------------------------------------------------------
-class Server:
+class Server(ServerProcess):
     def __init__(self, url: str, tmp: Path, model: str, device: str, max_wait_ms: int, batch: int,
                  switch_interval: float | None = None):
-        import psutil
-
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
-        env.update({"TOWNSQUARE_CONFIG": "/nonexistent/townsquare.toml", "TOWNSQUARE_DATABASE_URL": url,
-                    "TOWNSQUARE_SECRET_KEY": SECRET, "TOWNSQUARE_PORT": str(self.port),
-                    "TOWNSQUARE_DATA_DIR": str(tmp / "data"), "TOWNSQUARE_LOG_LEVEL": "WARNING",
-                    "TOWNSQUARE_LOG_FORMAT": "json", "TOWNSQUARE_CHAT_RATE": "1000/second",
-                    "TOWNSQUARE_MODELS__EMBED": "", "TOWNSQUARE_MODELS__TRANSLATION": model,
-                    "TOWNSQUARE_MODELS__DEVICE": device, "TOWNSQUARE_MODELS__MAX_WAIT_MS": str(max_wait_ms),
-                    "TOWNSQUARE_MODELS__MAX_BATCH_SIZE": str(batch),
-                    "HF_HUB_OFFLINE": "1"})
+        env = {"TOWNSQUARE_CHAT_RATE": "1000/second", "TOWNSQUARE_MODELS__EMBED": "",
+               "TOWNSQUARE_MODELS__TRANSLATION": model, "TOWNSQUARE_MODELS__DEVICE": device,
+               "TOWNSQUARE_MODELS__MAX_WAIT_MS": str(max_wait_ms), "TOWNSQUARE_MODELS__MAX_BATCH_SIZE": str(batch)}
         # the default world, with flood limits out of the way (the bench talks fast on purpose)
         import yaml
 
@@ -83,47 +65,17 @@ class Server:
         world["moderation"] = {**(world.get("moderation") or {}), "flood": {"max_messages": 1_000_000, "window_s": 1}}
         (tmp / "world.yaml").write_text(yaml.safe_dump(world, allow_unicode=True))
         env["TOWNSQUARE_WORLD_FILE"] = str(tmp / "world.yaml")
-        self.log = open(tmp / f"server-{self.port}.log", "wb")
         pre = ""
         if switch_interval:  # how often a thread holding the GIL hands it over (Python's default: 5 ms)
             pre += f"sys.setswitchinterval({switch_interval}); "
         if model == ECHO:  # the translation path without a model: an instant backend that echoes
             pre += "import bench_echo; bench_echo.install(); "
             env["TOWNSQUARE_MODELS__TRANSLATION"] = ""
-            env["PYTHONPATH"] = f"{tmp}{os.pathsep}{env.get('PYTHONPATH', '')}"
+            env["PYTHONPATH"] = f"{tmp}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
             (tmp / "bench_echo.py").write_text(ECHO_MODULE)
-        cmd = [sys.executable, "-c", f"import sys, runpy; {pre}sys.argv = ['townsquare', 'serve']; "
-               "runpy.run_module('server.cli', run_name='__main__')"]
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        self.ps = psutil.Process(self.proc.pid)
-
-    def wait(self, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log.name}")
-            try:
-                with urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise TimeoutError("server did not come up")
-
-    def cpu_s(self) -> float:
-        t = self.ps.cpu_times()
-        return t.user + t.system + getattr(t, "children_user", 0) + getattr(t, "children_system", 0)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.send_signal(signal.SIGKILL)
-                self.proc.wait(10)
-        self.log.close()
+        super().__init__(url, tmp, SECRET, env, argv=[
+            "-c", f"import sys, runpy; {pre}sys.argv = ['townsquare', 'serve']; "
+                  "runpy.run_module('server.cli', run_name='__main__')"])
 
 
 ECHO = "echo"

@@ -34,7 +34,6 @@ def command(name: str, configure: Callable[[argparse.ArgumentParser], None]):
 # -- serve ------------------------------------------------------------------------------------
 async def _prepare(url: str, settings: Settings, *, seed: bool = True) -> None:
     """Migrate to head and seed an empty world."""
-    from server.db import Database
     from server.db.migrate import upgrade
     from server.db.resolve import check_reachable
 
@@ -99,8 +98,17 @@ def cmd_serve(settings: Settings, args) -> int:
         raise ConfigError(f"port {settings.port} on {settings.host} is in use (set TOWNSQUARE_PORT)")
     settings.ensure_data_dir()
     with world_database(settings) as url:
-        asyncio.run(_serve(settings, url))
+        with asyncio.Runner(loop_factory=_loop_factory(settings)) as runner:
+            runner.run(_serve(settings, url))
     return 0
+
+
+def _loop_factory(settings: Settings):
+    if settings.event_loop == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return None
 
 
 # -- db / seed / admin ------------------------------------------------------------------------

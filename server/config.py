@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     languages: list[str] = ["en", "es", "de", "fr", "pt"]
     default_language: str = "en"
     tick_hz: float = Field(10.0, gt=0, le=60)
+    # uvloop (libuv) runs the server's sockets with far less Python per write; "asyncio" is the stdlib loop.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     # Engine.IO heartbeat: the server pings every interval; a client silent past the timeout is gone.
     ping_interval_s: float = Field(20.0, gt=0)
     ping_timeout_s: float = Field(20.0, gt=0)

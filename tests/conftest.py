@@ -4,6 +4,7 @@ database per test module, an in-process world server on a free port, and real So
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import socket
@@ -234,3 +235,38 @@ class Inbox:
                             return d
                     await self._cond.wait()
         return await asyncio.wait_for(find(), timeout)
+
+
+# -- several nodes ----------------------------------------------------------------------------
+REDIS_URL = os.environ.get("TOWNSQUARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis the multi-node tests share (keys under a fresh prefix per fleet). CI always has
+    one, so there a missing Redis fails the tests instead of skipping them."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as e:
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(f"no Redis at {REDIS_URL}: {e}")
+    return REDIS_URL
+
+
+@contextlib.asynccontextmanager
+async def world_fleet(db_url: str, tmp_path_factory, redis_url: str, **overrides):
+    """Two in-process world servers (nodes a and b) sharing one Redis and one PostgreSQL."""
+    prefix = f"tsf-{uuid.uuid4().hex[:8]}:"
+    nodes = []
+    try:
+        for name in ("a", "b"):
+            settings = make_settings(tmp_path_factory.mktemp(f"node-{name}"), redis_url=redis_url,
+                                     redis_prefix=prefix, room_lease_ttl_s=1.0,
+                                     secret_key="fleet-secret-" + "k" * 32, **overrides)
+            nodes.append(await start_world(settings, db_url))
+        yield nodes
+    finally:
+        for node in nodes:
+            await node.close_clients()
+            await node.runner.cleanup()

@@ -28,7 +28,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Protocol
 
-from ai.inference import InferenceError, Overloaded, Priority
+from ai.inference import InferenceError, Priority
 
 from .actions import Action, Reply, validate
 from .brain import (Acquaintance, Brain, ReplyContext, RetrievalBrain, affirmative, holding_line, negative,

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 from ai.inference import InferenceError, Priority
 
-from .actions import EMOTES, NUMBER_WORDS, Action, Reply, match_room, match_sku, parse_reply
+from .actions import EMOTES, NUMBER_WORDS, Action, Reply, match_sku, parse_reply
 from .interface import Item, Offer, Person, RoomFact
 from .memory import Embedder, Memory, MemoryDraft, heuristic_importance, lexical_similarity, terms
 from .persona import Persona

@@ -6,7 +6,6 @@ import logging
 
 import socketio
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from server.accounts.auth import CURRENT_USER
 from server.accounts.service import user_json

@@ -127,6 +127,15 @@ class Hub:
     def on(self, event: str, schema: type[BaseModel] = Empty, *, rate: str | None = None):
         """Register `handler(conn, payload)`; `rate` is a limits string such as "5/second"."""
         limit = parse(rate) if rate else None
+        # Metric children looked up once, not per event (a labels() call takes a lock and a dict walk).
+        seconds = EVENT_SECONDS.labels(event)
+        counts: dict[str, Any] = {}
+
+        def count(result: str) -> None:
+            child = counts.get(result)
+            if child is None:
+                child = counts[result] = EVENTS.labels(event, result)
+            child.inc()
 
         def deco(fn: Handler) -> Handler:
             async def dispatch(sid: str, data: Any = None) -> dict[str, Any]:
@@ -155,8 +164,8 @@ class Hub:
                     log.exception("event %s failed", event)
                     return error("internal", "internal error")
                 finally:
-                    EVENTS.labels(event, result).inc()
-                    EVENT_SECONDS.labels(event).observe(time.perf_counter() - started)
+                    count(result)
+                    seconds.observe(time.perf_counter() - started)
 
             self.handlers[event] = fn
             self.sio.on(event)(dispatch)

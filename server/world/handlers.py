@@ -6,7 +6,6 @@ import asyncio
 import gc
 import logging
 import math
-from typing import Any
 
 from pydantic import Field, field_validator
 
@@ -39,6 +38,12 @@ class MoveIn(Payload):
         if v is not None and not math.isfinite(v):
             raise ValueError("must be a finite number")
         return v
+
+    @field_validator("t")
+    @classmethod
+    def _ms(cls, v: float | None) -> float | None:
+        # Millisecond precision is all a latency or interpolation needs; every tick entry carries it.
+        return None if v is None else round(v, 3)
 
 
 class InviteIn(Payload):

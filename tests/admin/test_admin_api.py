@@ -4,7 +4,6 @@ import asyncio
 import uuid
 
 import aiohttp
-import pytest
 
 
 async def _as_role(world, role: str) -> dict:

@@ -163,3 +163,30 @@ async def test_an_admin_mints_coins_and_the_balance_updates_live(world, browser)
     for p in (someone, admin):
         p.assert_clean()
         await p.close()
+
+
+async def test_an_admin_opens_a_shop_and_prices_an_item(world, browser):
+    admin = await new_person(browser, world.url, await staff(world, "admin"), path="/admin/economy", viewport=(1280, 900))
+    page = admin.page
+    key = f"stall{uuid.uuid4().hex[:6]}"
+    opened = page.get_by_role("form", name="Open a shop")
+    await opened.get_by_label("Key").fill(key)
+    await opened.get_by_label("Name").fill("Kite stall")
+    await opened.get_by_label("Reason").fill("market day")
+    await opened.get_by_role("button", name="Open").click()
+    await opened.locator(".status-line.ok", has_text=f"revenue account shop:{key}").wait_for()
+    shop = page.locator(".shop-admin", has=page.get_by_role("heading", name=f"Kite stall ({key}) · revenue 0"))
+    await shop.get_by_text("No items yet.").wait_for()
+    item = page.get_by_role("form", name="Add or change an item")
+    await item.get_by_label("Shop").select_option(key)
+    await item.get_by_label("Item (sku)").fill("kite")
+    await item.get_by_label("Name").fill("Red kite")
+    await item.get_by_label("Price").fill("30")
+    await item.get_by_label("Stock").fill("2")
+    await item.get_by_label("Reason").fill("new stock")
+    await item.get_by_role("button", name="Save item").click()
+    await item.locator(".status-line.ok", has_text="Red kite: 30 each, 2 in stock.").wait_for()
+    await shop.locator("td", has_text="Red kite (kite)").wait_for()
+    assert await world.ctx.shops.items(key) == [{"sku": "kite", "name": "Red kite", "price": 30, "stock": 2}]
+    admin.assert_clean()
+    await admin.close()

@@ -1,7 +1,6 @@
 """Migrations, seeding and settings against a real PostgreSQL."""
 
 import asyncio
-import os
 
 import pytest
 from sqlalchemy import func, select, text

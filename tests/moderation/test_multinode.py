@@ -4,38 +4,20 @@ a person on the other: notices, a mute, rules, and a kick that drops the connect
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 
 import pytest
 import pytest_asyncio
 
-from tests.conftest import Inbox, call, make_settings, start_world
+from tests.conftest import Inbox, call, world_fleet
 from tests.moderation.conftest import rest, staff, uid
 
 pytestmark = pytest.mark.multinode
 
-REDIS_URL = os.environ.get("TOWNSQUARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def fleet(db_url, tmp_path_factory):
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as e:
-        pytest.skip(f"no Redis at {REDIS_URL}: {e}")
-    prefix = f"tsmod-{uuid.uuid4().hex[:8]}:"
-    nodes = []
-    for name in ("a", "b"):
-        settings = make_settings(tmp_path_factory.mktemp(f"node-{name}"), redis_url=REDIS_URL, redis_prefix=prefix,
-                                 room_lease_ttl_s=1.0, secret_key="fleet-secret-" + "k" * 32)
-        nodes.append(await start_world(settings, db_url))
-    yield nodes
-    for node in nodes:
-        await node.close_clients()
-        await node.runner.cleanup()
+async def fleet(db_url, tmp_path_factory, redis_url):
+    async with world_fleet(db_url, tmp_path_factory, redis_url) as nodes:
+        yield nodes
 
 
 async def test_moderation_reaches_a_person_on_another_node(fleet):

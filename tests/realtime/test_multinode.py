@@ -26,7 +26,6 @@ from tests.realtime.conftest import EVENTS, nothing, sees
 pytestmark = pytest.mark.multinode
 
 REPO = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TOWNSQUARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 SECRET = "multinode-secret-" + "k" * 32
 LEASE_TTL = 1.0
 
@@ -76,17 +75,6 @@ class Node:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.log.close()
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as e:
-        pytest.skip(f"no Redis at {REDIS_URL}: {e}")
-    return REDIS_URL
 
 
 async def _seed(db_url: str, tmp: Path) -> None:

@@ -5,7 +5,6 @@ import math
 
 import pytest
 import socketio
-from sqlalchemy import select
 
 from server.world.models import Avatar
 from tests.conftest import Inbox, call
@@ -332,3 +331,17 @@ async def test_npcs_through_the_rooms_interface(world):
     await rooms.remove_npc(room.slug, "npc:test-bot")
     await ib.wait_for("presence:leave", lambda d: d["id"] == "npc:test-bot")
     assert rooms.room_of_user(uid(b)) == room.slug
+
+
+async def test_a_moves_client_time_is_echoed_at_arrival_to_the_millisecond(world):
+    room = await fresh_room(world, width=10, height=10, spawn=(1, 1))
+    a, ca, ia, _ = await person(world, room.slug)
+    b, cb, ib, _ = await person(world, room.slug)
+    assert (await call(ca, "move", {"x": 1.5, "y": 1, "t": 1795365000.1234567}))["ok"]
+    tick = await ib.wait_for("world:tick", lambda d: any(m[0] == uid(a) and m[1] == 1.5 for m in d["moves"]))
+    (entry,) = [m for m in tick["moves"] if m[0] == uid(a)]
+    assert entry == [uid(a), 1.5, 1.0, 1795365000.123]  # the arrival's entry carries t, to the millisecond
+    steps = [m for d in ib.items["world:tick"] for m in d["moves"] if m[0] == uid(a)]
+    assert all(len(m) == 3 for m in steps[:-1])  # the steps on the way do not
+    bad = await call(ca, "move", {"x": 2, "y": 1, "t": "soon"})
+    assert bad["error"]["code"] == "invalid_payload"

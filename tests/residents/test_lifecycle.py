@@ -12,19 +12,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 
-import pytest
-import socketio
 
 from ai.inference import Overloaded, Priority
 from server.config import ModelsConfig
 from tests.conftest import Inbox, call, start_world
 from tests.residents.conftest import EVENTS, ask, name_of, resident_id, resident_settings, said_by
-
-REDIS_URL = os.environ.get("TOWNSQUARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 async def _join(world, account: dict, room: str):
@@ -64,17 +59,6 @@ async def test_a_resident_remembers_a_person_across_a_restart(db_url, tmp_path):
     finally:
         await world.close_clients()
         await world.runner.cleanup()
-
-
-@pytest.fixture
-def redis_url():
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as e:
-        pytest.skip(f"no Redis at {REDIS_URL}: {e}")
-    return REDIS_URL
 
 
 async def test_exactly_one_node_runs_each_resident(db_url, tmp_path, redis_url):

@@ -5,43 +5,26 @@ language when it changes on the other node."""
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 
 import pytest
 import pytest_asyncio
 
 from ai.translation import NoBackend
-from tests.conftest import call, make_settings, start_world
+from tests.conftest import call, world_fleet
 from tests.translation.conftest import FakeBackend, fresh_room, person, quiet, say
 
 pytestmark = pytest.mark.multinode
 
-REDIS_URL = os.environ.get("TOWNSQUARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def fleet(db_url, tmp_path_factory):
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as e:
-        pytest.skip(f"no Redis at {REDIS_URL}: {e}")
-    prefix = f"tstr-{uuid.uuid4().hex[:8]}:"
-    nodes = []
-    for name in ("a", "b"):
-        settings = make_settings(tmp_path_factory.mktemp(f"node-{name}"), redis_url=REDIS_URL, redis_prefix=prefix,
-                                 room_lease_ttl_s=1.0, secret_key="fleet-secret-" + "k" * 32, chat_rate="50/second")
-        nodes.append(await start_world(settings, db_url))
-    backends = [FakeBackend(), FakeBackend()]
-    for node, backend in zip(nodes, backends):
-        node.ctx.translation.use_backend(backend)
-    yield nodes, backends
-    for node in nodes:
-        node.ctx.translation.use_backend(NoBackend())
-        await node.close_clients()
-        await node.runner.cleanup()
+async def fleet(db_url, tmp_path_factory, redis_url):
+    async with world_fleet(db_url, tmp_path_factory, redis_url, chat_rate="50/second") as nodes:
+        backends = [FakeBackend(), FakeBackend()]
+        for node, backend in zip(nodes, backends):
+            node.ctx.translation.use_backend(backend)
+        yield nodes, backends
+        for node in nodes:
+            node.ctx.translation.use_backend(NoBackend())
 
 
 async def test_translations_reach_readers_on_both_nodes(fleet):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-import pytest
 import pytest_asyncio
 from prometheus_client import REGISTRY
 

@@ -136,67 +136,78 @@ export default {
       },
     );
 
+    // Shops: the list reloads after each change; the forms stay (with their status lines).
     const shops = section("Shops");
+    const shopList = el("div", { class: "shop-list" });
+    const shopSelect = select("shop", [], "");
     async function loadShops() {
       try {
         const { shops: rows = [] } = await api.get("/api/admin/economy/shops");
-        shops.set(
+        const chosen = shopSelect.value;
+        setChildren(shopSelect, ...rows.map((sh) => el("option", { value: sh.key }, sh.name)));
+        if (rows.some((sh) => sh.key === chosen)) shopSelect.value = chosen;
+        setChildren(
+          shopList,
           ...rows.map((shop) =>
             el(
               "div",
               { class: "shop-admin" },
+              el("h3", {}, `${shop.name} (${shop.key}) · revenue ${shop.balance}`),
               table([["Item", (i) => `${i.name} (${i.sku})`], ["Price", (i) => String(i.price)], ["Stock", (i) => String(i.stock)]], shop.items, {
-                caption: `${shop.name} (${shop.key}) · revenue ${shop.balance}`,
                 empty: "No items yet.",
               }),
-            ),
-          ),
-          el(
-            "div",
-            { class: "forms-row" },
-            smallForm(
-              "Add or change an item",
-              [
-                ["Shop", select("shop", rows.map((sh) => [sh.key, sh.name]), rows[0]?.key || "")],
-                ["Item (sku)", input("sku", { required: true, maxLength: 48 }), "e.g. lantern; a new sku adds an item"],
-                ["Name", input("name", { maxLength: 80 }), "empty: unchanged"],
-                ["Price", input("price", { type: "number", min: "1", step: "1" }), "empty: unchanged"],
-                ["Stock", input("stock", { type: "number", min: "0", step: "1" }), "empty: unchanged"],
-                ["Reason", input("reason", { required: true, minLength: 3 })],
-              ],
-              "Save item",
-              async (v) => {
-                const body = { reason: v.reason.trim() };
-                if (v.name.trim()) body.name = v.name.trim();
-                if (v.price !== "") body.price = Number(v.price);
-                if (v.stock !== "") body.stock = Number(v.stock);
-                const r = await api.put(`/api/admin/economy/shops/${encodeURIComponent(v.shop)}/items/${encodeURIComponent(v.sku.trim())}`, body);
-                loadShops();
-                return `${r.name}: ${r.price} each, ${r.stock} in stock.`;
-              },
-            ),
-            smallForm(
-              "Open a shop",
-              [
-                ["Key", input("key", { required: true, pattern: "[a-z0-9][a-z0-9_\\-]*", maxLength: 48 }), "lowercase; give it to a resident in the Residents tab"],
-                ["Name", input("name", { required: true, maxLength: 80 })],
-                ["Reason", input("reason", { required: true, minLength: 3 })],
-              ],
-              "Open",
-              async (v) => {
-                const r = await api.post("/api/admin/economy/shops", { key: v.key.trim(), name: v.name.trim(), reason: v.reason.trim() });
-                loadShops();
-                return `Opened ${r.name} (revenue account ${r.account}).`;
-              },
             ),
           ),
         );
       } catch (err) {
         const st = statusLine();
         st.error(err);
-        shops.set(st.node);
+        setChildren(shopList, st.node);
       }
     }
+    shops.set(
+      shopList,
+      el(
+        "div",
+        { class: "forms-row" },
+        smallForm(
+          "Add or change an item",
+          [
+            ["Shop", shopSelect],
+            ["Item (sku)", input("sku", { required: true, maxLength: 48 }), "e.g. lantern; a new sku adds an item"],
+            ["Name", input("name", { maxLength: 80 }), "empty: unchanged"],
+            ["Price", input("price", { type: "number", min: "1", step: "1" }), "empty: unchanged"],
+            ["Stock", input("stock", { type: "number", min: "0", step: "1" }), "empty: unchanged"],
+            ["Reason", input("reason", { required: true, minLength: 3 })],
+          ],
+          "Save item",
+          async (v) => {
+            const body = { reason: v.reason.trim() };
+            if (v.name.trim()) body.name = v.name.trim();
+            if (v.price !== "") body.price = Number(v.price);
+            if (v.stock !== "") body.stock = Number(v.stock);
+            const r = await api.put(`/api/admin/economy/shops/${encodeURIComponent(v.shop)}/items/${encodeURIComponent(v.sku.trim())}`, body);
+            loadShops();
+            return `${r.name}: ${r.price} each, ${r.stock} in stock.`;
+          },
+        ),
+        smallForm(
+          "Open a shop",
+          [
+            ["Key", input("key", { required: true, pattern: "[a-z0-9][a-z0-9_\\-]*", maxLength: 48 }), "lowercase; give it to a resident in the Residents tab"],
+            ["Name", input("name", { required: true, maxLength: 80 })],
+            ["Reason", input("reason", { required: true, minLength: 3 })],
+          ],
+          "Open",
+          async (v) => {
+            const r = await api.post("/api/admin/economy/shops", { key: v.key.trim(), name: v.name.trim(), reason: v.reason.trim() });
+            await loadShops();
+            shopSelect.value = r.key;
+            return `Opened ${r.name} (revenue account ${r.account}).`;
+          },
+        ),
+      ),
+    );
 
     loadAccounts();
     if (ctx.isAdmin) loadShops();

@@ -1,0 +1,73 @@
+"""What the benchmarks share: a free port, and a `townsquare serve` child process with its own
+settings, log, health wait and clean stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """`townsquare serve` on a free port against `url`, settings from `env` on top of the bench
+    defaults (no townsquare.toml, no TOWNSQUARE_* from the shell except those named in `keep`),
+    output to a log file in `tmp`. `argv` replaces `-m server.cli serve` (profilers, wrappers)."""
+
+    def __init__(self, url: str, tmp: Path, secret: str, env: dict[str, str], *, argv: list[str] | None = None,
+                 keep: tuple[str, ...] = ()):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        full = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_") or k in keep}
+        full.update({"TOWNSQUARE_CONFIG": "/nonexistent/townsquare.toml", "TOWNSQUARE_DATABASE_URL": url,
+                     "TOWNSQUARE_SECRET_KEY": secret, "TOWNSQUARE_PORT": str(self.port),
+                     "TOWNSQUARE_DATA_DIR": str(tmp / "data"), "TOWNSQUARE_LOG_LEVEL": "WARNING",
+                     "TOWNSQUARE_LOG_FORMAT": "json", "HF_HUB_OFFLINE": "1"})
+        full.update(env)
+        self.log = open(tmp / f"server-{self.port}.log", "wb")
+        self.proc = subprocess.Popen([sys.executable, *(argv or ["-m", "server.cli", "serve"])], cwd=REPO, env=full,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.ps = psutil.Process(self.proc.pid)
+
+    def wait(self, timeout: float = 180) -> None:
+        """Until /healthz answers 200 (the database is migrated and seeded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError("server did not come up")
+
+    def cpu_s(self) -> float:
+        t = self.ps.cpu_times()
+        return t.user + t.system + getattr(t, "children_user", 0) + getattr(t, "children_system", 0)
+
+    def stop(self, timeout: float = 20) -> None:
+        """SIGTERM (a clean shutdown), SIGKILL if it does not end in time."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.send_signal(signal.SIGKILL)
+                self.proc.wait(10)
+        self.log.close()
