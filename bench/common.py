@@ -1,8 +1,9 @@
-"""What the benchmarks share: a free port, and a `townsquare serve` child process with its own
-settings, log, health wait and clean stop."""
+"""What the benchmarks share: a free port, PostgreSQL for a run, and a `townsquare serve` child
+process with its own settings, log, health wait and clean stop."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import psutil
@@ -71,3 +73,58 @@ class ServerProcess:
                 self.proc.send_signal(signal.SIGKILL)
                 self.proc.wait(10)
         self.log.close()
+
+
+class BenchDatabase:
+    """Embedded PostgreSQL in a temp dir, or scratch databases on TOWNSQUARE_DATABASE_URL's server."""
+
+    def __init__(self, tmp: Path, label: str):
+        self.tmp = tmp
+        self.label = label
+        self.pg = None
+        self.admin = None
+        self.made: list[str] = []
+
+    def start(self) -> None:
+        external = os.environ.get("TOWNSQUARE_DATABASE_URL")
+        if external:
+            from sqlalchemy.engine import make_url
+
+            self.admin = make_url(external)
+            return
+        from server.db.embedded import EmbeddedPostgres
+
+        self.pg = EmbeddedPostgres(self.tmp / "pgdata")
+        self.pg.start()
+
+    def new(self, label: str) -> str:
+        """A fresh database, migrated to head; its URL."""
+        from server.db.migrate import upgrade
+
+        name = f"ts_bench_{self.label}_{label}_{uuid.uuid4().hex[:6]}"
+        if self.pg is not None:
+            url = self.pg.create_database(name)
+        else:
+            asyncio.run(self._sql(self.admin.set(drivername="postgresql").render_as_string(hide_password=False),
+                                  f'CREATE DATABASE "{name}"'))
+            self.made.append(name)
+            url = self.admin.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        return url
+
+    @staticmethod
+    async def _sql(dsn: str, sql: str) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    def stop(self) -> None:
+        for name in self.made:
+            asyncio.run(self._sql(self.admin.set(drivername="postgresql").render_as_string(hide_password=False),
+                                  f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if self.pg is not None:
+            self.pg.stop()

@@ -42,7 +42,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from common import ServerProcess  # noqa: E402  (bench/ is on sys.path)
+from common import BenchDatabase, ServerProcess  # noqa: E402  (bench/ is on sys.path)
 os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/townsquare-runtime-{os.getuid()}")
 os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -109,60 +109,6 @@ def world_yaml() -> str:
     for r in world["residents"]:  # stay put: no routine moves during a run
         r["routine"] = [{"from": "00:00", "to": "00:00", "room": r["home"]}]
     return yaml.safe_dump(world, sort_keys=False)
-
-
-# -- database ---------------------------------------------------------------------------------------
-class BenchDatabase:
-    """Embedded PostgreSQL in a temp dir, or scratch databases on TOWNSQUARE_DATABASE_URL's server."""
-
-    def __init__(self, tmp: Path):
-        self.tmp = tmp
-        self.pg = None
-        self.admin = None
-        self.made: list[str] = []
-
-    def start(self) -> None:
-        external = os.environ.get("TOWNSQUARE_DATABASE_URL")
-        if external:
-            from sqlalchemy.engine import make_url
-
-            self.admin = make_url(external)
-            return
-        from server.db.embedded import EmbeddedPostgres
-
-        self.pg = EmbeddedPostgres(self.tmp / "pgdata")
-        self.pg.start()
-
-    def new(self, label: str) -> str:
-        from server.db.migrate import upgrade
-
-        name = f"ts_bench_npc_{label}_{uuid.uuid4().hex[:6]}"
-        if self.pg is not None:
-            url = self.pg.create_database(name)
-        else:
-            asyncio.run(self._sql(self.admin.set(drivername="postgresql").render_as_string(hide_password=False),
-                                  f'CREATE DATABASE "{name}"'))
-            self.made.append(name)
-            url = self.admin.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-        upgrade(url)
-        return url
-
-    @staticmethod
-    async def _sql(dsn: str, sql: str) -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    def stop(self) -> None:
-        for name in self.made:
-            asyncio.run(self._sql(self.admin.set(drivername="postgresql").render_as_string(hide_password=False),
-                                  f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if self.pg is not None:
-            self.pg.stop()
 
 
 def dsn(url: str) -> str:
@@ -517,7 +463,7 @@ def main() -> None:
         args.sizes, args.queries = [1000, 5000], 50
     tmp = Path(tempfile.mkdtemp(prefix="ts-bench-npc-"))
     (tmp / "world.yaml").write_text(world_yaml())
-    db = BenchDatabase(tmp)
+    db = BenchDatabase(tmp, "npc")
     db.start()
     results: dict = {"args": vars(args)}
     try:

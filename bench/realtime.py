@@ -38,7 +38,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from common import ServerProcess  # noqa: E402  (bench/ is on sys.path)
+from common import BenchDatabase, ServerProcess  # noqa: E402  (bench/ is on sys.path)
 os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/townsquare-runtime-{os.getuid()}")
 os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
 
@@ -65,47 +65,7 @@ def pct(values, q):
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-# -- database ---------------------------------------------------------------------------------
-class BenchDatabase:
-    def __init__(self, tmp: Path):
-        self.tmp = tmp
-        self.pg = None
-        self.scratch = None  # (admin dsn, name) of a database we created on an external server
-
-    def start(self) -> str:
-        external = os.environ.get("TOWNSQUARE_DATABASE_URL")
-        if external:
-            from sqlalchemy.engine import make_url
-
-            base = make_url(external)
-            name = f"townsquare_bench_{uuid.uuid4().hex[:8]}"
-            admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-            asyncio.run(self._sql(admin, f'CREATE DATABASE "{name}"'))
-            self.scratch = (admin, name)
-            return base.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-        from server.db.embedded import EmbeddedPostgres
-
-        self.pg = EmbeddedPostgres(self.tmp / "pgdata")
-        return self.pg.start()
-
-    @staticmethod
-    async def _sql(dsn: str, sql: str) -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    def stop(self) -> None:
-        if self.scratch:
-            admin, name = self.scratch
-            asyncio.run(self._sql(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if self.pg is not None:
-            self.pg.stop()
-
-
+# -- users ---------------------------------------------------------------------------------------
 async def make_users(url: str, n: int) -> list[str]:
     """n users with avatars, inserted in bulk; returns their tokens."""
     import asyncpg
@@ -301,13 +261,11 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="ts-bench-rt-"))
     (tmp / "world.yaml").write_text(WORLD)
-    db = BenchDatabase(tmp)
+    db = BenchDatabase(tmp, "rt")
     runs = []
     try:
-        url = db.start()
-        from server.db.migrate import upgrade
-
-        upgrade(url)
+        db.start()
+        url = db.new("run")
         from server.cli import _seed
         from server.config import Settings
 
