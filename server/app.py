@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import importlib
 import logging
 from importlib.metadata import PackageNotFoundError, version
@@ -126,14 +128,20 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
         for mod in reversed(modules):
             if hasattr(mod, "shutdown"):
                 try:
-                    await mod.shutdown(ctx)
+                    await asyncio.wait_for(mod.shutdown(ctx), settings.shutdown_timeout_s)
+                except TimeoutError:
+                    log.error("shutdown of %s took over %.0f s; left unfinished", mod.__name__,
+                              settings.shutdown_timeout_s)
                 except Exception:
                     log.exception("shutdown of %s failed", mod.__name__)
 
     async def on_cleanup(app: web.Application) -> None:
-        if redis is not None:
-            await redis.aclose()
-        await db.dispose()
+        closers = ([("redis", redis.aclose)] if redis is not None else []) + [("database pool", db.dispose)]
+        for name, close in closers:
+            try:
+                await asyncio.wait_for(close(), settings.shutdown_timeout_s)
+            except TimeoutError:
+                log.error("closing the %s took over %.0f s; left open", name, settings.shutdown_timeout_s)
 
     app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)

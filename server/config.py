@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # Engine.IO heartbeat: the server pings every interval; a client silent past the timeout is gone.
     ping_interval_s: float = Field(20.0, gt=0)
     ping_timeout_s: float = Field(20.0, gt=0)
+    # Each domain gets this long to save and say goodbye on shutdown; one that takes longer is logged and left.
+    shutdown_timeout_s: float = Field(10.0, gt=0)
     token_ttl_s: int = 7 * 24 * 3600
     starting_grant: int = Field(1000, ge=0)
     currency: str = "coins"

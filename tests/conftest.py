@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import re
 import socket
@@ -24,6 +25,28 @@ os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
 for _k in [k for k in os.environ if k.startswith("TOWNSQUARE_") and not k.startswith("TOWNSQUARE_TEST_")]:
     del os.environ[_k]
 os.environ["TOWNSQUARE_CONFIG"] = "/nonexistent/townsquare.toml"
+
+
+_LOOP: list[asyncio.AbstractEventLoop] = []
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
+async def _session_loop():
+    _LOOP.append(asyncio.get_running_loop())
+    yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    # A pytest-timeout stack shows only the idle selector: add where each asyncio task is waiting.
+    report = yield
+    if call.excinfo is not None and "pytest-timeout" in str(call.excinfo.value) and _LOOP:
+        out = io.StringIO()
+        for task in asyncio.all_tasks(_LOOP[0]):
+            print(f"--- {task!r}", file=out)
+            task.print_stack(file=out)
+        report.sections.append(("asyncio tasks at the timeout", out.getvalue()))
+    return report
 
 try:
     import torch

@@ -345,3 +345,25 @@ async def test_a_moves_client_time_is_echoed_at_arrival_to_the_millisecond(world
     assert all(len(m) == 3 for m in steps[:-1])  # the steps on the way do not
     bad = await call(ca, "move", {"x": 2, "y": 1, "t": "soon"})
     assert bad["error"]["code"] == "invalid_payload"
+
+
+async def test_a_domain_stuck_in_shutdown_does_not_keep_the_world_up(db_url, db, tmp_path):
+    from tests.conftest import make_settings, start_world
+
+    node = await start_world(make_settings(tmp_path, shutdown_timeout_s=0.5, avatar_save_s=600.0), db_url)
+    a, ca, ia, _ = await person(node, "library")
+    await call(ca, "move", {"x": 9.5, "y": 11.25})
+    await position_of(ia, uid(a), 9.5, 11.25)
+
+    async def stuck() -> None:  # e.g. a drain waiting on a peer that never answers
+        await asyncio.Event().wait()
+
+    node.ctx.chat.drain = stuck
+    t0 = asyncio.get_running_loop().time()
+    await node.runner.cleanup()
+    assert asyncio.get_running_loop().time() - t0 < 5
+    await node.close_clients()
+    # Chat shuts down before the world: the world still saved where the person stood.
+    async with db.session() as s:
+        av = await s.get(Avatar, __import__("uuid").UUID(uid(a)))
+    assert (av.x, av.y) == (9.5, 11.25)
