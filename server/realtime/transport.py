@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import json
+import struct
 
 import socketio
 from aiohttp import WSMsgType
@@ -32,13 +33,23 @@ from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 
 
-def _frame(pkt) -> tuple[bytes, int]:
-    """The websocket payload of an engine.io packet, cached on the packet (shared by recipients)."""
+def _frame(pkt) -> bytes:
+    """The whole websocket frame (header and payload) of an engine.io packet, built once and
+    cached on the packet: every recipient gets the same bytes in one write (servers do not mask)."""
     cached = getattr(pkt, "ts_frame", None)
     if cached is not None:
         return cached
     enc = pkt.encode()
-    frame = (enc, WSMsgType.BINARY) if isinstance(enc, bytes) else (enc.encode("utf-8"), WSMsgType.TEXT)
+    data, opcode = (enc, WSMsgType.BINARY) if isinstance(enc, bytes) else (enc.encode("utf-8"), WSMsgType.TEXT)
+    n = len(data)
+    first = 0x80 | opcode
+    if n < 126:
+        header = struct.pack("!BB", first, n)
+    elif n < 65536:
+        header = struct.pack("!BBH", first, 126, n)
+    else:
+        header = struct.pack("!BBQ", first, 127, n)
+    frame = header + data
     try:
         pkt.ts_frame = frame
     except AttributeError:  # pragma: no cover - packets with __slots__
@@ -71,8 +82,7 @@ def write_direct(sock, packets) -> bool:
         return False
     try:
         for p in packets:
-            data, opcode = _frame(p)
-            writer._write_websocket_frame(data, opcode, 0)
+            transport.write(_frame(p))
     except Exception:  # the connection is going away; the queue path will notice
         return False
     return True
