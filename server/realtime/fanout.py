@@ -41,7 +41,8 @@ class Fanout:
 
     def packet(self, event: str, data: Any) -> eio_packet.Packet:
         """One encoded Socket.IO event, shareable by every recipient (engine.io caches the encoding)."""
-        pkt = self.sio.packet_class(sio_packet.EVENT, namespace=NAMESPACE, data=[event, data])
+        # binary=False: our events are JSON only; skips walking every tick entry looking for bytes.
+        pkt = self.sio.packet_class(sio_packet.EVENT, namespace=NAMESPACE, data=[event, data], binary=False)
         eio_pkt = eio_packet.Packet(eio_packet.MESSAGE, data=pkt.encode())
         eio_pkt.encode()  # fill the cache now, once
         return eio_pkt
