@@ -8,7 +8,9 @@
 2. Direct writes. engine.io sends every packet through a per-socket queue and writer task:
    each packet wakes that task, which starts a new `wait_for` task for the next get. For a
    websocket client whose queue is empty and whose TCP stream is not backed up, a packet is
-   written to the socket at once instead (same bytes, same order). When the stream backs up
+   written to the socket at once instead (same bytes, same order), as one frame built once per
+   packet and shared by every recipient (aiohttp would write a large frame's header and payload
+   apart, two syscalls per recipient). When the stream backs up
    (the client reads slowly), packets go to the queue as before, and `Fanout` drops the client
    if that backlog passes its bound.
 

@@ -88,3 +88,25 @@ async def test_an_idle_client_stays_connected_across_many_heartbeats(db_url, tmp
     finally:
         await server.close_clients()
         await server.runner.cleanup()
+
+
+async def test_frames_of_every_length_class_arrive_intact(world):
+    # Direct writes build the websocket header themselves: 7-bit, 16-bit and 64-bit lengths.
+    room = await fresh_room(world)
+    a, ca, _, _ = await person(world, room.slug)
+    b, cb, ib, _ = await person(world, room.slug)
+    got: list = []
+    ca.on("test:blob", got.append)
+    sizes = [10, 125, 126, 20_000, 65_535, 100_000]
+    for n in sizes:
+        await world.ctx.hub.to_user(uid(a), "test:blob", {"n": n, "blob": "é" * n})
+    big = [[f"{i:036d}", i / 7, i / 3] for i in range(3000)]  # a room event well over 64 KiB
+    await world.ctx.hub.to_room(room.slug, "world:tick", {"room": room.slug, "t": 1.0, "moves": big})
+    for _ in range(100):
+        if len(got) == len(sizes):
+            break
+        await asyncio.sleep(0.05)
+    assert [(d["n"], d["blob"]) for d in got] == [(n, "é" * n) for n in sizes]
+    tick = await ib.wait_for("world:tick", lambda d: len(d["moves"]) == 3000)
+    assert tick["moves"] == big
+    assert (await call(ca, "room:list"))["ok"] and (await call(cb, "room:list"))["ok"]
