@@ -94,6 +94,12 @@ class ChatService:
         message = self._message(row, slug)
         sender = str(row.sender_user_id) if row.sender_kind == "user" else row.sender_npc_id
         await self._deliver(message, row.sender_kind, sender)
+        # Delivered after all: later stages (translation, residents) see it as they see any line.
+        draft = ChatDraft(room=slug, sender_id=sender, sender_name=row.sender_name, sender_kind=row.sender_kind,
+                          text=row.text, original_text=row.original_text, to=message.get("to"), lang=row.lang,
+                          action=row.action, reason=row.reason, moderation=dict(row.moderation or {}),
+                          meta=dict(row.meta or {}))
+        self._background(self.pipeline.after_deliver(message, draft))
         return message
 
     async def history(self, room: str, conn) -> list[dict[str, Any]]:

@@ -217,3 +217,31 @@ async def test_the_interface_for_npcs(world, fake):
     assert await svc.translate_text("same", "en", "en") == "same"
     figures = world.ctx.live_figures["translation"]()
     assert figures["available"] and figures["model_requests"] >= 1
+
+
+async def test_a_held_line_released_by_a_moderator_is_translated_too(world, fake):
+    from tests.moderation.conftest import rest, staff
+    from tests.realtime.conftest import nothing
+
+    room = await fresh_room(world)
+    sender = await person(world, room, "en")
+    reader = await person(world, room, "es")
+    world.ctx.settings.moderation_hold_flagged = True
+    try:
+        held = await say(sender, "i want to hurt myself")
+    finally:
+        world.ctx.settings.moderation_hold_flagged = False
+    assert held["action"] == "flag" and held["held"] is True, held
+    mid = held["message_id"]
+    await nothing(reader.inbox, "chat:message", lambda d: d["id"] == mid)
+    assert reader.translations(mid) == []
+
+    mod = await staff(world)
+    status, body = await rest(world, "GET", "/api/admin/moderation/queue?kind=flag", mod["token"])
+    item = next(i for i in body["items"] if i["message"] and i["message"]["id"] == mid)
+    status, body = await rest(world, "POST", f"/api/admin/moderation/queue/{item['id']}/resolve", mod["token"],
+                              json={"outcome": "dismissed"})
+    assert status == 200 and body["released"] == mid, body
+    await reader.inbox.wait_for("chat:message", lambda d: d["id"] == mid)
+    got = await reader.inbox.wait_for("chat:translation", lambda d: d["id"] == mid)
+    assert got == {"id": mid, "lang": "es", "text": "<es> i want to hurt myself"}
