@@ -121,7 +121,7 @@ class Bus:
                 log.warning("room bus lost Redis (%s); reconnecting", e)
                 await asyncio.sleep(0.5)
             finally:
-                try:
-                    await pubsub.aclose()
+                try:  # bounded: closing a pubsub can stall in redis-py (redis/redis-py#3941)
+                    await asyncio.wait_for(pubsub.aclose(), 2.0)
                 except Exception:
                     pass
