@@ -386,8 +386,6 @@ class DecodeBatch:
                     layer.values = layer.values[:, :, first:, :]
 
     def _choose(self) -> list[int]:
-        import torch
-
         logits = self.logits
         chosen = logits.argmax(dim=-1)
         special = [i for i, r in enumerate(self.rows) if not r.plain_greedy]
