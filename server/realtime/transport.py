@@ -19,18 +19,25 @@
    the events in INLINE_EVENTS (`move`): short handlers that never wait on anything slow, run
    in the connection's receive loop without a task of their own.
 
-4. Socket.IO's JSON decoding builds a new JSONDecoder per packet (it passes `parse_int`); one
+4. A client that opens with websocket is read by `_websocket_loop`: engine.io's loop without the
+   task and `wait_for` it starts for every inbound packet (engine.io's service task still closes
+   a client that stops answering pings). At N=800 movers: CPU 58-60 % vs 72 %, p99 133-137 ms vs
+   182-248 ms in alternating runs.
+
+5. Socket.IO's JSON decoding builds a new JSONDecoder per packet (it passes `parse_int`); one
    decoder with the same guard is built once instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import struct
 
 import socketio
 from aiohttp import WSMsgType
 from aiohttp.web import WebSocketResponse
+from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 
@@ -108,7 +115,10 @@ class FastWebSocket(eio_aiohttp.WebSocket):  # pragma: no cover - exercised by e
             sock.ts_ws = self._sock
             sock.ts_pending = 0
             sock.send = _fast_send.__get__(sock)
-        await self.handler(self)
+        if sock is not None and not sock.connected:
+            await _websocket_loop(sock, self)
+        else:  # an upgrade from long-polling: engine.io's own handler does the probe dance
+            await self.handler(self)
         return self._sock
 
     async def send(self, message):
@@ -119,6 +129,52 @@ class FastWebSocket(eio_aiohttp.WebSocket):  # pragma: no cover - exercised by e
             sock = getattr(self.handler, "__self__", None)
             if sock is not None and getattr(sock, "ts_pending", 0) > 0:
                 sock.ts_pending -= 1
+
+
+async def _websocket_loop(sock, ws) -> None:
+    """engine.io's websocket handler for a client that opened with websocket, reading without a
+    new task and `wait_for` per inbound packet: a client that goes silent is still closed by
+    engine.io's service task (ping timeout), which ends `ws.wait()` here."""
+    sock.connected = True
+    sock.upgraded = True
+    limit = sock.server.max_http_buffer_size
+
+    async def writer():  # engine.io's: sends what is queued (direct writes bypass it)
+        while True:
+            try:
+                packets = await sock.poll()
+            except eio_exceptions.QueueEmpty:
+                break
+            if not packets:
+                break
+            try:
+                for pkt in packets:
+                    await ws.send(pkt.encode())
+            except Exception:
+                break
+        await ws.close()
+
+    writer_task = asyncio.ensure_future(writer())
+    try:
+        while True:
+            try:
+                data = await ws.wait()
+            except (asyncio.CancelledError, Exception):  # closed, reset, or the server stops
+                break
+            if data is None or len(data) > limit:
+                break
+            try:
+                await sock.receive(eio_packet.Packet(encoded_packet=data))
+            except eio_exceptions.UnknownPacketError:
+                pass
+            except eio_exceptions.SocketIsClosedError:
+                break
+            except Exception:
+                sock.server.logger.exception("Unknown receive error")
+    finally:
+        await sock.queue.put(None)  # unlock the writer task so it can exit
+        await writer_task
+        await sock.close(wait=False, abort=True, reason=sock.server.reason.TRANSPORT_CLOSE)
 
 
 async def _fast_send(self, pkt) -> None:

@@ -110,3 +110,35 @@ async def test_frames_of_every_length_class_arrive_intact(world):
     tick = await ib.wait_for("world:tick", lambda d: len(d["moves"]) == 3000)
     assert tick["moves"] == big
     assert (await call(ca, "room:list"))["ok"] and (await call(cb, "room:list"))["ok"]
+
+
+async def test_a_client_that_stops_answering_pings_is_closed(db_url, tmp_path):
+    # The websocket read loop has no timeout of its own: engine.io's ping check must close it.
+    import json
+
+    import aiohttp
+
+    server = await start_world(make_settings(tmp_path, ping_interval_s=1.0, ping_timeout_s=1.0), db_url)
+    try:
+        watcher, cw = await server.user()
+        assert (await call(cw, "room:join", {"room": "plaza"}))["ok"]
+        left = asyncio.Event()
+        account = await server.register()
+        cw.on("presence:leave", lambda d: left.set() if d["id"] == account["user"]["id"] else None)
+        async with aiohttp.ClientSession() as http:
+            ws = await http.ws_connect(f"{server.url}/socket.io/?EIO=4&transport=websocket")
+            assert (await ws.receive_str()).startswith("0")
+            await ws.send_str("40" + json.dumps({"token": account["token"]}))
+            while not (await ws.receive_str()).startswith("40"):
+                pass
+            await ws.send_str('421["room:join",{"room":"plaza"}]')
+            while not (await ws.receive_str()).startswith("431"):
+                pass
+            assert account["user"]["id"] in {c.uid for c in server.ctx.hub.connections.values()}
+            # From here on it never answers the server's engine.io PING.
+            await asyncio.wait_for(left.wait(), 10)
+            assert account["user"]["id"] not in {c.uid for c in server.ctx.hub.connections.values()}
+            await ws.close()
+    finally:
+        await server.close_clients()
+        await server.runner.cleanup()
