@@ -79,6 +79,7 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
         max_http_buffer_size=MAX_PAYLOAD_BYTES,
         ping_interval=settings.ping_interval_s,
         ping_timeout=settings.ping_timeout_s,
+        monitor_clients=True,  # closes clients that stop answering pings: our read loop has no timeout
         cors_allowed_origins=[],
         logger=False,
         engineio_logger=False,
