@@ -97,6 +97,9 @@ class BenchDatabase:
         self.pg = EmbeddedPostgres(self.tmp / "pgdata")
         self.pg.start()
 
+    def _admin_dsn(self) -> str:
+        return self.admin.set(drivername="postgresql").render_as_string(hide_password=False)
+
     def new(self, label: str) -> str:
         """A fresh database, migrated to head; its URL."""
         from server.db.migrate import upgrade
@@ -105,8 +108,7 @@ class BenchDatabase:
         if self.pg is not None:
             url = self.pg.create_database(name)
         else:
-            asyncio.run(self._sql(self.admin.set(drivername="postgresql").render_as_string(hide_password=False),
-                                  f'CREATE DATABASE "{name}"'))
+            asyncio.run(self._sql(self._admin_dsn(), f'CREATE DATABASE "{name}"'))
             self.made.append(name)
             url = self.admin.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
         upgrade(url)
@@ -124,7 +126,6 @@ class BenchDatabase:
 
     def stop(self) -> None:
         for name in self.made:
-            asyncio.run(self._sql(self.admin.set(drivername="postgresql").render_as_string(hide_password=False),
-                                  f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(self._sql(self._admin_dsn(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         if self.pg is not None:
             self.pg.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-
 import importlib
 import logging
 from importlib.metadata import PackageNotFoundError, version
@@ -61,6 +60,14 @@ def _domain_modules() -> list:
             if e.name not in (f"server.{name}", f"server.{name}.handlers"):
                 raise
     return mods
+
+
+async def _bounded(coro, timeout: float, what: str) -> None:
+    """Await a shutdown step for at most `timeout` s: a stuck one is logged and left, so the node still stops."""
+    try:
+        await asyncio.wait_for(coro, timeout)
+    except TimeoutError:
+        log.error("%s took over %.0f s; left unfinished", what, timeout)
 
 
 def create_app(settings: Settings, database_url: str) -> web.Application:
@@ -129,20 +136,14 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
         for mod in reversed(modules):
             if hasattr(mod, "shutdown"):
                 try:
-                    await asyncio.wait_for(mod.shutdown(ctx), settings.shutdown_timeout_s)
-                except TimeoutError:
-                    log.error("shutdown of %s took over %.0f s; left unfinished", mod.__name__,
-                              settings.shutdown_timeout_s)
+                    await _bounded(mod.shutdown(ctx), settings.shutdown_timeout_s, f"shutdown of {mod.__name__}")
                 except Exception:
                     log.exception("shutdown of %s failed", mod.__name__)
 
     async def on_cleanup(app: web.Application) -> None:
-        closers = ([("redis", redis.aclose)] if redis is not None else []) + [("database pool", db.dispose)]
-        for name, close in closers:
-            try:
-                await asyncio.wait_for(close(), settings.shutdown_timeout_s)
-            except TimeoutError:
-                log.error("closing the %s took over %.0f s; left open", name, settings.shutdown_timeout_s)
+        if redis is not None:
+            await _bounded(redis.aclose(), settings.shutdown_timeout_s, "closing redis")
+        await _bounded(db.dispose(), settings.shutdown_timeout_s, "closing the database pool")
 
     app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)
