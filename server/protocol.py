@@ -19,6 +19,7 @@ ERROR_CODES = frozenset(
         "conflict",
         "overloaded",
         "internal",
+        "unavailable",
     }
 )
 
@@ -37,6 +38,7 @@ HTTP_STATUS = {
     "frozen": 409,
     "overloaded": 503,
     "internal": 500,
+    "unavailable": 503,  # the database is restarting: retry shortly
 }
 
 
