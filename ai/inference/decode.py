@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from . import metrics
-from .engines import Engine, _first_line
-from .errors import InferenceError
+from .engines import Engine
+from .errors import InferenceError, first_line
 from .queue import Request
 from .spec import GenerateResult, ModelSpec
 
@@ -242,7 +242,7 @@ class DecodeBatch:
             try:
                 rows.append(self.engine.new_row(req))
             except Exception as exc:  # bad template or message content
-                req.fail(InferenceError(f"model {req.model!r}: cannot build the prompt: {_first_line(exc)}"))
+                req.fail(InferenceError(f"model {req.model!r}: cannot build the prompt: {first_line(exc)}"))
         rows.sort(key=lambda r: len(r.prompt))
         bucket: list[Row] = []
         for row in rows:
@@ -272,7 +272,7 @@ class DecodeBatch:
                 )
         except Exception as exc:
             for r in rows:
-                r.req.fail(InferenceError(f"model {r.req.model!r} failed: {_first_line(exc)}"))
+                r.req.fail(InferenceError(f"model {r.req.model!r} failed: {first_line(exc)}"))
             return
         metrics.BATCH_SIZE.labels(eng.spec.name).observe(len(rows))
         logits = out.logits[:, -1, :].float()

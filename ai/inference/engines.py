@@ -12,8 +12,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .devices import resolve_device, resolve_dtype
-from .loading import locate
 from .queue import Request
 from .spec import ModelSpec
 
@@ -33,11 +31,6 @@ NLLB_CODES = {
     "ro": "ron_Latn", "ru": "rus_Cyrl", "sk": "slk_Latn", "sl": "slv_Latn", "sv": "swe_Latn",
     "th": "tha_Thai", "tr": "tur_Latn", "uk": "ukr_Cyrl", "vi": "vie_Latn", "zh": "zho_Hans",
 }
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 class Engine:
@@ -240,18 +233,3 @@ class TranslateEngine(Engine):
                 for i, text in zip(idx, self.tokenizer.batch_decode(generated, skip_special_tokens=True)):
                     out[i] = text.strip()
         return _split(batch, out)
-
-
-def load_engine(spec: ModelSpec):
-    """Load the engine for a transformers-backed spec (raises ModelUnavailable/ModelMissing or load errors)."""
-    from .decode import GenerateEngine
-
-    device = resolve_device(spec.device)
-    dtype = resolve_dtype(spec.dtype, device)
-    path = locate(spec.model_id, spec.revision)
-    cls = {"embed": EmbedEngine, "classify": ClassifyEngine, "translate": TranslateEngine,
-           "generate": GenerateEngine}[spec.task]
-    engine = cls(spec, path, device, dtype)
-    log.info("inference: loaded %s (%s, %s) from %s on %s/%s", spec.name, spec.task, spec.model_id, path,
-             device, str(dtype).replace("torch.", ""))
-    return engine

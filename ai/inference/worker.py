@@ -8,8 +8,8 @@ import time
 from typing import Callable
 
 from . import metrics
-from .engines import _first_line, load_engine
-from .errors import InferenceError, ModelUnavailable
+from .errors import InferenceError, ModelUnavailable, first_line
+from .loader import load_engine
 from .loading import ModelMissing
 from .queue import Request, RequestQueue
 from .spec import ModelSpec
@@ -38,8 +38,8 @@ class ModelWorker(threading.Thread):
             self.report("missing", str(exc), spec.device)
             return
         except Exception as exc:  # any load failure leaves the world running without this model
-            log.warning("inference: model %s failed to load: %s", spec.name, _first_line(exc))
-            self.report("error", _first_line(exc), spec.device)
+            log.warning("inference: model %s failed to load: %s", spec.name, first_line(exc))
+            self.report("error", first_line(exc), spec.device)
             return
         self.report("loaded", "", self.engine.device)
         try:
@@ -55,8 +55,8 @@ class ModelWorker(threading.Thread):
         return self.queue.take(self.spec.name, self.spec.max_batch_size, self.spec.max_wait_ms / 1000.0, **kwargs)
 
     def _failed(self, exc: BaseException) -> InferenceError:
-        log.warning("inference: %s batch failed: %s", self.spec.name, _first_line(exc))
-        return InferenceError(f"model {self.spec.name!r} failed: {_first_line(exc)}")
+        log.warning("inference: %s batch failed: %s", self.spec.name, first_line(exc))
+        return InferenceError(f"model {self.spec.name!r} failed: {first_line(exc)}")
 
     def _serve_batches(self) -> None:
         while True:
