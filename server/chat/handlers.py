@@ -19,6 +19,7 @@ def chat_schema(max_len: int) -> type[Payload]:
     class ChatSendIn(Payload):
         text: Annotated[str, Field(min_length=1, max_length=max_len)]
         to: str | None = Field(None, min_length=1, max_length=64)
+        whisper: bool = False  # true: a whisper, refused without `to` (never sent to the room)
 
     return ChatSendIn
 
@@ -33,7 +34,7 @@ def setup(ctx) -> None:
     async def chat_send(conn: Connection, p):
         room = conn.require_room()
         draft = ChatDraft(room=room, sender_id=conn.uid, sender_name=conn.display_name, sender_kind="user",
-                          text=p.text, original_text=p.text, to=p.to, conn=conn)
+                          text=p.text, original_text=p.text, to=p.to, whisper=p.whisper, conn=conn)
         message = await chat.send(draft)
         reply = {"message_id": message["id"], "action": draft.action}
         if draft.text != draft.original_text:

@@ -46,6 +46,7 @@ class ChatDraft:
     text: str  # what will be delivered (stages may rewrite, e.g. masking)
     original_text: str
     to: str | None = None  # whisper target user id
+    whisper: bool = False  # the sender meant a whisper: without a `to` it is refused, never sent to the room
     lang: str | None = None  # set by the language-id stage
     action: str = "allow"  # "allow" | "mask" | "block" | "flag"
     reason: str | None = None  # why blocked/masked/flagged, told to the sender

@@ -3,7 +3,8 @@
 A line is stored in PostgreSQL before it is acknowledged or delivered (design.md section 4).
 Room lines go to everyone in the room (every node, through the room bus); a whisper (`to`) goes
 only to the two people (hub.to_user, so it reaches them on any node). The recipient of a whisper
-must be in the same room as the sender at the time.
+must be in the same room as the sender at the time; a whisper (`whisper: true`) without a
+recipient, or whose recipient has left, is refused and never becomes a room line.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from server.chat.models import ChatMessage
 from server.chat.pipeline import ChatDraft, ChatPipeline
 from server.db import utcnow
 from server.protocol import ProtocolError
+from server.text import strip_bidi
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +39,9 @@ class ChatService:
 
     async def send(self, draft: ChatDraft) -> dict[str, Any]:
         """Check, store, deliver; returns the stored chat:message dict."""
-        draft.text = (draft.text or "").strip()
-        if not draft.original_text:
-            draft.original_text = draft.text
+        # Bidi overrides make the browser show other words than moderation reads: gone before both.
+        draft.text = strip_bidi(draft.text or "").strip()
+        draft.original_text = strip_bidi(draft.original_text or "") or draft.text
         if not draft.text:
             raise ProtocolError("invalid_payload", "text must not be empty")
         if len(draft.text) > self.max_len:
@@ -50,6 +52,8 @@ class ChatService:
         if info is None:
             raise ProtocolError("not_found", f"no room {draft.room!r}")
         to_uuid = None
+        if draft.whisper and draft.to is None:
+            raise ProtocolError("invalid_payload", "a whisper needs `to`: the id of the person it is for")
         if draft.to is not None:
             try:
                 to_uuid = uuid.UUID(str(draft.to))

@@ -63,7 +63,7 @@ class ResolveIn(Body):
 
 class QueueQuery(Body):
     status: Literal["open", "upheld", "dismissed", "all"] = "open"
-    kind: Literal["flag", "report"] | None = None
+    kind: Literal["flag", "report", "auto"] | None = None
     limit: int = Field(50, ge=1, le=200)
     context: bool = False
 
@@ -185,7 +185,7 @@ def setup(ctx) -> None:
 
     @api.route("GET", "/api/admin/moderation/queue", query=QueueQuery, auth="moderator", tag=tag)
     async def moderation_queue(request, query: QueueQuery):
-        """Flagged lines and reports, most severe and newest first."""
+        """Flagged lines, reports and automatic actions, most severe and newest first."""
         return {"items": await reviews.queue(status=query.status, kind=query.kind, limit=query.limit,
                                              context=query.context)}
 
@@ -196,7 +196,8 @@ def setup(ctx) -> None:
 
     @api.route("POST", "/api/admin/moderation/queue/{review_id}/resolve", body=ResolveIn, auth="moderator", tag=tag)
     async def moderation_resolve(request, body: ResolveIn):
-        """Uphold (a strike, and optionally an act) or dismiss; reporters are told."""
+        """Uphold (a strike, and optionally an act) or dismiss; reporters are told. An automatic
+        action: upheld keeps it, dismissed undoes it (lifts the mute, voids the strike)."""
         action = body.action.model_dump(exclude_none=True) if body.action else None
         return await reviews.resolve(request[CURRENT_USER], request.match_info["review_id"], outcome=body.outcome,
                                      note=body.note, action=action)

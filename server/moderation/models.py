@@ -14,7 +14,7 @@ from server.world.models import JSONType
 
 SANCTION_KINDS = ("warn", "mute", "kick", "ban")
 SCOPES = ("world", "room")
-REVIEW_KINDS = ("flag", "report")
+REVIEW_KINDS = ("flag", "report", "auto")
 REVIEW_STATUSES = ("open", "upheld", "dismissed")
 APPEAL_STATUSES = ("open", "granted", "denied")
 
@@ -76,11 +76,12 @@ class Sanction(Base):
 
 
 class ReviewItem(Base):
-    """The human review queue: a flagged line (kind "flag") or a person's report (kind "report")."""
+    """The human review queue: a flagged line (kind "flag"), a person's report (kind "report"), or
+    an automatic action to look over (kind "auto": a block, a mask, an automatic mute)."""
 
     __tablename__ = "moderation_reviews"
     __table_args__ = (
-        CheckConstraint("kind IN ('flag', 'report')", name="kind"),
+        CheckConstraint("kind IN ('flag', 'report', 'auto')", name="kind"),
         CheckConstraint("status IN ('open', 'upheld', 'dismissed')", name="status"),
         Index("ix_moderation_reviews_status_severity", "status", "severity", "created_at"),
     )

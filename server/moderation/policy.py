@@ -152,10 +152,13 @@ class Policy:
 
     # -- strikes and the ladder ---------------------------------------------------------------
     async def strike(self, user_id: uuid.UUID | str, source: str, reason: str, *, message_id: Any = None,
-                     review_id: Any = None) -> Sanction | None:
+                     review_id: Any = None, actor: User | None = None) -> Sanction | None:
         """Count a strike; enough of them in the window mute the user automatically, longer each
-        time (the ladder). Returns the automatic mute when this strike caused one."""
+        time (the ladder). Returns the automatic mute when this strike caused one. A strike a
+        person gives (`actor`: an upheld report) follows the rank rules of their direct acts."""
         uid = _uuid(user_id)
+        if actor is not None:
+            await self.require_rank(actor, uid)
         async with self.db.session() as s:
             mute = await self._strike_in(s, uid, source, reason, message_id, review_id)
         if mute is not None:
@@ -214,7 +217,7 @@ class Policy:
         if not reason:
             raise ProtocolError("invalid_payload", "give a reason")
         uid = _uuid(user_id)
-        target = await self._target(actor, uid)
+        target = await self.require_rank(actor, uid)
         info = None
         if room:
             if self.rooms is None:
@@ -292,7 +295,8 @@ class Policy:
             await self.notifier.notice(str(user_id), notice)
         return [sanction_json(r) for r in rows]
 
-    async def _target(self, actor: User, uid: uuid.UUID) -> User:
+    async def require_rank(self, actor: User, uid: uuid.UUID) -> User:
+        """The target user, if `actor` may moderate them (not themself, not an equal or higher rank)."""
         async with self.db.session() as s:
             target = await s.get(User, uid)
         if target is None:

@@ -59,6 +59,24 @@ class Reviews:
             s.add(item)
         return str(item.id)
 
+    async def automatic(self, action: str, *, reason: str, user_id: Any = None, npc_id: str | None = None,
+                        message: dict[str, Any] | None = None, room_id: Any = None,
+                        categories: dict[str, Any] | None = None, sanction: Any = None) -> str:
+        """An automatic action (a blocked or masked line, an automatic mute) listed for a person to
+        look over: upheld, it stands; dismissed, it is undone (see `resolve`)."""
+        details: dict[str, Any] = {"action": action}
+        if sanction is not None:
+            details.update(sanction_id=str(sanction.id), until=iso(sanction.expires_at))
+        # Below reports of the same weight: a person's word comes first, then what the machine did.
+        severity = severity_of(categories) if action != "mute" else 0.5
+        item = ReviewItem(id=uuid.uuid4(), kind="auto", message_id=uuid.UUID(message["id"]) if message else None,
+                          room_id=room_id, target_user_id=_uuid(user_id) if user_id is not None else None,
+                          target_npc_id=npc_id, reason=reason[:1000], categories=dict(categories or {}),
+                          severity=round(min(severity, 1.0) * 0.9, 4), details=details, created_at=utcnow())
+        async with self.db.session() as s:
+            s.add(item)
+        return str(item.id)
+
     async def report(self, reporter_id: uuid.UUID, reporter_role: str, *, reason: str, message_id: Any = None,
                      user_id: Any = None) -> str:
         """A person reports a line they could see, or another person; returns the report id."""
@@ -205,6 +223,11 @@ class Reviews:
                 raise ProtocolError("conflict", f"already resolved ({item.status})")
         if action and outcome != "upheld":
             raise ProtocolError("invalid_payload", "an action goes with an upheld review")
+        if item.kind == "auto":
+            return await self._resolve_automatic(actor, item, outcome=outcome, note=note, action=action)
+        if outcome == "upheld" and item.target_user_id is not None:
+            # Upholding strikes the person: refused before anything changes, as a direct act would be.
+            await self.policy.require_rank(actor, item.target_user_id)
         applied = None
         if action:
             if item.target_user_id is None:
@@ -213,7 +236,9 @@ class Reviews:
         now = utcnow()
         async with self.db.session() as s:
             q = select(ReviewItem).where(ReviewItem.status == "open").with_for_update()
-            q = q.where(or_(ReviewItem.id == rid, ReviewItem.message_id == item.message_id)) if item.message_id \
+            # Reports and flags of the same line go together; an automatic action is looked at on its own.
+            q = q.where(or_(ReviewItem.id == rid, and_(ReviewItem.message_id == item.message_id,
+                                                       ReviewItem.kind != "auto"))) if item.message_id \
                 else q.where(ReviewItem.id == rid)
             items = (await s.execute(q)).scalars().all()
             if rid not in {i.id for i in items}:
@@ -236,7 +261,10 @@ class Reviews:
         auto_mute = None
         if outcome == "upheld" and item.target_user_id is not None:
             auto_mute = await self.policy.strike(item.target_user_id, item.kind, note or item.reason,
-                                                 message_id=item.message_id, review_id=rid)
+                                                 message_id=item.message_id, review_id=rid, actor=actor)
+            if auto_mute is not None:
+                await self.automatic("mute", reason=auto_mute.reason, user_id=item.target_user_id,
+                                     sanction=auto_mute)
         released = None
         if outcome == "dismissed" and held and self.chat is not None:
             released = await self.chat.release(item.message_id)
@@ -248,6 +276,43 @@ class Reviews:
         return {"resolved": [str(i.id) for i in items], "outcome": outcome, "action": applied,
                 "auto_mute": str(auto_mute.id) if auto_mute else None,
                 "released": released["id"] if released else None}
+
+    async def _resolve_automatic(self, actor: User, item: ReviewItem, *, outcome: str, note: str,
+                                 action: dict[str, Any] | None) -> dict[str, Any]:
+        """Upheld: the automatic action stands (no new strike). Dismissed: it is undone: an
+        automatic mute lifted, a blocked line's strike voided (a mask has nothing left to undo)."""
+        if action:
+            raise ProtocolError("invalid_payload", "an automatic action is kept or undone; act on the person "
+                                                   "from their record instead")
+        done = (item.details or {}).get("action")
+        now = utcnow()
+        async with self.db.session() as s:
+            row = await s.get(ReviewItem, item.id, with_for_update=True)
+            if row.status != "open":
+                raise ProtocolError("conflict", f"already resolved ({row.status})")
+            row.status, row.resolved_by, row.resolved_at, row.resolution_note = outcome, actor.id, now, note or None
+        undone: dict[str, Any] = {}
+        if outcome == "dismissed" and item.target_user_id is not None:
+            why = note or "a moderator undid an automatic action"
+            if done == "mute" and (item.details or {}).get("sanction_id"):
+                try:
+                    undone["lifted"] = await self.policy.lift(actor, item.target_user_id, why,
+                                                              sanction_id=item.details["sanction_id"])
+                except ProtocolError as exc:
+                    if exc.code != "not_found":
+                        raise
+                    undone["lifted"] = []  # it ended or was lifted meanwhile
+            elif done == "block" and item.message_id is not None:
+                undone["voided_strikes"] = await self.policy.void_strikes(item.target_user_id,
+                                                                          message_id=item.message_id)
+        async with self.db.session() as s:
+            await record(s, actor_id=actor.id, action=f"moderation.auto.{'kept' if outcome == 'upheld' else 'undone'}",
+                         target_type="user" if item.target_user_id else "review",
+                         target_id=item.target_user_id or item.id, reason=note,
+                         details={"review_id": str(item.id), "automatic": done,
+                                  "message_id": str(item.message_id or ""), **undone})
+        return {"resolved": [str(item.id)], "outcome": outcome, "action": None, "auto_mute": None,
+                "released": None, "undone": undone}
 
     async def open_count(self) -> int:
         async with self.db.session() as s:

@@ -4,6 +4,7 @@ people's and NPCs' alike, gets a verdict before anyone sees it.
 allow: delivered as written. mask: delivered with the offending words as ###. flag: delivered
 (masked where there is something to mask) or held, as `moderation_hold_flagged` says, and queued
 for review. block: stored, shown to nobody; the sender is told why (the ack) and it is a strike.
+Blocks, masks and the automatic mutes strikes lead to are queued too (kind "auto"), to be kept or undone.
 """
 
 from __future__ import annotations
@@ -54,12 +55,22 @@ class ModerationStage(ChatStage):
             draft.hold = True
 
     async def after_store(self, message: dict, draft: ChatDraft) -> None:
+        categories = draft.moderation.get("categories") or {}
         if draft.action == "flag":
             room_id = await self._room_id(draft.room)
             await self.reviews.flag(message, sender_kind=draft.sender_kind, sender_id=draft.sender_id,
                                     room_id=room_id, reason=draft.reason or "flagged",
-                                    categories=draft.moderation.get("categories") or {}, held=draft.hold)
-        elif draft.action == "block" and draft.sender_kind == "user":
-            # A strike; enough of them mute the sender (the notice says until when).
-            await self.policy.strike(draft.sender_id, "block", draft.reason or "blocked line",
-                                     message_id=message["id"])
+                                    categories=categories, held=draft.hold)
+        elif draft.action in ("block", "mask"):
+            # What the machine did is listed for a person to look over (and undo if wrong).
+            user = draft.sender_id if draft.sender_kind == "user" else None
+            npc = draft.sender_id if draft.sender_kind == "npc" else None
+            await self.reviews.automatic(draft.action, reason=draft.reason or draft.action, user_id=user, npc_id=npc,
+                                         message=message, room_id=await self._room_id(draft.room),
+                                         categories=categories)
+            if draft.action == "block" and user is not None:
+                # A strike; enough of them mute the sender (the notice says until when).
+                mute = await self.policy.strike(user, "block", draft.reason or "blocked line",
+                                                message_id=message["id"])
+                if mute is not None:
+                    await self.reviews.automatic("mute", reason=mute.reason, user_id=user, sanction=mute)
