@@ -19,7 +19,7 @@ from .bundled import BundledModel, get_bundled_model
 from .history import SenderHistory
 from .lexicon import Lexicon, default_lexicon
 from .links import find_links, host_allowed
-from .normalize import Normalized, normalize
+from .normalize import BIDI_CONTROLS, Normalized, displayed, normalize
 from .patterns import TermSet
 from .rules import ModerationRules
 from .verdict import STAGES, Action, Evidence, Verdict
@@ -66,6 +66,7 @@ _GROUP_REASONS = {
     "insult_phrases": "insult aimed at a person",
     "harassment": "harassment",
     "threats": "threat",
+    "threats_violence": "threat of violence",
     "threats_weak": "possible threat",
     "hate_slurs": "slur",
     "hate_phrases": "hate speech",
@@ -277,6 +278,8 @@ class Moderator:
         for text in texts:
             if not isinstance(text, str):
                 raise TypeError(f"text must be str, not {type(text).__name__}")
+            if any(c in BIDI_CONTROLS for c in text):
+                text = displayed(text)  # judge what readers see; masks apply to that text
             w = _Work(text=text, kind=kind, rules=rules)
             works.append(w)
             if not text.strip():

@@ -12,7 +12,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["Normalized", "normalize", "normalize_term"]
+__all__ = ["Normalized", "normalize", "normalize_term", "displayed", "BIDI_CONTROLS"]
+
+# Bidi embeddings, overrides and isolates; PDF (U+202C) and PDI (U+2069) close them.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_RLO, _PDF = "\u202e", "\u202c"
 
 # Format characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen, bidi marks ...) are
 # category "Cf"; a few invisible fillers are not, so they are listed.
@@ -270,6 +274,37 @@ def normalize(text: str) -> Normalized:
         joined=tuple(joined),
         prejoin_words=prejoin_words,
     )
+
+
+def displayed(text: str) -> str:
+    """The text in the order a browser draws it, without bidi controls: what a right-to-left
+    override (U+202E ... U+202C, or to the end of the line) covers is reversed ("\u202ereggin"
+    is drawn "nigger"). Other controls only nest direction, so they are dropped."""
+    if not any(c in BIDI_CONTROLS for c in text):
+        return text
+    out: list[str] = []
+    stack: list[list[str]] = []  # open overrides, innermost last
+
+    def close() -> None:
+        seg = stack.pop()
+        (stack[-1] if stack else out).extend(reversed(seg))
+
+    for ch in text:
+        if ch == _RLO:
+            stack.append([])
+        elif ch == _PDF and stack:
+            close()
+        elif ch in BIDI_CONTROLS:
+            continue
+        elif ch in "\n\u2029":
+            while stack:  # a paragraph ends every override
+                close()
+            out.append(ch)
+        else:
+            (stack[-1] if stack else out).append(ch)
+    while stack:
+        close()
+    return "".join(out)
 
 
 def normalize_term(term: str) -> str:
