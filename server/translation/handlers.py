@@ -1,6 +1,6 @@
 """Translation wired into the world: the chat stage, readers' languages kept fresh, `ctx.translation`
-for NPCs, the doctor section and live figures. No client events of its own: chat:translation is
-sent by the service."""
+for NPCs, the doctor section and live figures, and `GET /api/translation` (on or off, for clients).
+No client events of its own: chat:translation is sent by the service."""
 
 from __future__ import annotations
 
@@ -30,6 +30,17 @@ def setup(ctx) -> None:
 
     ctx.hub.on_connect.append(on_connect)
     ctx.live_figures["translation"] = service.figures
+
+    async def session_field(user_id) -> dict:
+        status = service.public_status()
+        return {"available": status["available"], "words": status["words"]}
+
+    ctx.session_fields["translation"] = session_field  # the client says once whether chat is translated
+
+    @ctx.api.route("GET", "/api/translation", tag="translation")
+    async def translation_status(request):
+        """Is chat translated in this world? (sign-up, the chat and the admin console say so honestly)"""
+        return service.public_status()
 
 
 async def startup(ctx) -> None:

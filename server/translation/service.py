@@ -32,6 +32,10 @@ from server.translation.models import MessageTranslation
 
 log = logging.getLogger(__name__)
 
+# The one setting that turns translation on (docs/translation.md lists the other models).
+ENABLE_HINT = ("set TOWNSQUARE_MODELS__TRANSLATION=facebook/m2m100_418M (or models.translation in townsquare.toml), "
+               "run `townsquare models pull` on a machine with internet, and restart the world")
+
 DELIVERED = Counter("townsquare_translations_total", "chat:translation events by how the text was made",
                     ["result"])  # model | cache | unavailable
 FANOUT_SECONDS = Histogram(
@@ -118,6 +122,20 @@ class TranslationService:
         """Can any pair of world languages be translated right now?"""
         langs = self.languages
         return any(self.translator.can(s, t) for s in langs for t in langs if s != t)
+
+    def public_status(self) -> dict[str, Any]:
+        """What clients say about translation: on or off, and (for the admin console) how to turn it on."""
+        custom = not isinstance(self.translator.backend, (NoBackend, InferenceBackend))  # set by a tool or test
+        configured = bool(self.settings.models.translation) or custom
+        available = self.available
+        if available:
+            words = "Chat from others is translated into your language."
+        elif configured:
+            words = "Translation is not working right now: chat from others is shown as written."
+        else:
+            words = "This world does not translate chat: lines from others are shown as written."
+        return {"available": available, "configured": configured, "languages": self.languages,
+                "words": words, "enable": ENABLE_HINT}
 
     def figures(self) -> dict[str, Any]:
         return {**self.counts, **self.translator.stats(), "available": self.available}
