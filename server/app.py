@@ -95,9 +95,9 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
     sio.attach(app)
     api = Api()
     hub = Hub(sio)
-    accounts = Accounts(db, settings.resolved_secret_key(), token_ttl_s=settings.token_ttl_s,
-                        languages=settings.languages, default_language=settings.default_language)
-    ctx = AppContext(settings, db, sio, hub, api, accounts, Auth(accounts), redis, load_world_file(settings.world_file))
+    accounts = Accounts.from_settings(db, settings)
+    ctx = AppContext(settings, db, sio, hub, api, accounts, Auth(accounts, settings.trusted_proxies), redis,
+                     load_world_file(settings.world_file))
     ctx.live_figures["connections"] = lambda: len(hub.connections)
     app[CTX_KEY] = ctx
 

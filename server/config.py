@@ -58,6 +58,17 @@ class Settings(BaseSettings):
     shutdown_timeout_s: float = Field(10.0, gt=0)
     token_ttl_s: int = 7 * 24 * 3600
     starting_grant: int = Field(1000, ge=0)
+    # Accounts (server/accounts). Limits are limits strings; an address is the client's (see trusted_proxies).
+    signup_rate: str = "10/hour"  # new accounts per address
+    login_rate: str = "10/minute"  # login attempts per (name, address): one address cannot lock a name out
+    login_name_rate: str = "60/minute"  # login attempts per name from all addresses together (softer)
+    login_ip_rate: str = "100/minute"  # login attempts per address over all names
+    password_hash_workers: int = Field(2, ge=1)  # threads hashing passwords (argon2), off the event loop
+    # Proxies (addresses or CIDRs) whose X-Forwarded-For is believed; empty: the peer is the client.
+    trusted_proxies: list[str] = []
+    # Starting grant limits: the initial values of what an admin sees and sets (stored in the database).
+    grant_daily_budget: int | None = Field(200_000, ge=0)  # coins of starting grants per UTC day; None: no limit
+    grant_per_address_per_day: int | None = Field(3, ge=0)  # grants per signup address in 24 h; None: no limit
     currency: str = "coins"
     history_size: int = 50
     chat_max_len: int = 500
@@ -118,6 +129,18 @@ class Settings(BaseSettings):
         # The file is looked up at load time, so TOWNSQUARE_CONFIG can point elsewhere.
         toml_file = os.environ.get("TOWNSQUARE_CONFIG", "townsquare.toml")
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, v: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in v:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or CIDR: {entry!r}") from None
+        return v
 
     @field_validator("database_url")
     @classmethod

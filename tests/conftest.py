@@ -157,7 +157,10 @@ def make_settings(tmp: Path, **overrides):
     from server.config import Settings
 
     base = dict(data_dir=tmp, secret_key="test-secret-key-" + "x" * 32, port=0, log_format="json",
-                tick_hz=20.0)
+                tick_hz=20.0,
+                # Many tests sign many people up from 127.0.0.1, each expecting the full starting grant;
+                # tests/foundation/test_account_security.py sets these tight.
+                signup_rate="100000/minute", grant_daily_budget=None, grant_per_address_per_day=None)
     base.update(overrides)
     return Settings(**base)
 
@@ -184,6 +187,13 @@ class WorldServer:
                 assert r.status == 200, data
         data["password"] = password
         return data
+
+    async def set_role(self, account: dict, role: str) -> dict:
+        """Give a registered account a role; a role change revokes older tokens, so the account gets a new one."""
+        accounts = self.ctx.accounts
+        await accounts.set_role(uuid.UUID(account["user"]["id"]), role)
+        account["token"] = accounts.issue_token(await accounts.get(uuid.UUID(account["user"]["id"])))
+        return account
 
     async def connect(self, token: str, **kw) -> socketio.AsyncClient:
         client = socketio.AsyncClient(reconnection=False, **kw)

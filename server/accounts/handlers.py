@@ -1,4 +1,5 @@
-"""Accounts over REST (register, login, me) and the Socket.IO handshake."""
+"""Accounts over REST (register, login, me, password) and the Socket.IO handshake; revoked
+sessions (role change, world ban, password change) are dropped at once on every node."""
 
 from __future__ import annotations
 
@@ -9,23 +10,32 @@ from pydantic import BaseModel, Field
 
 from server.accounts.auth import CURRENT_USER
 from server.accounts.service import user_json
+from server.accounts.sessions import SessionWatch
 from server.protocol import ProtocolError
 from server.realtime.hub import Connection, user_channel
+from server.text import SafeText
 from server.world.models import Avatar
 
 log = logging.getLogger(__name__)
 
+TOKEN_VERSION = "token_version"  # Connection.data key: the version of the token this socket connected with
+
 
 class RegisterIn(BaseModel):
-    username: str = Field(max_length=64)
+    username: SafeText = Field(max_length=64)
     password: str = Field(max_length=256)
-    language: str | None = Field(None, max_length=16)
-    display_name: str | None = Field(None, max_length=32)
+    language: SafeText | None = Field(None, max_length=16)
+    display_name: SafeText | None = Field(None, max_length=32)
 
 
 class LoginIn(BaseModel):
-    username: str = Field(max_length=64)
+    username: SafeText = Field(max_length=64)
     password: str = Field(max_length=256)
+
+
+class PasswordIn(BaseModel):
+    old_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256)
 
 
 class AuthOut(BaseModel):
@@ -38,17 +48,26 @@ def setup(ctx) -> None:
 
     @api.route("POST", "/api/auth/register", body=RegisterIn, tag="accounts", response=AuthOut)
     async def register(request, body: RegisterIn):
-        """Create an account (and its avatar) and log in."""
+        """Create an account (and its avatar) and log in. Names are moderated like display names."""
+        username = accounts.check_username(body.username)
+        await ctx.check_public_text(username, kind="username")
+        display_name = None
         if body.display_name is not None:
-            await ctx.check_public_text(body.display_name, kind="name")
-        user = await accounts.register(body.username, body.password, language=body.language,
-                                       display_name=body.display_name)
+            display_name = await ctx.check_public_text(accounts.check_display_name(body.display_name), kind="name")
+        user = await accounts.register(username, body.password, language=body.language,
+                                       display_name=display_name, address=ctx.auth.address(request))
         return {"token": accounts.issue_token(user), "user": user_json(user)}
 
     @api.route("POST", "/api/auth/login", body=LoginIn, tag="accounts", response=AuthOut)
     async def login(request, body: LoginIn):
         """Exchange a name and password for a token."""
-        token, user = await accounts.login(body.username, body.password, ip=request.remote or "")
+        token, user = await accounts.login(body.username, body.password, ip=ctx.auth.address(request))
+        return {"token": token, "user": user_json(user)}
+
+    @api.route("POST", "/api/me/password", body=PasswordIn, auth="user", tag="accounts", response=AuthOut)
+    async def change_password(request, body: PasswordIn):
+        """Change your password: every older token (other devices too) stops working; a new one is returned."""
+        token, user = await accounts.change_password(request[CURRENT_USER].id, body.old_password, body.new_password)
         return {"token": token, "user": user_json(user)}
 
     @api.route("GET", "/api/me", auth="user", tag="accounts")
@@ -64,14 +83,14 @@ def setup(ctx) -> None:
     async def connect(sid, environ, auth):
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            claims = accounts.verify_token(token)
+            user = await accounts.authenticate(token)
             async with ctx.db.session() as s:
-                user = await accounts.get(claims.user_id)
-                avatar = await s.get(Avatar, claims.user_id) if user else None
-            if user is None or avatar is None:
+                avatar = await s.get(Avatar, user.id)
+            if avatar is None:
                 raise ProtocolError("unauthorized", "account no longer exists")
             conn = Connection(sid=sid, user_id=user.id, username=user.username, role=user.role,
                               language=user.language, display_name=avatar.display_name)
+            conn.data[TOKEN_VERSION] = user.token_version
             for hook in hub.on_connect:
                 await hook(conn)
         except ProtocolError as e:
@@ -95,3 +114,47 @@ def setup(ctx) -> None:
         finally:
             hub.connections.pop(sid, None)
         log.info("disconnected %s (%s)", sid, reason)
+
+
+# -- revoked sessions -------------------------------------------------------------------------
+async def drop_revoked(ctx, user_id, version: int, reason: str) -> None:
+    """Tell each of this node's sockets of the user that connected with an older token why, then drop it."""
+    fanout = getattr(ctx.rooms, "fanout", None)
+    for conn in ctx.hub.connections_of(user_id):
+        if conn.data.get(TOKEN_VERSION, 0) >= version:
+            continue
+        data = {"reason": reason}
+        # Straight onto this socket's queue, ahead of the disconnect (as moderation's kicks do).
+        if fanout is not None:
+            fanout.send_to_sid(conn.sid, [fanout.packet("kicked", data)])
+        else:
+            await ctx.sio.emit("kicked", data, to=conn.sid)
+        try:
+            await ctx.sio.disconnect(conn.sid)
+        except Exception:
+            log.exception("disconnecting %s failed", conn.sid)
+        log.info("dropped %s of %s: %s", conn.sid, conn.username, reason)
+
+
+async def startup(ctx) -> None:
+    async def revoked(user_id, version: int, reason: str) -> None:
+        await drop_revoked(ctx, user_id, version, reason)
+
+    async def sweep() -> None:
+        conns = list(ctx.hub.connections.values())
+        current = await ctx.accounts.token_versions(list({c.user_id for c in conns}))
+        for c in conns:
+            version = current.get(c.user_id)
+            if version is None or c.data.get(TOKEN_VERSION, 0) < version:
+                await drop_revoked(ctx, c.user_id, version if version is not None else 1 << 30,
+                                   "your session was ended, log in again")
+
+    ctx.session_watch = SessionWatch(ctx.db.url, revoked, sweep)
+    ctx.session_watch.start()
+
+
+async def shutdown(ctx) -> None:
+    watch = getattr(ctx, "session_watch", None)
+    if watch is not None:
+        await watch.stop()
+    ctx.accounts.close()

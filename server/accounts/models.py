@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, String, Uuid
+from sqlalchemy import CheckConstraint, DateTime, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, new_uuid, utcnow
@@ -24,3 +24,7 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Tokens carry the version they were issued at; a role change, world ban or password change bumps it.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A keyed hash of the signup address (never the address): the starting grant is capped per address.
+    signup_address: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -57,7 +57,9 @@ async def push_updates(ctx, updates: list[tuple[Any, dict[str, Any]]]) -> None:
 
 
 def setup(ctx) -> None:
-    ledger = Ledger(ctx.db, starting_grant=ctx.settings.starting_grant, currency=ctx.settings.currency)
+    ledger = Ledger(ctx.db, starting_grant=ctx.settings.starting_grant, currency=ctx.settings.currency,
+                    grant_policy={"daily_budget": ctx.settings.grant_daily_budget,
+                                  "per_address_per_day": ctx.settings.grant_per_address_per_day})
     shops = Shops(ledger)
     ctx.ledger, ctx.shops = ledger, shops
     ctx.accounts.on_user_created.append(ledger.on_user_created)

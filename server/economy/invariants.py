@@ -58,6 +58,13 @@ CHECKS: list[tuple[str, str, str]] = [
                 SELECT 1 FROM ledger_entries e JOIN shops s ON s.account_id = e.account_id AND s.key = p.shop_key
                  WHERE e.transaction_id = t.id AND e.amount = p.qty * p.unit_price))
          ORDER BY t.id LIMIT $1"""),
+    ("grants_recorded", "each starting grant has its claim record (per-address caps and the daily budget count them)", """
+        SELECT t.id AS transaction_id, t.initiator_id AS user_id, e.amount, c.amount AS claimed
+          FROM ledger_transactions t
+          JOIN ledger_entries e ON e.transaction_id = t.id AND e.amount > 0
+          LEFT JOIN ledger_grant_claims c ON c.transaction_id = t.id AND c.user_id = t.initiator_id
+         WHERE t.kind = 'grant' AND c.amount IS DISTINCT FROM e.amount
+         ORDER BY t.id LIMIT $1"""),
 ]
 
 SQL_FIGURES = """

@@ -196,9 +196,11 @@ class Ledger:
     """The currency ledger. `start()` opens its pool (done lazily on first use as well)."""
 
     def __init__(self, db, *, starting_grant: int = 1000, currency: str = "coins", pool_size: int = 10,
-                 max_retries: int = MAX_RETRIES):
+                 max_retries: int = MAX_RETRIES, grant_policy: dict[str, int | None] | None = None):
         self.db = db
         self.starting_grant = int(starting_grant)
+        # {"daily_budget", "per_address_per_day"}: written at start when the database has no policy yet.
+        self.initial_grant_policy = grant_policy
         self.currency = currency
         self.pool_size = pool_size
         self.max_retries = max_retries
@@ -212,7 +214,12 @@ class Ledger:
         return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
     async def start(self) -> None:
-        await self.pool()
+        pool = await self.pool()
+        if self.initial_grant_policy is not None:
+            p = self.initial_grant_policy
+            await pool.execute("INSERT INTO ledger_grant_policy (id, daily_budget, per_address_daily) "
+                               "VALUES (true, $1, $2) ON CONFLICT (id) DO NOTHING",
+                               p.get("daily_budget"), p.get("per_address_per_day"))
 
     async def pool(self) -> StatementPool:
         if self._pool is None:
@@ -468,6 +475,55 @@ class Ledger:
             return out
 
         return await self._in_session(op)
+
+    # -- the starting grant's limits (admin) ---------------------------------------------------
+    async def grant_policy(self) -> dict[str, Any]:
+        """The grant, its limits and today's use (UTC day): what the admin console shows."""
+        row = await self._fetchrow(
+            """
+            SELECT p.daily_budget, p.per_address_daily, p.updated_at,
+                   (SELECT coalesce(sum(c.amount), 0) FROM ledger_grant_claims c WHERE c.created_at >= d.start) AS granted,
+                   (SELECT count(*) FROM ledger_grant_claims c WHERE c.created_at >= d.start AND c.amount > 0) AS grants,
+                   (SELECT count(*) FROM ledger_grant_claims c WHERE c.created_at >= d.start AND c.refused = 'budget')
+                     AS refused_budget,
+                   (SELECT count(*) FROM ledger_grant_claims c WHERE c.created_at >= d.start
+                                                                 AND c.refused = 'address_cap') AS refused_address
+              FROM (SELECT date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start) d
+              LEFT JOIN ledger_grant_policy p ON p.id
+            """)
+        budget = row["daily_budget"]
+        return {"amount": self.starting_grant, "currency": self.currency, "daily_budget": budget,
+                "per_address_per_day": row["per_address_daily"],
+                "today": {"granted": int(row["granted"]), "grants": row["grants"],
+                          "remaining": None if budget is None else max(0, budget - int(row["granted"])),
+                          "refused_budget": row["refused_budget"], "refused_address_cap": row["refused_address"]},
+                "updated_at": _iso(row["updated_at"])}
+
+    async def set_grant_policy(self, *, actor_id: Any, reason: Any, **changes: int | None) -> dict[str, Any]:
+        """Change `daily_budget` and/or `per_address_per_day` (None: no limit); audited."""
+        reason = check_text(reason, "reason", MAX_REASON, required=True)
+        actor = as_uuid(actor_id, "actor id")
+        if not changes or not set(changes) <= {"daily_budget", "per_address_per_day"}:
+            raise ProtocolError("invalid_payload", "give daily_budget and/or per_address_per_day")
+        for name, value in changes.items():
+            if value is not None and (type(value) is not int or not 0 <= value <= MAX_AMOUNT):
+                raise ProtocolError("invalid_payload", f"{name} must be a whole number from 0 to {MAX_AMOUNT}, or null")
+
+        async def op(s: AsyncSession) -> None:
+            row = (await s.execute(text("SELECT daily_budget, per_address_daily FROM ledger_grant_policy "
+                                        "WHERE id FOR UPDATE"))).first()
+            before = {"daily_budget": row.daily_budget if row else None,
+                      "per_address_per_day": row.per_address_daily if row else None}
+            after = {**before, **changes}
+            await s.execute(text("INSERT INTO ledger_grant_policy (id, daily_budget, per_address_daily) "
+                                 "VALUES (true, :b, :a) ON CONFLICT (id) DO UPDATE SET daily_budget = :b, "
+                                 "per_address_daily = :a, updated_at = now()"),
+                            {"b": after["daily_budget"], "a": after["per_address_per_day"]})
+            await record(s, actor_id=actor, action="economy.grant_policy", target_type="account",
+                         target_id="treasury", reason=reason, details={"before": before, "after": after})
+
+        await self._in_session(op)
+        return await self.grant_policy()
 
     # -- reading (admin) ------------------------------------------------------------------------
     async def transaction(self, transaction_id: Any) -> dict[str, Any]:

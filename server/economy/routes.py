@@ -69,6 +69,14 @@ class ShopItemIn(_Body):
     reason: str = Field(min_length=3, max_length=MAX_REASON)
 
 
+class GrantPolicyIn(_Body):
+    """Change the starting grant's limits; a field left out keeps its value, null means no limit."""
+
+    daily_budget: StrictInt | None = Field(None, ge=0, le=MAX_AMOUNT, description="coins of grants per UTC day")
+    per_address_per_day: StrictInt | None = Field(None, ge=0, le=10**6, description="grants per signup address in 24 h")
+    reason: str = Field(min_length=3, max_length=MAX_REASON)
+
+
 class PageQuery(_Body):
     before: uuid.UUID | None = None
     limit: int = Field(20, ge=1, le=100)
@@ -128,6 +136,17 @@ def setup(ctx) -> None:
     async def economy_audit(request):
         """Check every ledger invariant now; `ok` is false and the offending rows are listed when one fails."""
         return (await ledger.audit()).to_dict()
+
+    @api.route("GET", "/api/admin/economy/grants", auth="admin", tag="economy")
+    async def economy_grants(request):
+        """The starting grant: amount, daily treasury budget, per-address cap and today's use."""
+        return await ledger.grant_policy()
+
+    @api.route("PUT", "/api/admin/economy/grants", body=GrantPolicyIn, auth="admin", tag="economy")
+    async def economy_grants_set(request, body: GrantPolicyIn):
+        """Set the daily budget for starting grants and/or the per-address cap (audited)."""
+        changes = {k: getattr(body, k) for k in ("daily_budget", "per_address_per_day") if k in body.model_fields_set}
+        return await ledger.set_grant_policy(actor_id=request[CURRENT_USER].id, reason=body.reason, **changes)
 
     @api.route("GET", "/api/admin/economy/accounts", auth="admin", tag="economy")
     async def economy_accounts(request):

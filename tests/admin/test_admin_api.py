@@ -9,7 +9,7 @@ import aiohttp
 async def _as_role(world, role: str) -> dict:
     acct = await world.register()
     if role != "user":
-        await world.ctx.accounts.set_role(uuid.UUID(acct["user"]["id"]), role)
+        await world.set_role(acct, role)
     return acct
 
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 async def staff(world, role: str) -> dict:
     account = await world.register(f"{role[:3]}{uuid.uuid4().hex[:8]}")
-    await world.ctx.accounts.set_role(uuid.UUID(account["user"]["id"]), role)
+    await world.set_role(account, role)
     account["user"]["role"] = role
     return account
 

@@ -44,7 +44,7 @@ class Admin:
 @pytest_asyncio.fixture(loop_scope="session")
 async def admin(world):
     account = await world.register()
-    await world.ctx.accounts.set_role(uuid.UUID(account["user"]["id"]), "admin")
+    await world.set_role(account, "admin")
     async with aiohttp.ClientSession() as http:
         yield Admin(world, http, account["token"], account["user"])
 

@@ -28,7 +28,7 @@ async def person(world, room: str | None = None, **extra):
 
 async def staff(world, role: str = "moderator") -> dict:
     acct = await world.register()
-    await world.ctx.accounts.set_role(uuid.UUID(acct["user"]["id"]), role)
+    await world.set_role(acct, role)
     return acct
 
 

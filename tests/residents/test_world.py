@@ -29,7 +29,7 @@ async def world(db_url, tmp_path_factory):
 
 async def _admin(world) -> dict:
     acct = await world.register()
-    await world.ctx.accounts.set_role(uuid.UUID(acct["user"]["id"]), "admin")
+    await world.set_role(acct, "admin")
     return acct
 
 
