@@ -18,7 +18,8 @@ from server.config import Settings
 from server.context import CTX_KEY, AppContext
 from server.db import Database
 from server.realtime.hub import Hub
-from server.rest import Api, error_middleware, json_response
+from server.realtime.guard import WireGuard, origin_check
+from server.rest import Api, body_timeout, error_middleware, json_response, security_headers
 from server.world.seed import load_world_file
 
 log = logging.getLogger(__name__)
@@ -35,20 +36,6 @@ try:
     VERSION = version("townsquare")
 except PackageNotFoundError:  # running from a source tree without an install
     VERSION = "0.0.0"
-
-
-@web.middleware
-async def security_headers(request: web.Request, handler):
-    resp = await handler(request)
-    # A strict CSP: only our own scripts and styles, no inline script, no framing.
-    resp.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-        "connect-src 'self' ws: wss:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'",
-    )
-    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-    resp.headers.setdefault("Referrer-Policy", "no-referrer")
-    return resp
 
 
 def _domain_modules() -> list:
@@ -87,14 +74,20 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
         ping_interval=settings.ping_interval_s,
         ping_timeout=settings.ping_timeout_s,
         monitor_clients=True,  # closes clients that stop answering pings: our read loop has no timeout
-        cors_allowed_origins=[],
+        cors_allowed_origins=origin_check(settings.allowed_origins),  # websockets: same origin unless listed
         logger=False,
         engineio_logger=False,
     )
-    app = web.Application(middlewares=[error_middleware, security_headers], client_max_size=MAX_PAYLOAD_BYTES)
+    app = web.Application(middlewares=[error_middleware, body_timeout(settings.http_body_timeout_s)],
+                          client_max_size=MAX_PAYLOAD_BYTES,
+                          # aiohttp's keep-alive timer also runs before the first request: it bounds a half-sent header
+                          handler_args={"keepalive_timeout": settings.http_keepalive_s})
+    app.on_response_prepare.append(security_headers)
     sio.attach(app)
     api = Api()
     hub = Hub(sio)
+    WireGuard(sio, hub, auth_timeout_s=settings.auth_timeout_s, bad_frame_limit=settings.bad_frame_limit,
+              bad_frame_window_s=settings.bad_frame_window_s).install()
     accounts = Accounts.from_settings(db, settings)
     ctx = AppContext(settings, db, sio, hub, api, accounts, Auth(accounts, settings.trusted_proxies), redis,
                      load_world_file(settings.world_file))

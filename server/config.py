@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     # Engine.IO heartbeat: the server pings every interval; a client silent past the timeout is gone.
     ping_interval_s: float = Field(20.0, gt=0)
     ping_timeout_s: float = Field(20.0, gt=0)
+    # The wire's door (server/realtime/guard.py, docs/realtime.md): a socket must authenticate this soon
+    # after opening; a client sending bad_frame_limit malformed frames within the window is closed.
+    auth_timeout_s: float = Field(5.0, gt=0)
+    bad_frame_limit: int = Field(20, ge=1)
+    bad_frame_window_s: float = Field(10.0, gt=0)
+    # Browser origins allowed to open a websocket besides the server's own ("https://play.example.org";
+    # "*" allows any). Empty: same origin only. Clients that send no Origin (scripts, bots) are not affected.
+    allowed_origins: list[str] = []
+    # HTTP: a connection must finish its request headers this soon after opening (or after its last
+    # response), and idle keep-alive connections close then; a request body must arrive within http_body_timeout_s.
+    http_keepalive_s: float = Field(15.0, gt=0)
+    http_body_timeout_s: float = Field(15.0, gt=0)
     # Each domain gets this long to save and say goodbye on shutdown; one that takes longer is logged and left.
     shutdown_timeout_s: float = Field(10.0, gt=0)
     token_ttl_s: int = 7 * 24 * 3600

@@ -6,6 +6,7 @@ OpenAPI document served at /api/openapi.json, so the docs cannot drift from the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any, Awaitable, Callable
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from server.context import get_ctx
 from server.protocol import HTTP_STATUS, ProtocolError
+from server.text import bad_character
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,72 @@ def validation_message(e: ValidationError) -> str:
     err = e.errors()[0]
     where = ".".join(str(p) for p in err["loc"])
     return f"{where}: {err['msg']}" if where else err["msg"]
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "connect-src 'self' ws: wss:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+INT64 = 2**63 - 1  # PostgreSQL's bigint: a larger integer is refused here, not by the database
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: every response (errors, static files, aiohttp's own 404s) gets these."""
+    # A strict CSP: only our own scripts and styles, no inline script, no framing.
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+
+
+def body_timeout(timeout_s: float):
+    """A request body must arrive within `timeout_s` (a slow sender would hold a handler forever)."""
+
+    @web.middleware
+    async def read_body_in_time(request: web.Request, handler):
+        if not request.body_exists:
+            return await handler(request)
+        try:
+            if request.path.startswith("/socket.io"):
+                # engine.io reads the body stream itself; its polling POST handler is short.
+                async with asyncio.timeout(timeout_s):
+                    return await handler(request)
+            async with asyncio.timeout(timeout_s):
+                await request.read()  # cached on the request: handlers read it from memory
+        except TimeoutError:
+            resp = json_response({"error": {"code": "invalid_payload",
+                                            "message": "the request body did not arrive in time"}}, status=408)
+            resp.force_close()
+            return resp
+        return await handler(request)
+
+    return read_body_in_time
+
+
+def check_json(value: Any, depth: int = 0) -> None:
+    """The text rule (server/text.py: no control characters but tab and newline) for every string,
+    integers within bigint, and sane nesting, over a whole decoded JSON value: a net under the
+    per-field types, so a NUL or a 2^70 is `invalid_payload` here and never reaches the database."""
+    if depth > 32:
+        raise ProtocolError("invalid_payload", "nested too deeply")
+    t = type(value)
+    if t is str:
+        bad = bad_character(value, newlines=True)
+        if bad is not None:
+            raise ProtocolError("invalid_payload", f"text has a control character (U+{ord(bad):04X})")
+    elif t is int:
+        if not -INT64 - 1 <= value <= INT64:
+            raise ProtocolError("invalid_payload", "a number is out of range")
+    elif t is dict:
+        for k, v in value.items():
+            check_json(k, depth + 1)
+            check_json(v, depth + 1)
+    elif t is list:
+        for v in value:
+            check_json(v, depth + 1)
+
+
+def check_query_numbers(model: BaseModel) -> None:
+    for name, v in model:
+        if type(v) is int and not -INT64 - 1 <= v <= INT64:
+            raise ProtocolError("invalid_payload", f"{name} is out of range")
 
 
 @web.middleware
@@ -87,9 +155,16 @@ class Api:
                         raw = await request.json()
                     except (json.JSONDecodeError, UnicodeDecodeError):
                         raise ProtocolError("invalid_payload", "body is not valid JSON") from None
+                    except (RecursionError, ValueError):  # nesting past the parser's depth, a 5000-digit number
+                        raise ProtocolError("invalid_payload", "body is nested too deeply or has a huge number") from None
+                    check_json(raw)
                     args.append(body.model_validate(raw))
                 if query is not None:
-                    args.append(query.model_validate(dict(request.query)))
+                    raw_query = dict(request.query)
+                    check_json(raw_query)
+                    q = query.model_validate(raw_query)
+                    check_query_numbers(q)
+                    args.append(q)
                 result = await fn(*args)
                 if isinstance(result, web.StreamResponse):
                     return result

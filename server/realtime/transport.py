@@ -165,12 +165,14 @@ async def _websocket_loop(sock, ws) -> None:
                 break
             try:
                 await sock.receive(eio_packet.Packet(encoded_packet=data))
-            except eio_exceptions.UnknownPacketError:
-                pass
             except eio_exceptions.SocketIsClosedError:
                 break
-            except Exception:
-                sock.server.logger.exception("Unknown receive error")
+            except Exception as e:  # a frame engine.io cannot read: one throttled line and a strike, not a traceback
+                guard = getattr(sock.server, "ts_guard", None)
+                if guard is None:
+                    sock.server.logger.exception("Unknown receive error")
+                else:
+                    await guard.bad_frame(sock.sid, f"undecodable engine.io packet ({e.__class__.__name__})", None)
     finally:
         await sock.queue.put(None)  # unlock the writer task so it can exit
         await writer_task
