@@ -9,16 +9,17 @@ from pydantic import Field
 from server.chat.pipeline import ChatDraft
 from server.chat.service import ChatService
 from server.realtime.hub import Connection, Payload
+from server.text import SafeMultiline, SafeText
 
 
 class EmoteIn(Payload):
-    name: str = Field(min_length=1, max_length=32)
+    name: SafeText = Field(min_length=1, max_length=32)
 
 
 def chat_schema(max_len: int) -> type[Payload]:
     class ChatSendIn(Payload):
-        text: Annotated[str, Field(min_length=1, max_length=max_len)]
-        to: str | None = Field(None, min_length=1, max_length=64)
+        text: Annotated[SafeMultiline, Field(min_length=1, max_length=max_len)]
+        to: SafeText | None = Field(None, min_length=1, max_length=64)
         whisper: bool = False  # true: a whisper, refused without `to` (never sent to the room)
 
     return ChatSendIn

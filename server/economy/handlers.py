@@ -16,13 +16,14 @@ from server.economy import routes
 from server.economy.ledger import MAX_AMOUNT, MAX_KEY, MAX_MEMO, Ledger, Transfer
 from server.economy.shops import MAX_QTY, Shops, seed_shops
 from server.realtime.hub import Connection, Empty, Payload
+from server.text import SafeText
 
 
 class TransferIn(Payload):
     to: uuid.UUID
     amount: StrictInt = Field(gt=0, le=MAX_AMOUNT)
     memo: str = Field("", max_length=MAX_MEMO)
-    idempotency_key: str = Field(min_length=1, max_length=MAX_KEY)
+    idempotency_key: SafeText = Field(min_length=1, max_length=MAX_KEY)
 
 
 class HistoryIn(Payload):
@@ -31,14 +32,14 @@ class HistoryIn(Payload):
 
 
 class ShopListIn(Payload):
-    npc: str = Field(min_length=1, max_length=64)
+    npc: SafeText = Field(min_length=1, max_length=64)
 
 
 class ShopBuyIn(Payload):
-    npc: str = Field(min_length=1, max_length=64)
-    sku: str = Field(min_length=1, max_length=64)
+    npc: SafeText = Field(min_length=1, max_length=64)
+    sku: SafeText = Field(min_length=1, max_length=64)
     qty: StrictInt = Field(1, ge=1, le=MAX_QTY)
-    idempotency_key: str = Field(min_length=1, max_length=MAX_KEY)
+    idempotency_key: SafeText = Field(min_length=1, max_length=MAX_KEY)
 
 
 def transfer_updates(t: Transfer, sender_name: str | None = None) -> list[tuple[uuid.UUID, dict[str, Any]]]:

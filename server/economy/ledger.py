@@ -33,6 +33,7 @@ from server.admin.audit import record
 from server.economy.pgpool import StatementPool
 from server.economy.errors import RETRYABLE, sqlstate, to_protocol_error
 from server.protocol import ProtocolError
+from server.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,10 @@ def check_amount(amount: Any, what: str = "amount") -> int:
 
 
 def check_key(key: Any) -> str:
+    """An idempotency key under the text rule (a NUL would fail in the database, not here)."""
     if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY:
         raise ProtocolError("invalid_payload", f"idempotency_key must be a non-empty string of at most {MAX_KEY} characters")
+    clean_text(key, "idempotency_key")
     return key
 
 

@@ -14,6 +14,7 @@ from server.accounts.models import User
 from server.db import Database, utcnow
 from server.protocol import ProtocolError
 from server.realtime.hub import Payload
+from server.text import SafeText
 from server.world.models import Avatar
 
 COLOR = r"^#[0-9a-fA-F]{6}$"
@@ -31,8 +32,8 @@ class Appearance(Payload):
 
 
 class ProfileIn(Payload):
-    display_name: str | None = Field(None, min_length=1, max_length=32)
-    language: str | None = Field(None, max_length=16)
+    display_name: SafeText | None = Field(None, min_length=1, max_length=32)
+    language: SafeText | None = Field(None, max_length=16)
     appearance: Appearance | None = None
 
 

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import math
+from typing import Annotated
 
 from pydantic import Field, field_validator
 
@@ -13,6 +14,7 @@ from server.accounts.service import user_json
 from server.protocol import ProtocolError
 from server.realtime.hub import Connection, Empty, Payload
 from server.realtime.transport import tune_transport
+from server.text import SafeText
 from server.world.avatars import ProfileIn
 from server.world.rooms import RoomService
 
@@ -25,12 +27,16 @@ class JoinIn(Payload):
     room: str = Field(min_length=1, max_length=48, pattern=SLUG)
 
 
+# Numbers only: "1" or true is not a coordinate (strict), though an integer is.
+Coord = Annotated[float, Field(strict=True)]
+
+
 class MoveIn(Payload):
-    x: float
-    y: float
+    x: Coord
+    y: Coord
     # Optional client clock reading: echoed as a 4th element of the world:tick entry showing the
     # arrival at this target (clients measure latency and interpolate with it).
-    t: float | None = None
+    t: Coord | None = None
 
     @field_validator("x", "y", "t")
     @classmethod
@@ -48,11 +54,11 @@ class MoveIn(Payload):
 
 class InviteIn(Payload):
     room: str = Field(min_length=1, max_length=48, pattern=SLUG)
-    user_id: str = Field(min_length=1, max_length=64)
+    user_id: SafeText = Field(min_length=1, max_length=64)
 
 
 class BanIn(InviteIn):
-    reason: str = Field("", max_length=200)
+    reason: SafeText = Field("", max_length=200)
     minutes: int | None = Field(None, ge=1, le=60 * 24 * 365)
 
 
