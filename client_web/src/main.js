@@ -150,6 +150,8 @@ class World {
     c.on("session", (data) => {
       this.sessionSeen = true;
       setLanguages(data?.languages);
+      this.translation = data?.translation || null;
+      this.chat.setTranslation(this.translation);
       // Active mutes, so the banner shows before the person tries to speak.
       const mute = (data?.sanctions || []).find((s) => s.kind === "mute");
       if (mute) this.setMuted({ until: mute.until, reason: mute.reason });
@@ -277,6 +279,15 @@ class World {
     document.title = `${r.room.name} · Townsquare`;
     if (r.room.description) this.chat.system(r.room.description);
     this.chat.system(`You are in ${r.room.name}.`);
+    this.translationNotice();
+  }
+
+  /** Once per visit, where the world has no translation model: say so plainly instead of marking every line. */
+  translationNotice() {
+    const t = this.translation;
+    if (!t || t.available || this.translationNoticed) return;
+    this.translationNoticed = true;
+    this.chat.system(t.words || "This world does not translate chat: lines from others are shown as written.", "info");
   }
 
   leftRoom() {

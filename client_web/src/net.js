@@ -173,6 +173,23 @@ export async function rest(method, path, { body, query, token } = {}) {
   return data;
 }
 
+let translation = null;
+
+/** {available, words} of GET /api/translation, asked once; null when the server cannot say. */
+export function translationStatus() {
+  translation ??= rest("GET", "/api/translation").catch(() => null);
+  return translation;
+}
+
+/** The hint under a Language field: promise translation only where the world translates. */
+export async function languageHint(node) {
+  const status = await translationStatus();
+  if (!status) return;
+  node.textContent = status.available
+    ? "Chat from others is translated into this language."
+    : "The language you chat in. This world does not translate chat yet: lines from others are shown as written.";
+}
+
 export function register({ username, password, language, display_name }) {
   const body = { username, password, language };
   if (display_name) body.display_name = display_name;

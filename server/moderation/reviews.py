@@ -67,8 +67,8 @@ class Reviews:
         details: dict[str, Any] = {"action": action}
         if sanction is not None:
             details.update(sanction_id=str(sanction.id), until=iso(sanction.expires_at))
-        # Below reports of the same weight: a person's word comes first, then what the machine did.
-        severity = severity_of(categories) if action != "mute" else 0.5
+        # Below reports of the same weight (a person's word first); a mute, which silences someone, near the top.
+        severity = severity_of(categories) if action != "mute" else 1.0
         item = ReviewItem(id=uuid.uuid4(), kind="auto", message_id=uuid.UUID(message["id"]) if message else None,
                           room_id=room_id, target_user_id=_uuid(user_id) if user_id is not None else None,
                           target_npc_id=npc_id, reason=reason[:1000], categories=dict(categories or {}),

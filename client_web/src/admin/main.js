@@ -3,7 +3,7 @@
 
 import "../styles.css";
 import "./admin.css";
-import { clearSession, loadSession, rest, saveSession } from "../net.js";
+import { clearSession, loadSession, rest, saveSession, translationStatus } from "../net.js";
 import { renderAuth } from "../panels/auth.js";
 import { clear, el } from "../ui.js";
 import { AdminApi } from "./api.js";
@@ -71,6 +71,24 @@ async function start() {
   renderConsole(api, me);
 }
 
+/** A banner over every tab while the world has no translation model, with the setting that enables it. */
+async function translationBanner(host) {
+  const t = await translationStatus();
+  if (!t || t.available) return;
+  host.append(
+    el(
+      "div",
+      { class: "admin-banner", role: "status", "aria-label": "Translation" },
+      el("strong", {}, t.configured ? "Translation is not working. " : "Translation is off. "),
+      t.configured
+        ? "A translation model is configured but not loaded (townsquare doctor says why); chat is shown as written."
+        : "This world has no translation model, so people read chat as written and the client tells them so. To turn it on: ",
+      t.configured ? null : el("code", {}, t.enable || "set TOWNSQUARE_MODELS__TRANSLATION"),
+      ".",
+    ),
+  );
+}
+
 function renderConsole(api, me) {
   clear(root);
   root.removeAttribute("aria-busy");
@@ -114,6 +132,7 @@ function renderConsole(api, me) {
     tablist.append(b);
   });
   panel.id = "admin-panel";
+  const banners = el("div", { class: "admin-banners" });
 
   root.append(
     el(
@@ -130,8 +149,9 @@ function renderConsole(api, me) {
       ),
     ),
     el("nav", { class: "admin-nav", "aria-label": "Sections" }, tablist),
-    el("main", { class: "admin-main" }, panel),
+    el("main", { class: "admin-main" }, banners, panel),
   );
+  translationBanner(banners);
   const wanted = location.pathname.replace(/^\/admin\/?/, "").split("/")[0];
   show(TABS.some((t) => t.id === wanted) ? wanted : TABS[0].id);
 }

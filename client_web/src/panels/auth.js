@@ -1,7 +1,14 @@
 // Sign up / log in. REST /api/auth/register and /api/auth/login -> {token, user}.
 
-import { LANGUAGES, browserLanguage, login, register } from "../net.js";
+import { LANGUAGES, browserLanguage, languageHint, login, register } from "../net.js";
 import { el, field } from "../ui.js";
+
+/** The Language field; its hint says whether this world translates chat (honestly, once it knows). */
+function languageField(language) {
+  const f = field("Language", language, "The language you chat in.");
+  languageHint(f.wrap.querySelector(".hint"));
+  return f.wrap;
+}
 
 /** Renders the form into `host`; calls onDone({token, user}, remember) once logged in. */
 export function renderAuth(host, onDone, { notice = "" } = {}) {
@@ -18,7 +25,7 @@ export function renderAuth(host, onDone, { notice = "" } = {}) {
     "div",
     { class: "register-only", hidden: true },
     field("Display name (optional)", displayName, "How others see you; you can change it later.").wrap,
-    field("Language", language, "Chat from others is translated into this language.").wrap,
+    languageField(language),
   );
   const tabLogin = el("button", { type: "button", role: "tab", id: "tab-login", "aria-selected": "true", "aria-controls": "auth-form" }, "Log in");
   const tabRegister = el("button", { type: "button", role: "tab", id: "tab-register", "aria-selected": "false", "aria-controls": "auth-form" }, "Sign up");

@@ -1,6 +1,8 @@
 // The chat panel: room chat and whispers (`chat:send`), history from the `room:join` ack, each
-// line in the reader's language with the original one click away (`chat:translation`), a
-// "not translated" marker, moderation outcomes explained, and reporting a line.
+// line in the reader's language with the original one click away (`chat:translation`), a quiet
+// "not translated" marker (none at all when the world has no translation: it says so once),
+// moderation outcomes explained, and reporting a line. A whisper whose person left is never sent
+// to the room.
 
 import { describeError, languageName } from "../net.js";
 import { el, formatTime, setChildren } from "../ui.js";
@@ -23,6 +25,8 @@ export class ChatPanel {
     this.onSay = onSay;
     this.lines = new Map(); // message id -> {msg, node, translation, unavailable, original}
     this.whisperTo = null;
+    this.whisperName = "";
+    this.translating = true; // false: the world has no translation model (setTranslation)
 
     this.log = el("ol", { class: "chat-log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": "Chat messages", tabindex: "0" });
     this.input = el("input", {
@@ -69,9 +73,17 @@ export class ChatPanel {
       if (p.id === this.me().id) continue;
       options.push(el("option", { value: p.id }, p.kind === "npc" ? `Talk privately to ${p.name} (resident)` : `Whisper to ${p.name}`));
     }
+    // The person whispered to left: the box stays private (marked) so a line typed for them never
+    // goes to everyone; sending says so and clears it.
+    const gone = this.whisperTo && !this.people.get(this.whisperTo);
+    if (gone) options.push(el("option", { value: this.whisperTo }, `${this.whisperName || "Someone"} left`));
     setChildren(this.target, options);
     this.target.value = [...this.target.options].some((o) => o.value === current) ? current : "";
-    if (!this.target.value) this.whisperTo = null;
+    if (gone && !this.form.classList.contains("whisper-gone")) {
+      this.form.classList.add("whisper-gone");
+      this.input.placeholder = `${this.whisperName || "They"} left (Escape: talk to everyone)`;
+      this.system(`${this.whisperName || "The person you were whispering to"} is not in this room any more: a whisper to them cannot be sent.`, "warn");
+    }
   }
 
   whisper(person) {
@@ -81,10 +93,13 @@ export class ChatPanel {
   }
 
   _setWhisper(id) {
-    this.whisperTo = id;
-    this.target.value = id || "";
-    this.form.classList.toggle("whispering", !!id);
     const p = id ? this.people.get(id) : null;
+    this.whisperTo = p ? id : null;
+    this.whisperName = p?.name || "";
+    this.target.value = this.whisperTo || "";
+    this.form.classList.toggle("whispering", !!this.whisperTo);
+    this.form.classList.remove("whisper-gone");
+    for (const o of [...this.target.options]) if (o.value && !this.people.get(o.value)) o.remove(); // "… left"
     const verb = p?.kind === "npc" ? "Talk privately to" : "Whisper to";
     this.input.placeholder = p ? `${verb} ${p.name}… (Escape: talk to everyone)` : "Say something… (Enter to send)";
   }
@@ -92,6 +107,18 @@ export class ChatPanel {
   clear() {
     this.lines.clear();
     setChildren(this.log);
+  }
+
+  /** {available, words} from the server: without translation, lines carry no pending or missing marker. */
+  setTranslation(status) {
+    this.translating = status?.available !== false;
+  }
+
+  /** The whisper could not go: its person is gone. Nothing was sent; the text stays in the box. */
+  _whisperGone() {
+    const name = this.whisperName || "That person";
+    this._setWhisper(null);
+    this.system(`${name} is no longer in the room, so your whisper was not sent. It is still in the box; sending it now goes to everyone.`, "warn");
   }
 
   setHistory(messages) {
@@ -109,7 +136,9 @@ export class ChatPanel {
       else if (msg.translation.unavailable) entry.unavailable = true;
     }
     // translate: false — nothing to translate ("ok", emoji, a name): shown as written, unmarked.
-    if (!mine && msg.translate !== false && msg.lang && msg.lang !== this.me().language && !entry.translation && !entry.unavailable) {
+    const foreign = !mine && msg.translate !== false && msg.lang && msg.lang !== this.me().language;
+    if (foreign && !this.translating && !entry.translation) entry.unavailable = true; // no wait, nothing to wait for
+    if (foreign && !entry.translation && !entry.unavailable) {
       entry.pending = true;
       entry.timer = setTimeout(() => {
         if (entry.pending) {
@@ -181,8 +210,11 @@ export class ChatPanel {
           entry.original ? `Show translation (${languageName(entry.translation.lang)})` : `Translated from ${languageName(msg.lang)} · Show original`,
         ),
       );
+    } else if (entry.unavailable && !this.translating) {
+      // The world translates nothing (said once in chat): just which language it is, quietly.
+      extras.push(el("span", { class: "marker lang-tag", title: `Written in ${languageName(msg.lang)}` }, msg.lang));
     } else if (entry.unavailable) {
-      extras.push(el("span", { class: "marker not-translated", title: `Written in ${languageName(msg.lang)}; no translation is available` }, "not translated"));
+      extras.push(el("span", { class: "marker not-translated", title: `Written in ${languageName(msg.lang)}; this line could not be translated` }, "not translated"));
     } else if (entry.pending) {
       extras.push(el("span", { class: "marker translating" }, "translating…"));
     }
@@ -242,8 +274,10 @@ export class ChatPanel {
       if (!reply.ok) this.system(describeError(reply.error), "error");
       return;
     }
-    // A private line to a resident goes through `npc:whisper`; to a person, `chat:send` with `to`.
+    // A private line to a resident goes through `npc:whisper`; to a person, `chat:send` with `to`
+    // and `whisper: true` (the server refuses it rather than send it to the room).
     const target = this.whisperTo ? this.people.get(this.whisperTo) : null;
+    if (this.whisperTo && !target) return this._whisperGone();
     let event = "chat:send";
     let payload = { text };
     if (target?.kind === "npc") {
@@ -251,12 +285,14 @@ export class ChatPanel {
       payload = { npc: target.id, text };
     } else if (this.whisperTo) {
       payload.to = this.whisperTo;
+      payload.whisper = true;
     }
     this.sendButton.disabled = true;
     const reply = await this.conn.request(event, payload);
     this.sendButton.disabled = false;
     if (!reply.ok) {
       const err = reply.error || {};
+      if (payload.to && err.code === "not_found") return this._whisperGone(); // left as we sent it
       let words = describeError(err);
       if (err.code === "muted" && err.until) words += ` (until ${formatTime(err.until)})`;
       this.system(words, "error");

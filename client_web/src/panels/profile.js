@@ -1,6 +1,6 @@
 // Your profile: display name, reading language and looks (`profile:update`).
 
-import { LANGUAGES, describeError } from "../net.js";
+import { LANGUAGES, describeError, languageHint } from "../net.js";
 import { el, field, openDialog, toast } from "../ui.js";
 
 const HATS = ["none", "straw", "cap", "beanie", "top", "crown", "flower"];
@@ -26,11 +26,13 @@ export function editProfile(conn, me) {
     hat.value = a.hat || "none";
     const status = el("p", { class: "form-error", role: "alert" });
     const submit = el("button", { type: "submit", class: "primary" }, "Save");
+    const languageField = field("Language", language, "The language you chat in.");
+    languageHint(languageField.wrap.querySelector(".hint"));
     const form = el(
       "form",
       { class: "dialog-body profile-form" },
       field("Display name", name).wrap,
-      field("Language", language, "Chat from others is translated into this language.").wrap,
+      languageField.wrap,
       el("fieldset", { class: "looks" }, el("legend", {}, "Looks"), colorFields, field("Hat", hat).wrap),
       status,
       el("div", { class: "dialog-actions" }, el("button", { type: "button", class: "secondary", onclick: () => close() }, "Cancel"), submit),

@@ -1,10 +1,89 @@
 // Live figures: connected users, rooms and their occupants, inference queue depth, models,
-// and whatever the domains add (GET /api/admin/live), refreshed every few seconds.
+// and whatever the domains add (GET /api/admin/live) as labelled tables, refreshed every few seconds.
 
 import { el, setChildren } from "../../ui.js";
 import { facts, section, statusLine, table } from "../common.js";
 
 const REFRESH_MS = 5000;
+
+// Headings and row labels for the figures domains add; unknown keys are shown with their words spaced.
+const GROUPS = { moderation: "Moderation", translation: "Translation", room_ticks: "Room simulation", residents: "Residents" };
+const LABELS = {
+  verdicts: "Verdicts",
+  model: "Optional model",
+  owned: "Rooms this node runs",
+  ticks: "Ticks",
+  available: "Translation model available",
+  running: "Residents running here",
+  residents: "Residents",
+  clock: "World clock",
+  budgets: "Budgets",
+  world: "World",
+  agents: "Agents",
+  node: "Node",
+};
+
+function label(key) {
+  const words = LABELS[key] || String(key).replace(/[_.]+/g, " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function plain(value) {
+  if (value === true) return "yes";
+  if (value === false) return "no";
+  if (value === null || value === undefined || value === "") return "–";
+  if (typeof value === "number") return Number.isInteger(value) ? value.toLocaleString() : value.toFixed(3);
+  return String(value);
+}
+
+/** Nested figures as [label, value] rows: objects become "Parent · child", lists are joined. */
+function rows(obj, prefix = []) {
+  const out = [];
+  for (const [k, v] of Object.entries(obj || {})) {
+    const path = [...prefix, label(k)];
+    if (Array.isArray(v)) out.push([path.join(" · "), v.length ? v.map((x) => (x && typeof x === "object" ? JSON.stringify(x) : plain(x))).join(", ") : "none"]);
+    else if (v && typeof v === "object") {
+      const inner = rows(v, path);
+      out.push(...(inner.length ? inner : [[path.join(" · "), "none"]]));
+    } else out.push([path.join(" · "), plain(v)]);
+  }
+  return out;
+}
+
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+// One entry per thing (agents by key): folded away under its own summary, one table each.
+const isCollection = (v) => isObject(v) && Object.keys(v).length > 0 && Object.values(v).every((x) => isObject(x) && Object.values(x).some(isObject));
+const pairTable = (body, caption) => table([["Figure", (r) => r[0]], ["Value", (r) => r[1]]], body, { caption, empty: "Nothing yet." });
+
+function figureGroups(figures) {
+  const keys = Object.keys(figures).sort((a, b) => (GROUPS[a] ? 0 : 1) - (GROUPS[b] ? 0 : 1) || a.localeCompare(b));
+  if (!keys.length) return el("p", { class: "muted" }, "No other figures.");
+  return el(
+    "div",
+    { class: "figure-groups" },
+    keys.map((k) => {
+      const v = figures[k];
+      const title = GROUPS[k] || label(k);
+      if (!isObject(v)) return el("div", { class: "figure-group", dataset: { group: k } }, el("h3", {}, title), pairTable([[label(k), plain(v)]], title));
+      const flat = Object.fromEntries(Object.entries(v).filter(([, x]) => !isCollection(x)));
+      const folded = Object.entries(v).filter(([, x]) => isCollection(x));
+      return el(
+        "div",
+        { class: "figure-group", dataset: { group: k } },
+        el("h3", {}, title),
+        pairTable(rows(flat), title),
+        folded.map(([name, items]) =>
+          el(
+            "details",
+            { class: "figure-more" },
+            el("summary", {}, `${label(name)} (${Object.keys(items).length})`),
+            Object.entries(items).map(([key, item]) => el("div", {}, el("h4", {}, key), pairTable(rows(item), `${label(name)}: ${key}`))),
+          ),
+        ),
+      );
+    }),
+  );
+}
 
 function figure(label, value, id) {
   return el("div", { class: "figure", dataset: { figure: id } }, el("span", { class: "figure-value" }, String(value)), el("span", { class: "figure-label" }, label));
@@ -44,7 +123,7 @@ export default {
         );
         const rest = { ...figures };
         for (const k of ["connections", "rooms", "inference_queue", "models"]) delete rest[k];
-        other.set(facts(rest));
+        other.set(figureGroups(rest));
         status.info(`Node ${node || "?"} · updated ${new Date().toLocaleTimeString()}`);
       } catch (err) {
         status.error(err);

@@ -1,5 +1,6 @@
-// The moderation queue: flagged lines and reports with the conversation around them; resolve
-// (uphold or dismiss) and act on the person in the same step; appeals.
+// The moderation queue: flagged lines, reports and automatic actions (blocks, masks, automatic
+// mutes) with the conversation around them; resolve (uphold or dismiss; keep or undo) and act on
+// the person in the same step; appeals.
 // Routes: GET /api/admin/moderation/queue, POST /api/admin/moderation/queue/{id}/resolve,
 // GET /api/admin/moderation/appeals, POST /api/admin/moderation/appeals/{id}/resolve.
 
@@ -28,16 +29,22 @@ function line(m, highlight = false) {
   );
 }
 
+const UNDO = { mute: "Undo (lift the mute)", block: "Undo (void the strike; the line stays hidden)", mask: "Undo (mark it a mistake)" };
+
 function itemCard(item, api, ctx, reload) {
   const status = statusLine();
-  const outcome = select("outcome", [["upheld", "Uphold (a strike for the sender)"], ["dismissed", "Dismiss (no rule broken)"]]);
+  const auto = item.kind === "auto";
+  const done = item.details?.action;
+  const outcome = auto
+    ? select("outcome", [["upheld", "Keep (it was right)"], ["dismissed", UNDO[done] || "Undo"]])
+    : select("outcome", [["upheld", "Uphold (a strike for the sender)"], ["dismissed", "Dismiss (no rule broken)"]]);
   const act = select("action", [["", "No further action"], ["warn", "Warn"], ["mute", "Mute"], ["kick", "Kick"], ["ban", "Ban"]]);
   const minutes = input("minutes", { type: "number", min: "1", step: "1", placeholder: "until lifted" });
   const note = el("textarea", { name: "note", rows: 2, maxLength: 1000, placeholder: "What you decided and why" });
   const submit = el("button", { type: "submit", class: "primary" }, "Resolve");
   const syncAction = () => {
     const upheld = outcome.value === "upheld";
-    act.disabled = !upheld || !item.target || item.target.kind === "npc";
+    act.disabled = auto || !upheld || !item.target || item.target.kind === "npc";
     if (!upheld) act.value = "";
     minutes.disabled = !["mute", "ban"].includes(act.value);
   };
@@ -51,8 +58,8 @@ function itemCard(item, api, ctx, reload) {
       "div",
       { class: "form-grid" },
       field("Outcome", outcome).wrap,
-      field("Action on the person", act).wrap,
-      field("Minutes (mute or ban)", minutes).wrap,
+      auto ? null : field("Action on the person", act).wrap, // kept or undone; further acts from the person's record
+      auto ? null : field("Minutes (mute or ban)", minutes).wrap,
       field("Note", note).wrap,
     ),
     el("div", { class: "form-actions" }, submit),
@@ -70,8 +77,10 @@ function itemCard(item, api, ctx, reload) {
     try {
       const r = await api.post(`/api/admin/moderation/queue/${encodeURIComponent(item.id)}/resolve`, body);
       const acted = r.action?.sanction ? `; ${r.action.sanction.kind} applied` : "";
-      const auto = r.auto_mute ? "; the strikes added up to an automatic mute" : "";
-      status.ok(`Resolved: ${r.outcome}${acted}${auto}. ${r.resolved?.length > 1 ? `${r.resolved.length} items about this line closed.` : ""}`);
+      const muted = r.auto_mute ? "; the strikes added up to an automatic mute" : "";
+      const undone = r.undone?.lifted?.length ? "; the mute is lifted" : r.undone?.voided_strikes ? "; its strike is voided" : "";
+      const what = auto ? (r.outcome === "upheld" ? "kept" : "undone") : r.outcome;
+      status.ok(`Resolved: ${what}${acted}${muted}${undone}. ${r.resolved?.length > 1 ? `${r.resolved.length} items about this line closed.` : ""}`);
       card.classList.add("resolved");
       card.dataset.status = r.outcome;
       form.querySelectorAll("input, select, textarea, button").forEach((n) => (n.disabled = true));
@@ -90,7 +99,7 @@ function itemCard(item, api, ctx, reload) {
     el(
       "header",
       { class: "queue-head" },
-      el("span", { class: `badge kind-${item.kind}` }, item.kind === "report" ? "report" : "flagged"),
+      el("span", { class: `badge kind-${item.kind}` }, auto ? `automatic ${done || "action"}` : item.kind === "report" ? "report" : "flagged"),
       el("span", { class: "severity" }, `severity ${Number(item.severity || 0).toFixed(2)}`),
       el("span", { class: "muted" }, when(item.created_at)),
       item.room ? el("span", { class: "muted" }, `in ${item.room}`) : null,
@@ -99,11 +108,12 @@ function itemCard(item, api, ctx, reload) {
     el(
       "p",
       {},
-      item.reporter ? el("span", {}, `${who(item.reporter)} reported `) : el("span", {}, "About "),
+      item.reporter ? el("span", {}, `${who(item.reporter)} reported `) : el("span", {}, auto ? "Done to " : "About "),
       item.target && item.target.kind !== "npc"
         ? el("button", { type: "button", class: "link", onclick: () => ctx.show("users", item.target.id) }, who(item.target))
         : el("strong", {}, who(item.target)),
       item.reason ? el("span", {}, ` — “${item.reason}”`) : null,
+      auto && done === "mute" && item.details?.until ? el("span", { class: "muted" }, ` (muted until ${when(item.details.until)})`) : null,
     ),
     m ? el("ul", { class: "the-line" }, line(m, true)) : null,
     context.length
@@ -120,16 +130,22 @@ export default {
   render(api, ctx) {
     const status = statusLine();
     const filterStatus = select("status", [["open", "Open"], ["upheld", "Upheld"], ["dismissed", "Dismissed"], ["all", "All"]], "open");
-    const filterKind = select("kind", [["", "Flags and reports"], ["flag", "Flagged lines"], ["report", "Reports"]], "");
+    const filterKind = select("kind", [["", "Everything"], ["report", "Reports"], ["flag", "Flagged lines"], ["auto", "Automatic actions"]], "");
     const refresh = el("button", { type: "button", class: "secondary", onclick: () => load() }, "Refresh");
     const list = el("div", { class: "queue", "aria-live": "polite" });
     const appeals = section("Appeals");
+
+    const emptyWords = () =>
+      filterStatus.value !== "open"
+        ? "Nothing matches."
+        : { report: "No open reports.", flag: "No flagged lines waiting.", auto: "No automatic actions to look over." }[filterKind.value] ||
+          "Nothing waiting: no reports, flagged lines or automatic actions to look over.";
 
     async function load() {
       status.info("Loading the queue…");
       try {
         const { items = [] } = await api.get("/api/admin/moderation/queue", { status: filterStatus.value, kind: filterKind.value, context: "true", limit: 50 });
-        setChildren(list, items.length ? items.map((it) => itemCard(it, api, ctx, load)) : el("p", { class: "muted empty" }, "Nothing waiting. Quiet day."));
+        setChildren(list, items.length ? items.map((it) => itemCard(it, api, ctx, load)) : el("p", { class: "muted empty" }, emptyWords()));
         status.info(`${items.length} item${items.length === 1 ? "" : "s"}`);
       } catch (err) {
         setChildren(list);

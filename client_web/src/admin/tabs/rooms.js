@@ -64,7 +64,7 @@ export default {
     const create = smallForm(
       "New room",
       [
-        ["Slug", input("slug", { required: true, pattern: "[a-z0-9][a-z0-9_-]{1,46}", placeholder: "garden" }), "lower-case letters, digits, - and _"],
+        ["Slug", input("slug", { required: true, pattern: "[a-z0-9][a-z0-9_\\-]{1,46}", placeholder: "garden" }), "lower-case letters, digits, - and _"],
         ["Name", input("name", { required: true, placeholder: "The Garden" })],
         ["Width (tiles)", input("width", { type: "number", min: "4", max: "200", value: "32" })],
         ["Height (tiles)", input("height", { type: "number", min: "4", max: "200", value: "24" })],
