@@ -6,7 +6,7 @@
 
 import { newKey } from "../../net.js";
 import { el, setChildren } from "../../ui.js";
-import { facts, input, section, select, smallForm, statusLine, table, when } from "../common.js";
+import { facts, input, section, select, smallForm, statusLine, table, userPicker, when } from "../common.js";
 
 const KINDS = ["", "grant", "transfer", "purchase", "mint", "burn", "reversal", "npc_sale"];
 
@@ -24,13 +24,9 @@ function keyKeeper() {
   };
 }
 
-function target(v) {
-  const out = {};
-  const who = (v.target || "").trim();
-  if (!who) return out;
-  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(who)) out.user_id = who;
-  else out.account = who;
-  return out;
+/** The picked person ({user_id}) or system account ({account}) of a form's "target" picker. */
+function target(fields) {
+  return fields.find(([, node]) => node.name === "target")[1].resolve();
 }
 
 function txTable(rows) {
@@ -55,22 +51,25 @@ export default {
     const mintKey = keyKeeper();
     const burnKey = keyKeeper();
     const reverseKey = keyKeeper();
-    const targetHint = "a user id, or a system account key (treasury, fees, shop:tobin); empty: the treasury";
+    const targetHint = "type a name and pick the person, or a system account (treasury, fees, shop:tobin); empty: the treasury";
+    let accountList = null; // system account keys, read once for the pickers
+    const accountKeys = () => (accountList ??= api.get("/api/admin/economy/accounts").then((r) => (r.accounts || []).map((a) => a.key), () => []));
+    const picker = (opts = {}) => userPicker(api, "target", { accounts: accountKeys, ...opts });
     const issueFields = () => [
       ["Amount (whole coins)", input("amount", { type: "number", min: "1", step: "1", required: true })],
-      ["Into / from", input("target", { placeholder: "treasury" }), targetHint],
+      ["Into / from", picker({ placeholder: "treasury" }), targetHint],
       ["Reason", input("reason", { required: true, minLength: 3 })],
     ];
-    const issue = (kind, keys) => async (v) => {
-      const body = { amount: Number(v.amount), reason: v.reason.trim(), ...target(v) };
+    const issue = (kind, keys, fields) => async (v) => {
+      const body = { amount: Number(v.amount), reason: v.reason.trim(), ...(await target(fields)) };
       body.idempotency_key = keys(body);
       const r = await api.post(`/api/admin/economy/${kind}`, body);
       loadAccounts();
       return `${kind === "mint" ? "Minted" : "Burned"} ${body.amount}${r.replayed ? " (already done: the first result)" : ""}. Transaction ${r.transaction_id}.`;
     };
-    const freeze = (kind) => async (v) => {
-      const body = { reason: v.reason.trim(), ...target(v) };
-      if (!body.user_id && !body.account) throw Object.assign(new Error("x"), { words: "Name a user id or an account key." });
+    const freeze = (kind, fields) => async (v) => {
+      const body = { reason: v.reason.trim(), ...(await target(fields)) };
+      if (!body.user_id && !body.account) throw Object.assign(new Error("x"), { words: "Pick a person or a system account." });
       await api.post(`/api/admin/economy/${kind}`, body);
       loadAccounts();
       return kind === "freeze" ? "Frozen: every movement touching it is refused." : "Unfrozen.";
@@ -117,17 +116,18 @@ export default {
     }
 
     const results = el("div", { class: "ledger-results" });
+    const ledgerUser = userPicker(api, "user", { placeholder: "anyone" });
     const search = smallForm(
       "Search the ledger",
       [
         ["Kind", select("kind", KINDS.map((k) => [k, k || "any"]), "")],
-        ["User id", input("user_id", { placeholder: "any" })],
+        ["Person", ledgerUser],
         ["Since", input("since", { type: "datetime-local" })],
         ["Until", input("until", { type: "datetime-local" })],
       ],
       "Search",
       async (v) => {
-        const q = { kind: v.kind, user_id: v.user_id.trim(), limit: 50 };
+        const q = { kind: v.kind, user_id: (await ledgerUser.resolve()).user_id || "", limit: 50 };
         if (v.since) q.since = new Date(v.since).toISOString();
         if (v.until) q.until = new Date(v.until).toISOString();
         const { transactions = [] } = await api.get("/api/admin/economy/transactions", q);
@@ -209,6 +209,10 @@ export default {
       ),
     );
 
+    const mintFields = issueFields();
+    const burnFields = issueFields();
+    const freezeFields = [["Account", picker({ required: true }), "a person (type a name) or a system account"], ["Reason", input("reason", { required: true })]];
+    const unfreezeFields = [["Account", picker({ required: true })], ["Reason", input("reason", { required: true })]];
     loadAccounts();
     if (ctx.isAdmin) loadShops();
     return el(
@@ -218,10 +222,10 @@ export default {
       el(
         "div",
         { class: "forms-row" },
-        smallForm("Mint", issueFields(), "Mint", issue("mint", mintKey)),
-        smallForm("Burn", issueFields(), "Burn", issue("burn", burnKey), { danger: true }),
-        smallForm("Freeze an account", [["Account", input("target", { required: true }), "a user id or a system account key"], ["Reason", input("reason", { required: true })]], "Freeze", freeze("freeze"), { danger: true }),
-        smallForm("Unfreeze an account", [["Account", input("target", { required: true })], ["Reason", input("reason", { required: true })]], "Unfreeze", freeze("unfreeze")),
+        smallForm("Mint", mintFields, "Mint", issue("mint", mintKey, mintFields)),
+        smallForm("Burn", burnFields, "Burn", issue("burn", burnKey, burnFields), { danger: true }),
+        smallForm("Freeze an account", freezeFields, "Freeze", freeze("freeze", freezeFields), { danger: true }),
+        smallForm("Unfreeze an account", unfreezeFields, "Unfreeze", freeze("unfreeze", unfreezeFields)),
         smallForm("Reverse a transaction", [["Transaction id", input("transaction_id", { required: true })], ["Reason", input("reason", { required: true })]], "Reverse", async (v) => {
           const body = { transaction_id: v.transaction_id.trim(), reason: v.reason.trim() };
           body.idempotency_key = reverseKey(body);
