@@ -103,6 +103,49 @@ export default {
       ],
     });
 
+    // The starting grant: a daily treasury budget and a per-address cap keep puppet accounts from farming it.
+    const grants = section("Starting grant");
+    const grantFacts = el("div", { class: "grant-facts" });
+    const noLimit = (n) => (n === null || n === undefined ? "no limit" : String(n));
+    async function loadGrants() {
+      try {
+        const g = await api.get("/api/admin/economy/grants");
+        setChildren(
+          grantFacts,
+          facts({
+            "grant per new account": `${g.amount} ${g.currency}`,
+            "daily budget (UTC day)": noLimit(g.daily_budget),
+            "grants per address per 24 h": noLimit(g.per_address_per_day),
+            "granted today": `${g.today.granted} in ${g.today.grants} grant(s); left today: ${noLimit(g.today.remaining)}`,
+            "refused today": `${g.today.refused_budget} over the budget, ${g.today.refused_address_cap} over the address cap`,
+          }),
+        );
+      } catch (err) {
+        const st = statusLine();
+        st.error(err);
+        setChildren(grantFacts, st.node);
+      }
+    }
+    grants.set(
+      grantFacts,
+      smallForm(
+        "Set the grant limits",
+        [
+          ["Daily budget (coins)", input("daily_budget", { type: "number", min: "0", step: "1" }), "empty: no limit"],
+          ["Grants per address per day", input("per_address_per_day", { type: "number", min: "0", step: "1" }), "empty: no limit"],
+          ["Reason", input("reason", { required: true, minLength: 3 })],
+        ],
+        "Save limits",
+        async (v) => {
+          const num = (s) => (s === "" ? null : Number(s));
+          const body = { daily_budget: num(v.daily_budget), per_address_per_day: num(v.per_address_per_day), reason: v.reason.trim() };
+          const g = await api.put("/api/admin/economy/grants", body);
+          loadGrants();
+          return `Saved: budget ${noLimit(g.daily_budget)}, ${noLimit(g.per_address_per_day)} per address.`;
+        },
+      ),
+    );
+
     const accounts = section("System accounts");
     async function loadAccounts() {
       try {
@@ -214,6 +257,7 @@ export default {
     const freezeFields = [["Account", picker({ required: true }), "a person (type a name) or a system account"], ["Reason", input("reason", { required: true })]];
     const unfreezeFields = [["Account", picker({ required: true })], ["Reason", input("reason", { required: true })]];
     loadAccounts();
+    if (ctx.isAdmin) loadGrants();
     if (ctx.isAdmin) loadShops();
     return el(
       "div",
@@ -235,6 +279,7 @@ export default {
       ),
       el("section", { class: "admin-section" }, search, results),
       audit.node,
+      grants.node,
       accounts.node,
       shops.node,
     );
