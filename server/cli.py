@@ -88,18 +88,24 @@ async def _serve(settings: Settings, url: str) -> None:
 
 
 def cmd_serve(settings: Settings, args) -> int:
-    from server.db.resolve import port_free, world_database
+    from server.db.resolve import open_world_database, port_free, serve_lock
 
     if args.port is not None:
         settings.port = args.port
     if args.host is not None:
         settings.host = args.host
-    if settings.port and not port_free(settings.host, settings.port):
-        raise ConfigError(f"port {settings.port} on {settings.host} is in use (set TOWNSQUARE_PORT)")
     settings.ensure_data_dir()
-    with world_database(settings) as url:
-        with asyncio.Runner(loop_factory=_loop_factory(settings)) as runner:
-            runner.run(_serve(settings, url))
+    from server.secret_policy import check_serving_secret
+
+    refusal = check_serving_secret(settings.host, settings.resolved_secret_key(), configured=bool(settings.secret_key))
+    if refusal:
+        raise ConfigError(refusal)
+    with serve_lock(settings):
+        if settings.port and not port_free(settings.host, settings.port):
+            raise ConfigError(f"port {settings.port} on {settings.host} is in use (set TOWNSQUARE_PORT)")
+        with open_world_database(settings, serving=True) as (url, _pg):
+            with asyncio.Runner(loop_factory=_loop_factory(settings)) as runner:
+                runner.run(_serve(settings, url))
     return 0
 
 
@@ -117,6 +123,12 @@ def cmd_db(settings: Settings, args) -> int:
     from server.db.migrate import current, downgrade, heads, upgrade
     from server.db.resolve import world_database
 
+    if args.action == "downgrade":
+        from server.db.resolve import serving_pid
+
+        pid = serving_pid(settings)
+        if pid is not None:  # the world would lose its tables under it
+            raise ConfigError(f"`townsquare serve` (pid {pid}) is running on this data dir: stop it before a downgrade")
     with world_database(settings) as url:
         if args.action == "upgrade":
             upgrade(url, args.revision or "heads")

