@@ -305,3 +305,21 @@ async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(world, db_url
     finally:
         await other.close_clients()
         await other.runner.cleanup()
+
+
+def test_compose_believes_only_its_proxy_and_nginx_forwards_the_client():
+    from pathlib import Path
+
+    import yaml
+
+    from server.config import Settings
+
+    root = Path(__file__).resolve().parents[2]
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    for name in ("world1", "world2"):
+        svc = compose["services"][name]
+        networks = parse_networks(Settings(trusted_proxies=yaml.safe_load(
+            svc["environment"]["TOWNSQUARE_TRUSTED_PROXIES"])).trusted_proxies)
+        assert all(n.is_private for n in networks) and networks
+        assert "ports" not in svc  # reachable only through the proxy
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in (root / "deploy/nginx.conf").read_text()
