@@ -15,6 +15,7 @@ def moderator():
 @pytest.mark.parametrize("text", [
     "I will find where you live and hurt you",
     "i'll find out where u live and kill you",
+    "i'll find your address and kill you",
     "I'll hurt you when I find where you live",
     "gonna find where you live and beat you up",
     "voy a averiguar donde vives y matarte",
@@ -33,6 +34,7 @@ def test_threats_of_violence_are_blocked(moderator, text):
     "find where you live on the map and kill the dragon there",
     "I found where you live in the game, nice house",
     "kill the boss when you find where it lives",
+    "find your house on the map and kill the boss",
     "dime donde vives en el mapa",
     "wo du wohnst ist auf der Karte markiert",
     "je vais trouver où tu habites sur la carte",
