@@ -92,6 +92,7 @@ class WireGuard:
         self.bad_frame_window_s = bad_frame_window_s
         self._strikes: dict[str, deque] = {}
         self._closing: set[str] = set()
+        self._authenticating: set[str] = set()  # CONNECT received, the connect handler still running
         self._tasks: set[asyncio.Task] = set()
         self._next_log = 0.0
         self._suppressed = 0
@@ -117,6 +118,9 @@ class WireGuard:
         return sid is not None and sid in self.hub.connections
 
     def _check_authenticated(self, eio_sid: str) -> None:
+        if eio_sid in self._authenticating:  # a slow check (a reconnect storm): judged when it ends
+            asyncio.get_running_loop().call_later(self.auth_timeout_s, self._check_authenticated, eio_sid)
+            return
         if eio_sid in self.sio.eio.sockets and not self._authenticated(eio_sid):
             UNAUTHENTICATED_CLOSED.inc()
             log.info("closing %s: not authenticated within %.0f s", eio_sid, self.auth_timeout_s)
@@ -150,7 +154,11 @@ class WireGuard:
         elif kind == sio_packet.ACK:
             await sio._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
         elif kind == sio_packet.CONNECT:
-            await sio._handle_connect(eio_sid, pkt.namespace, pkt.data)
+            self._authenticating.add(eio_sid)
+            try:
+                await sio._handle_connect(eio_sid, pkt.namespace, pkt.data)
+            finally:
+                self._authenticating.discard(eio_sid)
         elif kind == sio_packet.DISCONNECT:
             await sio._handle_disconnect(eio_sid, pkt.namespace, sio.reason.CLIENT_DISCONNECT)
         elif kind in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):

@@ -205,6 +205,37 @@ async def test_sockets_that_do_not_authenticate_in_time_are_closed(strict_world)
             await s.close()
 
 
+async def test_a_slow_authentication_is_not_cut_off_by_the_deadline(strict_world):
+    world = strict_world
+    slow = await world.register()
+    release = asyncio.Event()
+
+    async def hold(conn) -> None:  # a database slow to answer (a reconnect storm): auth outlasts the deadline
+        if conn.uid == slow["user"]["id"]:
+            await release.wait()
+
+    world.ctx.hub.on_connect.insert(0, hold)
+    s = await RawSocket.open(world.url)
+    silent = None
+    try:
+        await s.wait(lambda p: p.startswith("0{"))
+        await s.send("40" + json.dumps({"token": slow["token"]}))
+        silent = await RawSocket.open(world.url)  # opened after s: closed after s's deadline passed
+        await asyncio.wait_for(silent.closed.wait(), 5)
+        assert not s.closed.is_set()
+        release.set()
+        reply = await s.wait(lambda p: p.startswith("40{") or p.startswith("44"))
+        assert reply.startswith("40{")
+        await s.send('421["room:list",{}]')
+        assert (await s.ack(1))[0]["ok"] is True
+    finally:
+        world.ctx.hub.on_connect.remove(hold)
+        release.set()
+        for sock in (s, silent):
+            if sock is not None:
+                await sock.close()
+
+
 async def test_cross_origin_websockets_are_refused(strict_world):
     world = strict_world
     with pytest.raises(aiohttp.WSServerHandshakeError) as e:
