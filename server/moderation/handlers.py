@@ -19,6 +19,7 @@ from server.moderation.service import ModerationService
 from server.moderation.stage import ModerationStage
 from server.protocol import ProtocolError
 from server.realtime.hub import Connection, Payload
+from server.text import SafeMultiline, SafeText
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,9 @@ RULES_OP = "moderation.rules"
 
 # -- payloads ---------------------------------------------------------------------------------
 class ReportIn(Payload):
-    message_id: str | None = Field(None, min_length=1, max_length=64)
-    user_id: str | None = Field(None, min_length=1, max_length=64)
-    reason: str = Field(min_length=1, max_length=500)
+    message_id: SafeText | None = Field(None, min_length=1, max_length=64)
+    user_id: SafeText | None = Field(None, min_length=1, max_length=64)
+    reason: SafeText = Field(min_length=1, max_length=500)
 
 
 class Body(BaseModel):
@@ -39,25 +40,25 @@ class Body(BaseModel):
 
 
 class ActIn(Body):
-    user_id: str = Field(min_length=1, max_length=64)
+    user_id: SafeText = Field(min_length=1, max_length=64)
     action: Literal["warn", "mute", "kick", "ban", "lift"]
-    reason: str = Field(min_length=1, max_length=500)
+    reason: SafeText = Field(min_length=1, max_length=500)
     minutes: int | None = Field(None, ge=1, le=60 * 24 * 365 * 10)  # none: until lifted
-    room: str | None = Field(None, min_length=1, max_length=48)  # none: the whole world
-    sanction_id: str | None = Field(None, max_length=64)  # lift: this one
+    room: SafeText | None = Field(None, min_length=1, max_length=48)  # none: the whole world
+    sanction_id: SafeText | None = Field(None, max_length=64)  # lift: this one
     kind: Literal["mute", "ban"] | None = None  # lift: every active one of this kind (world or room)
 
 
 class ReviewAction(Body):
     action: Literal["warn", "mute", "kick", "ban"]
-    reason: str = Field(min_length=1, max_length=500)
+    reason: SafeText = Field(min_length=1, max_length=500)
     minutes: int | None = Field(None, ge=1, le=60 * 24 * 365 * 10)
-    room: str | None = Field(None, min_length=1, max_length=48)
+    room: SafeText | None = Field(None, min_length=1, max_length=48)
 
 
 class ResolveIn(Body):
     outcome: Literal["upheld", "dismissed"]
-    note: str = Field("", max_length=1000)
+    note: SafeMultiline = Field("", max_length=1000)
     action: ReviewAction | None = None  # upheld: act on the sender in the same call
 
 
@@ -69,11 +70,11 @@ class QueueQuery(Body):
 
 
 class AppealIn(Body):
-    text: str = Field(min_length=1, max_length=2000)
-    sanction_id: str | None = Field(None, max_length=64)
-    message_id: str | None = Field(None, max_length=64)
+    text: SafeMultiline = Field(min_length=1, max_length=2000)
+    sanction_id: SafeText | None = Field(None, max_length=64)
+    message_id: SafeText | None = Field(None, max_length=64)
     # For a person banned from the world, who cannot log in: their name and password instead of a token.
-    username: str | None = Field(None, max_length=64)
+    username: SafeText | None = Field(None, max_length=64)
     password: str | None = Field(None, max_length=256)
 
 
@@ -84,17 +85,17 @@ class AppealQuery(Body):
 
 class AppealResolveIn(Body):
     outcome: Literal["granted", "denied"]
-    note: str = Field("", max_length=1000)
+    note: SafeMultiline = Field("", max_length=1000)
 
 
 class RulesQuery(Body):
-    room: str | None = Field(None, max_length=48)
+    room: SafeText | None = Field(None, max_length=48)
 
 
 class RulesIn(Body):
     rules: dict[str, Any]
-    room: str | None = Field(None, max_length=48)  # none: the world's rules (whole); a room: its override
-    reason: str = Field("", max_length=500)
+    room: SafeText | None = Field(None, max_length=48)  # none: the world's rules (whole); a room: its override
+    reason: SafeText = Field("", max_length=500)
 
 
 # -- delivery ---------------------------------------------------------------------------------

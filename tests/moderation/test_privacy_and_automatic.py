@@ -128,3 +128,21 @@ async def test_automatic_blocks_masks_and_mutes_are_queued_and_a_wrong_mute_is_u
     status, body = await rest(world, "POST", f"/api/admin/moderation/queue/{keep['id']}/resolve", mod["token"],
                               json={"outcome": "dismissed"})
     assert status == 409, body
+
+
+async def test_moderation_text_fields_refuse_control_characters_and_drop_bidi_controls(world):
+    room = await fresh_room(world)
+    a, ca, ia, _ = await person(world, room.slug)
+    b, cb, ib, _ = await person(world, room.slug)
+    mod = await staff(world)
+    bad = await call(cb, "report", {"user_id": uid(a), "reason": "rude\x00"})
+    assert bad["ok"] is False and bad["error"]["code"] == "invalid_payload", bad
+    ok = await call(cb, "report", {"user_id": uid(a), "reason": "rude \u202eedih\u202c"})
+    assert ok["ok"], ok
+    status, body = await rest(world, "GET", f"/api/admin/moderation/queue/{ok['report_id']}", mod["token"])
+    assert body["item"]["reason"] == "rude edih"
+    status, body = await rest(world, "POST", f"/api/admin/moderation/queue/{ok['report_id']}/resolve", mod["token"],
+                              json={"outcome": "dismissed", "note": "no\x1b[31m"})
+    assert status == 400 and body["error"]["code"] == "invalid_payload", body
+    status, body = await rest(world, "GET", f"/api/admin/moderation/queue/{ok['report_id']}", mod["token"])
+    assert body["item"]["status"] == "open"  # the refused call changed nothing
