@@ -101,7 +101,7 @@ def setup(ctx) -> None:
     async def inventory_list(conn: Connection, payload: Empty) -> dict:
         return {"items": await shops.inventory(conn.user_id)}
 
-    routes.setup(ctx)
+    routes.setup(ctx, push_updates)
 
 
 async def startup(ctx) -> None:

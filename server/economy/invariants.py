@@ -5,10 +5,20 @@ Each check returns the offending rows (at most `max_rows`); an empty list means 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
+
+
+@dataclass
+class AuditCheck:
+    name: str
+    ok: bool
+    description: str
+    offending: list[dict[str, Any]] = field(default_factory=list)
+
 
 CHECKS: list[tuple[str, str, str]] = [
     ("balanced", "every transaction's entries sum to zero", """
@@ -94,8 +104,6 @@ def _plain(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def run_checks(conn: asyncpg.Connection, max_rows: int = 100):
-    from server.economy.ledger import AuditCheck
-
     checks = []
     for name, description, sql in CHECKS:
         rows = [_plain(r) for r in await conn.fetch(sql, max_rows)]

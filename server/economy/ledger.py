@@ -18,7 +18,7 @@ import hashlib
 import logging
 import random
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Awaitable, Callable, TypeVar
@@ -32,6 +32,7 @@ import server.accounts.models  # noqa: F401  (the audit log's and wallets' forei
 from server.admin.audit import record
 from server.economy.pgpool import StatementPool
 from server.economy.errors import RETRYABLE, sqlstate, to_protocol_error
+from server.economy.invariants import AuditCheck, run_checks
 from server.protocol import ProtocolError
 from server.text import clean_text
 
@@ -115,14 +116,6 @@ class Transfer:
     to_balance: int
     replayed: bool
     created_at: datetime
-
-
-@dataclass
-class AuditCheck:
-    name: str
-    ok: bool
-    description: str
-    offending: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -582,8 +575,6 @@ class Ledger:
     # -- audit ----------------------------------------------------------------------------------
     async def audit(self, *, max_rows: int = 100) -> AuditReport:
         """Checks every invariant in one consistent snapshot; `ok` is False when any fails."""
-        from server.economy.invariants import run_checks
-
         pool = await self.pool()
         async with pool.acquire() as conn:
             async with conn.transaction(isolation="repeatable_read", readonly=True):

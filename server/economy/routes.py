@@ -7,6 +7,7 @@ the Ledger does that, these handlers only validate and shape.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -89,9 +90,8 @@ def posted_updates(posted: dict[str, Any], kind: str, memo: str) -> list[tuple[s
         "created_at": posted["created_at"]}}) for e in posted["entries"] if e["user_id"]]
 
 
-def setup(ctx) -> None:
-    from server.economy.handlers import push_updates
-
+def setup(ctx, push_updates: Callable[[Any, list], Awaitable[None]]) -> None:
+    """`push_updates(ctx, updates)` is the socket handlers' wallet:update delivery (passed in: no import cycle)."""
     api, ledger = ctx.api, ctx.ledger
 
     async def pushed(posted: dict[str, Any], kind: str, memo: str) -> dict[str, Any]:

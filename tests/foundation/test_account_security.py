@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import statistics
 import threading
 import time
@@ -30,10 +31,13 @@ async def world(db_url, tmp_path_factory):
     await server.runner.cleanup()
 
 
+_ADDRESSES = itertools.count(1)
+
+
 def addr() -> str:
-    """A fresh client address (TEST-NET-3 and documentation IPv6)."""
-    n = uuid.uuid4().int
-    return f"203.0.113.{n % 250 + 1}" if n % 2 else f"2001:db8:{n % 65535:x}:{(n >> 16) % 65535:x}::1"
+    """A fresh client address, never one used before in this run: IPv4 (TEST-NET) then documentation IPv6."""
+    n = next(_ADDRESSES)
+    return f"203.0.113.{n}" if n < 250 else f"2001:db8:{n:x}::1"
 
 
 async def post(world, path: str, body: dict, *, ip: str | None = None, token: str | None = None) -> tuple[int, dict]:
