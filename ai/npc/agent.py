@@ -26,14 +26,16 @@ import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Protocol
 
 from ai.inference import InferenceError, Priority
 
 from .actions import Action, Reply, validate
-from .brain import (Acquaintance, Brain, ReplyContext, RetrievalBrain, affirmative, holding_line, negative,
-                    rule_intents)
+from .brain import Acquaintance, Brain, ReplyContext, RetrievalBrain, affirmative, holding_line, negative, rule_intents
+from .chatter import chat_line, news
 from .interface import ActionRefused, Offer, Person, RoomFact, Sale, Surroundings, World
+from .lexicon import gloss, say, speaks
 from .memory import MemoryDraft, MemoryStream
 from .persona import Persona
 from .scheduler import Budgets, WorldClock
@@ -65,6 +67,7 @@ class AgentConfig:
     greet_delay_s: float = 0.6
     visit_gap_s: float = 300.0  # an arrival this long after the last sighting counts as a new visit
     idle_chatter_s: float = 0.0  # 0: residents do not chat among themselves
+    chat_lines: int = 4  # lines of a conversation between two residents (2 to 6)
     routine_check_s: float = 5.0
     wander_s: float = 45.0  # 0: stand still between conversations
     guide_visit_s: float = 120.0  # how long a resident stays where it led someone
@@ -99,6 +102,13 @@ class Conversation:
     topics: list[str] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
     ended: bool = False
+    # the open thread: the language they speak, the item talked about, the offer made (and one that lapsed)
+    lang: str | None = None
+    translated: bool = False
+    reply_lang: str | None = None
+    item: str | None = None
+    offer: Offer | None = None
+    lapsed: Offer | None = None
 
 
 BoundEmbed = Callable[[list[str], Priority, float], Awaitable[list[list[float]]]]
@@ -137,7 +147,8 @@ class ResidentAgent:
         self._next_chatter = time.monotonic() + (self.config.idle_chatter_s or 0)
         self._visit_until = 0.0
         self._visit_room: str | None = None
-        self._chatter_turns: dict[str, int] = {}
+        self._exchange: dict[str, int] = {}  # resident id -> lines of our exchange so far
+        self._told: dict[str, list[str]] = {}  # resident id -> news already told them
         self._chatter_reset = time.monotonic()
         self._rooms_cache: tuple[float, list[RoomFact]] = (0.0, [])
         self.running = False
@@ -346,21 +357,32 @@ class ResidentAgent:
 
     async def _turn(self, conv: Conversation, text: str, heard: Heard) -> None:
         person = conv.person
-        if heard.lang and heard.lang != self.persona.language:
-            translated = await self.world.translate(text, heard.lang, self.persona.language)
+        conv.lang = heard.lang or self.persona.language
+        conv.translated = False
+        if conv.lang != self.persona.language:
+            translated = await self.world.translate(text, conv.lang, self.persona.language)
             if translated:
                 text = translated
+                conv.translated = True
         conv.turns += 1
         conv.lines.append((person.name, text))
         offer = await self.world.pending_offer(self.id, person.id)
-        if offer is not None and (affirmative(text) or negative(text)):
-            if affirmative(text):
-                sale = await self.world.confirm(self.id, offer.id, person.id)
-                await self.sale_done(person, sale, conv=conv, heard=text)
-            else:
-                await self.world.decline(self.id, offer.id, person.id)
-                await self._reply_line(conv, f"No trouble at all, {person.name}. Anything else?", heard=text,
-                                       meta={"event": "said", "topic": offer.name})
+        meant = text if conv.translated else gloss(text, conv.lang)
+        yes, no = affirmative(meant), negative(meant)
+        if offer is not None and yes and not self._changes_offer(meant, offer):
+            conv.offer = conv.lapsed = None
+            sale = await self.world.confirm(self.id, offer.id, person.id)
+            await self.sale_done(person, sale, conv=conv, heard=text)
+            return
+        if offer is not None and no:
+            conv.offer = conv.lapsed = None
+            await self.world.decline(self.id, offer.id, person.id)
+            await self._reply_line(conv, await self._in_their_language(conv, say("declined", self._lang(conv), name=person.name)),
+                                   heard=text, meta={"event": "said", "topic": offer.name})
+            return
+        lapsed = conv.lapsed or conv.offer
+        if offer is None and yes and lapsed is not None:
+            await self._offer_again(conv, lapsed, text)
             return
         if conv.turns == 1 and self.config.walk_over:
             await self._walk_over(person)
@@ -371,6 +393,47 @@ class ResidentAgent:
         if conv.turns >= self.config.max_turns and not conv.ended:
             await self._reply_line(conv, f"I must get back to my work now, {person.name}. Do come again!")
             await self._end(conv, "turns")
+
+    def _changes_offer(self, text: str, offer: Offer) -> bool:
+        """'ok, but what about the map?' is not a yes to the lantern."""
+        if re.search(r"\b(what about|how much|instead)\b", text, re.I):
+            return True
+        qty = re.search(r"\b(\d{1,3}|two|three|four|five|six|seven|eight|nine|ten)\b", text, re.I)
+        return bool(qty) and len(text.split()) > 2
+
+    def _lang(self, conv: Conversation) -> str:
+        """The language its template lines take for this person (theirs where the lexicon speaks it)."""
+        if conv.lang and not conv.translated and speaks(conv.lang):
+            return conv.lang
+        return self.persona.language
+
+    async def _in_their_language(self, conv: Conversation, text: str, lang: str | None = None) -> str:
+        """A line in the resident's own language goes back into theirs when the world can translate."""
+        lang = lang or self._lang(conv)
+        conv.reply_lang = lang
+        if conv.lang and lang != conv.lang and lang == self.persona.language:
+            back = await self.world.translate(text, lang, conv.lang)
+            if back:
+                conv.reply_lang = conv.lang
+                return back
+        return text
+
+    async def _offer_again(self, conv: Conversation, lapsed: Offer, heard: str) -> None:
+        """A yes to an offer that expired: say it lapsed and make it afresh (the money still waits)."""
+        person, lang = conv.person, self._lang(conv)
+        conv.lapsed = None
+        try:
+            fresh = await self.world.offer(self.id, person.id, lapsed.sku, lapsed.qty)
+        except ActionRefused as e:
+            line = say("out_of_stock", lang, name=person.name, item=lapsed.name) if e.code == "conflict" else \
+                f"Sorry, {person.name}: {e.message}"
+            await self._reply_line(conv, await self._in_their_language(conv, line, lang), heard=heard)
+            return
+        conv.offer = fresh
+        phrase = f"{fresh.qty} x {fresh.name}" if fresh.qty > 1 else fresh.name
+        line = say("lapsed", lang, item=phrase, name=person.name, total=fresh.total)
+        await self._reply_line(conv, await self._in_their_language(conv, line, lang), heard=heard,
+                               meta={"event": "said", "topic": fresh.name})
 
     async def _compose(self, conv: Conversation, text: str, offer: Offer | None) -> Reply:
         """The brain's reply within the deadlines; "one moment" first when it is slow."""
@@ -390,7 +453,11 @@ class ResidentAgent:
         self.figures["fallbacks"] += 1
         ctx = await self._context(conv.person, text, whisper=conv.whisper, offer=offer, deadline=0.5, models=False,
                                   conv=conv)
-        return await self.retrieval.reply(ctx)
+        try:
+            return await self.retrieval.reply(ctx)
+        except Exception:  # never silence: a plain line rather than no answer
+            log.exception("resident %s: the retrieval brain failed too", self.persona.key)
+            return Reply(f"Sorry, {conv.person.name}, I lost my train of thought. Could you say that again?")
 
     async def _think(self, conv: Conversation, text: str, offer: Offer | None) -> Reply:
         t = time.monotonic()
@@ -428,7 +495,9 @@ class ResidentAgent:
         query = f"{person.name}: {text}" if text else person.name
         if embed is not None and text and self._needs_meaning(text):
             try:  # a short leash: when the queue is busy, word overlap stands in for meaning
-                qv = (await embed([text], Priority.NPC_REPLY, min(self.config.query_embed_s, deadline)))[0]
+                # the resident's own name says who is asked, not what: it is left out of the meaning
+                plain = re.sub(rf"(?<!\w){re.escape(self.persona.name)}\b[,:!]?\s*", "", text, flags=re.I) or text
+                qv = (await embed([plain], Priority.NPC_REPLY, min(self.config.query_embed_s, deadline)))[0]
             except InferenceError:
                 self.figures["query_unembedded"] = self.figures.get("query_unembedded", 0) + 1
         t3 = time.monotonic(); ph.setdefault("c_embed", deque(maxlen=500)).append(t3 - t2)
@@ -447,7 +516,8 @@ class ResidentAgent:
             rooms=rooms, items=items, people=[p.name for p in sur.people if p.id != self.id],
             residents=[r for r in self.others() if r[0] != self.persona.name], clock=self.clock.label(),
             part_of_day=self.clock.part_of_day(), offer=offer, first_turn=bool(conv and conv.turns == 1),
-            embed=embed, query_vector=qv, deadline=remaining)
+            embed=embed, query_vector=qv, deadline=remaining, lang=conv.lang if conv else None,
+            translated=bool(conv and conv.translated), topic_item=conv.item if conv else None)
 
     def _needs_meaning(self, text: str) -> bool:
         """Does answering this need the line's embedding? The LLM brain always retrieves by
@@ -456,6 +526,8 @@ class ResidentAgent:
         if self.brain.kind == "llm":
             return True
         intents = set(rule_intents(text))
+        if not intents and re.search(r"[^\x00-\x7f]", text):
+            return False  # a line in another language: the lexicon reads it, not the English embedder
         return not intents or not intents <= {"shop", "buy", "greet", "thanks", "farewell", "guide"}
 
     async def _rooms(self) -> list[RoomFact]:
@@ -490,6 +562,7 @@ class ResidentAgent:
                     offer = await self.world.offer(self.id, person.id, a.args["sku"], a.args["qty"])
                     conv.outcomes.append(f"offered them {offer.qty} x {offer.name} for {offer.total} coins")
                     conv.topics.append(offer.name)
+                    conv.offer, conv.lapsed, conv.item = offer, None, offer.sku
                 except ActionRefused as e:
                     self.figures["refusals"] += 1
                     text = f"Sorry, {person.name}: {e.message}"
@@ -500,17 +573,22 @@ class ResidentAgent:
                 conv.topics.append(name)
             elif a.kind in ("move_to", "emote"):
                 after.append(a)
+        if reply.meta.get("sku"):
+            conv.item = str(reply.meta["sku"])
+        text = await self._in_their_language(conv, text, reply.meta.get("lang") or self.persona.language)
         # what it learnt is written before it speaks: a reply is never heard and then forgotten
         topic = reply.meta.get("topic")
         if topic:
             conv.topics.append(str(topic))
         fact = reply.meta.get("fact")
         facts = {"last_topic": str(topic)} if topic and reply.meta.get("intent") not in ("greet", "farewell", "thanks") else {}
-        if isinstance(fact, dict):
+        if isinstance(fact, dict) and fact:
             facts.update(fact)
-            self.remember(MemoryDraft("observation", f"{person.name} told me they are a {fact.get('is')}.",
+            told = _join_facts(fact)
+            self.remember(MemoryDraft("observation", f"{person.name} told me they {told}.", importance=6.0,
                                       subject_id=person.id, subject_name=person.name,
-                                      meta={"event": "personal", "topic": fact.get("is")}))
+                                      meta={"event": "personal", "topic": next(iter(fact.values())),
+                                            "private": conv.whisper}))
         if facts:
             await self.people.meet(self.id, person.id, person.name, facts=facts)
         await self._reply_line(conv, text, heard=heard_text,
@@ -542,17 +620,19 @@ class ResidentAgent:
         if heard is not None:
             memory = f"{who} said to me: \"{_clip(heard, 200)}\" I answered: \"{_clip(text, 160)}\""
             self.remember(MemoryDraft("observation", memory, subject_id=conv.person.id, subject_name=who,
-                                      meta=meta or {"event": "said"}))
+                                      meta={**(meta or {"event": "said"}), "private": conv.whisper}))
         else:
             self.remember(MemoryDraft("observation", f"I told {who}: \"{_clip(text, 200)}\"", importance=2.0,
-                                      subject_id=conv.person.id, subject_name=who, meta=meta or {"event": "reply"}))
-        await self._say(text, to=conv.person.id if conv.whisper else None)
+                                      subject_id=conv.person.id, subject_name=who,
+                                      meta={**(meta or {"event": "reply"}), "private": conv.whisper}))
+        await self._say(text, to=conv.person.id if conv.whisper else None, lang=conv.reply_lang)
+        conv.reply_lang = None
 
-    async def _say(self, text: str, *, to: str | None) -> bool:
+    async def _say(self, text: str, *, to: str | None, lang: str | None = None) -> bool:
         if not text:
             return False
         try:
-            ok = await self.world.say(self.id, text, to=to, lang=self.persona.language)
+            ok = await self.world.say(self.id, text, to=to, lang=lang or self.persona.language)
         except Exception:
             log.exception("resident %s could not speak", self.persona.key)
             return False
@@ -615,10 +695,11 @@ class ResidentAgent:
         conv = conv or self.conversations.get(person.id)
         o = sale.offer
         item = o.name if o else "that"
+        lang = self._lang(conv) if conv is not None else self.persona.language
         if sale.ok and o is not None:
             self.figures["sales"] += 1
-            line = f"Here you are, {person.name}: {o.qty} x {o.name}. That's {o.total} coins, thank you kindly!" \
-                if o.qty > 1 else f"Here you are, {person.name}: one {o.name}. That's {o.total} coins, thank you kindly!"
+            line = say("sold", lang, name=person.name, item=f"{o.qty} x {o.name}" if o.qty > 1 else f"1 x {o.name}"
+                       if lang != "en" else f"one {o.name}", total=o.total)
             self.remember(MemoryDraft("observation", f"{person.name} bought {o.qty} x {o.name} from me for {o.total} coins.",
                                       subject_id=person.id, subject_name=person.name,
                                       meta={"event": "purchase", "item": o.name, "sku": o.sku, "qty": o.qty,
@@ -644,6 +725,7 @@ class ResidentAgent:
             if conv is not None:
                 conv.outcomes.append(f"the sale of {item} failed ({code})")
         if conv is not None:
+            line = await self._in_their_language(conv, line, lang)
             await self._reply_line(conv, line, heard=heard, meta={"event": "said", "topic": item} if heard else None)
         else:
             await self._say(line, to=None)
@@ -656,19 +738,56 @@ class ResidentAgent:
                                   meta={"event": "purchase", "item": item, "qty": qty, "total": total, "topic": item}))
         await self.people.meet(self.id, person.id, person.name, facts={"last_bought": item})
 
+    # == residents among themselves ==================================================================
+    async def chat_with(self, other: Person) -> bool:
+        """Open a short visible conversation with another resident in its room (line 1); the other
+        answers as it hears it. False when busy, already talking with them, or out of budget."""
+        if not self.running or self.conversations or other.id in self._exchange or other.id == self.id:
+            return False
+        if not self.budgets.take(self.id, Priority.BACKGROUND):
+            return False
+        self._exchange[other.id] = 1
+        await self._chat_say(other, 1, "")
+        return True
+
     async def _answer_resident(self, h: Heard) -> None:
-        """Another resident spoke to it by name: one short answer, background budget only."""
-        n = self._chatter_turns.get(h.speaker.id, 0)
-        if n >= 1 or not self.budgets.take(self.id, Priority.BACKGROUND):
+        """Another resident spoke to it by name: the next line of their exchange, within its
+        budget, while no person is talking with it (people come first)."""
+        other = h.speaker
+        n = self._exchange.get(other.id, 0) + 1  # the line just heard
+        self.remember(MemoryDraft("observation", f"{other.name} said to me: \"{_clip(h.text, 200)}\"",
+                                  subject_id=other.id, subject_name=other.name, importance=2.0,
+                                  meta={"event": "chatter"}))
+        if n >= self.config.chat_lines or self.conversations or not self.budgets.take(self.id, Priority.BACKGROUND):
+            self._exchange.pop(other.id, None)
             return
-        self._chatter_turns[h.speaker.id] = n + 1
-        self.remember(MemoryDraft("observation", f"{h.speaker.name} said to me: \"{h.text[:200]}\"",
-                                  subject_id=h.speaker.id, subject_name=h.speaker.name, importance=2.0,
-                                  meta={"event": "said"}))
-        await asyncio.sleep(1.0)
-        line, _ = await self.retrieval.best_knowledge(ReplyContext(self.persona, h.speaker, text=h.text))
-        said = _first_person(self.persona, line) if line else "Good to hear."
-        await self._say(f"Indeed, {h.speaker.name}! {said}", to=None)
+        self._exchange[other.id] = n + 1
+        await self._chat_say(other, n + 1, h.text)
+        if n + 1 >= self.config.chat_lines:
+            self._exchange.pop(other.id, None)
+
+    async def _chat_say(self, other: Person, n: int, heard: str) -> None:
+        mine = ""
+        if n in (1, 2, 5):
+            recent = await self.stream.store.recent(self.id, after=None, limit=40)
+            slot = next((s for s in self.persona.routine if s.covers(self.clock.minute())), None)
+            until = f"{slot.end // 60:02d}:{slot.end % 60:02d}" if slot and slot.start != slot.end else None
+            here = next((r.name for r in await self._rooms() if r.slug == self.room), self.room or "town")
+            mine = news(self.persona, recent, room_name=here, until=until, skip=set(self._told.get(other.id, [])))
+            self._told.setdefault(other.id, []).append(mine)
+        line = chat_line(n, self.persona, other.name, mine, heard)
+        if self.brain.kind == "llm" and n in (1, 2) and self.budgets.take(self.id, Priority.BACKGROUND):
+            ctx = await self._context(other, heard, whisper=False, offer=None, deadline=5.0, models=False,
+                                      retrieve=False)
+            try:
+                said = await self.brain.chatter(self.persona, other.name, ctx)
+                line = said if other.name.lower() in said.lower() else f"{other.name}, {said}"
+            except InferenceError:
+                pass
+        self.figures["chatter"] = self.figures.get("chatter", 0) + 1
+        self.remember(MemoryDraft("observation", f"I told {other.name}: \"{_clip(line, 200)}\"", importance=1.5,
+                                  subject_id=other.id, subject_name=other.name, meta={"event": "chatter"}))
+        await self._say(line, to=None)
 
     # == time ========================================================================================
     async def tick(self) -> None:
@@ -679,6 +798,12 @@ class ResidentAgent:
         for conv in list(self.conversations.values()):
             if not conv.replying and now - conv.last > self.config.conversation_idle_s:
                 await self._end(conv, "idle")
+            elif conv.offer is not None and not conv.replying and conv.offer.expires_at <= datetime.now(timezone.utc):
+                # an offer that lapsed is said to have lapsed; a yes after it gets a fresh one
+                o, conv.offer, conv.lapsed = conv.offer, None, conv.offer
+                line = say("lapsed_notice", self._lang(conv), name=conv.person.name,
+                           item=f"{o.qty} x {o.name}" if o.qty > 1 else o.name)
+                self.spawn(self._reply_line(conv, await self._in_their_language(conv, line)))
         if self._overheard and now - self._overheard_since > self.config.overheard_flush_s:
             self._flush_overheard()
         if now >= self._next_routine:
@@ -693,7 +818,8 @@ class ResidentAgent:
                 self.spawn(self._chatter())
         if now - self._chatter_reset > 600:
             self._chatter_reset = now
-            self._chatter_turns.clear()
+            self._exchange.clear()
+            self._told.clear()
 
     async def _follow_routine(self, now: float) -> None:
         target = self.persona.room_at(self.clock.minute())
@@ -736,19 +862,13 @@ class ResidentAgent:
 
     async def _chatter(self) -> None:
         others = [p for p in (await self.world.look_around(self.id)).people if p.kind == "npc" and p.id != self.id]
-        if not others or not self.budgets.take(self.id, Priority.BACKGROUND):
-            return
-        other = random.choice(others)
-        ctx = await self._context(other, "", whisper=False, offer=None, deadline=5.0, models=False, retrieve=False)
-        brain = self.brain if self.brain.kind == "llm" and self.budgets.take(self.id, Priority.BACKGROUND) else self.retrieval
-        try:
-            line = await brain.chatter(self.persona, other.name, ctx)
-        except InferenceError:
-            return
-        if line:
-            await self._say(line, to=None)
-            self.remember(MemoryDraft("observation", f"I chatted with {other.name}: \"{line}\"", importance=1.5,
-                                      subject_id=other.id, subject_name=other.name, meta={"event": "chatter"}))
+        if others:
+            await self.chat_with(random.choice(others))
+
+    async def idle(self) -> None:
+        """Wait until every reply and act under way is done (tests and the eval wait on this)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
 
     # == figures =====================================================================================
     def snapshot(self) -> dict[str, Any]:
@@ -761,6 +881,12 @@ class ResidentAgent:
             "phases_p50": {k: _pct(sorted(v), 0.5) for k, v in self.phases.items()},
             "memory": dict(self.stream.stats.__dict__, rows=self.stream.rows, unreflected=round(self.stream.unreflected, 1)),
         }
+
+
+def _join_facts(fact: dict) -> str:
+    parts = [f"are a {fact['is']}" if fact.get("is") else "", f"are from {fact['from']}" if fact.get("from") else "",
+             f"like {fact['likes']}" if fact.get("likes") else ""]
+    return " and ".join(p for p in parts if p) or "told me about themselves"
 
 
 def _pct(values: list[float], q: float) -> float | None:

@@ -1,0 +1,315 @@
+"""A small bundled multilingual lexicon: what a resident understands and says in every world
+language when no translation model is loaded.
+
+`gloss(text, lang)` turns a line in es/de/fr/pt into the plain English the brain's rules read
+("¿dónde está la biblioteca?" -> "where is the library?"): phrases for the intents that matter
+most (greeting, yes/no, thanks, where-is, what-do-you-sell, buy, price, goodbye) and a glossary
+of the common words for places and goods, so room and item names are then matched as written.
+`say(key, lang, **fields)` is the reply side: one template per intent and language. Anything
+the lexicon does not cover is answered in English with a plain note that it is English.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+LANGS = ("en", "es", "de", "fr", "pt")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents ("¿Dónde?" -> "¿donde?"): patterns are written accent-free."""
+    nfkd = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in nfkd if not unicodedata.combining(c)).replace("ß", "ss")
+
+
+# (pattern over the folded line, English) in order: longer phrases first.
+PHRASES: dict[str, list[tuple[str, str]]] = {
+    "es": [
+        (r"\bno,? gracias\b", "no thanks"), (r"\bmuchas gracias\b", "thank you"), (r"\bgracias\b", "thank you"),
+        (r"\b(hola|buenos dias|buenas tardes|buenas noches|buenas)\b", "hello"),
+        (r"\b(adios|hasta luego|hasta pronto|nos vemos|chao)\b", "goodbye"),
+        (r"\bd[eo]nde (esta|estan|queda|quedan|se encuentra|hay)\b", "where is"), (r"\bdonde\b", "where"),
+        (r"\bcomo (llego|voy|se llega) (a|al)\b", "how do i get to the"), (r"\bllevame (a|al)\b", "take me to the"),
+        (r"\bque (vendes|vende|tienes|tiene|ofreces)\b", "what do you sell"),
+        (r"\bcuanto (cuesta|cuestan|vale|valen|es|son)\b", "how much is"), (r"\bcuanto por\b", "how much for"),
+        (r"\bprecio\b", "price"), (r"\by (el|la|los|las)\b", "what about the"),
+        (r"\b(quiero|quisiera|me gustaria) comprar\b", "i want to buy"), (r"\b(quiero|quisiera)\b", "i want"),
+        (r"\b(me lo llevo|me la llevo|lo compro|la compro)\b", "i'll take it"), (r"\bcomprar\b", "buy"),
+        (r"^\W*(si|claro|vale|de acuerdo|por supuesto)\b", "yes"), (r"^\W*no\b", "no"),
+    ],
+    "de": [
+        (r"\bnein,? danke\b", "no thanks"), (r"\b(vielen dank|danke schon|danke)\b", "thank you"),
+        (r"\b(hallo|guten (morgen|tag|abend)|servus|moin)\b", "hello"),
+        (r"\b(tschuss|auf wiedersehen|bis spater|bis bald|ciao)\b", "goodbye"),
+        (r"\bwo (ist|sind|finde ich|liegt)\b", "where is"), (r"\bwo\b", "where"),
+        (r"\bwie komme ich (zum|zur|in die|in den|nach)\b", "how do i get to the"),
+        (r"\bbring mich (zum|zur)\b", "take me to the"),
+        (r"\bwas (verkaufst du|verkaufen sie|hast du|haben sie)\b", "what do you sell"),
+        (r"\bwas kostet\b", "how much is"), (r"\bwie viel kostet\b", "how much is"), (r"\bwie viel fur\b", "how much for"),
+        (r"\bwieviel kostet\b", "how much is"), (r"\bpreis\b", "price"), (r"\bund (der|die|das)\b", "what about the"),
+        (r"\b(ich mochte|ich will|ich hatte gern) (einen|eine|ein)?\s*", "i want to buy a "),
+        (r"\b(ich nehme (es|ihn|sie)|nehme ich)\b", "i'll take it"), (r"\bkaufen\b", "buy"),
+        (r"^\W*(ja|klar|gern|gerne|okay|einverstanden)\b", "yes"), (r"^\W*nein\b", "no"),
+    ],
+    "fr": [
+        (r"\bnon,? merci\b", "no thanks"), (r"\b(merci beaucoup|merci)\b", "thank you"),
+        (r"\b(bonjour|bonsoir|salut|coucou)\b", "hello"),
+        (r"\b(au revoir|a bientot|a plus tard|a plus|bonne nuit)\b", "goodbye"),
+        (r"\bou (est|sont|se trouve|se trouvent)\b", "where is"), (r"\bou\b(?= )", "where"),
+        (r"\bcomment (aller|je vais|est-ce que je vais) (a|au)\b", "how do i get to the"),
+        (r"\bemmene-?moi (a|au)\b", "take me to the"),
+        (r"\bqu'?est-ce que (vous vendez|tu vends)\b", "what do you sell"),
+        (r"\bque (vendez-vous|vends-tu|vendez vous)\b", "what do you sell"),
+        (r"\b(vous vendez|tu vends) quoi\b", "what do you sell"),
+        (r"\bcombien (coute|coutent|pour)\b", "how much is"), (r"\bcombien\b", "how much"), (r"\bprix\b", "price"),
+        (r"\bet (le|la|les)\b", "what about the"),
+        (r"\bje (voudrais|veux) (acheter)?\b", "i want to buy"), (r"\bje (le|la) prends\b", "i'll take it"),
+        (r"\bacheter\b", "buy"),
+        (r"^\W*(oui|d'accord|bien sur|volontiers|ok)\b", "yes"), (r"^\W*non\b", "no"),
+    ],
+    "pt": [
+        (r"\bnao,? obrigad[oa]\b", "no thanks"), (r"\b(muito obrigad[oa]|obrigad[oa]|valeu)\b", "thank you"),
+        (r"\b(ola|oi|bom dia|boa tarde|boa noite)\b", "hello"),
+        (r"\b(tchau|adeus|ate logo|ate mais|ate breve)\b", "goodbye"),
+        (r"\bonde (fica|ficam|esta|estao|e)\b", "where is"), (r"\bonde\b", "where"),
+        (r"\bcomo (chego|vou) (a|ao|na|no)\b", "how do i get to the"), (r"\bleve-?me (a|ao|para)\b", "take me to the"),
+        (r"\bo que (voce vende|vende|vendes|tem)\b", "what do you sell"),
+        (r"\bquanto (custa|custam|e|sao)\b", "how much is"), (r"\bquanto por\b", "how much for"),
+        (r"\bpreco\b", "price"), (r"\be (o|a|os|as)\b(?= \w)", "what about the"),
+        (r"\b(quero|queria|gostaria de) comprar\b", "i want to buy"), (r"\b(quero|queria)\b", "i want"),
+        (r"\b(eu levo|vou levar|levo)\b", "i'll take it"), (r"\bcomprar\b", "buy"),
+        (r"^\W*(sim|claro|pode ser|com certeza)\b", "yes"), (r"^\W*nao\b", "no"),
+    ],
+}
+
+# Common words for places, goods and numbers -> English (room and item names are then matched as written).
+GLOSSARY: dict[str, dict[str, str]] = {
+    "es": {"biblioteca": "library", "mercado": "market", "plaza": "plaza", "fuente": "fountain", "tienda": "shop",
+           "farol": "lantern", "faroles": "lanterns", "linterna": "lantern", "linternas": "lanterns",
+           "lampara": "lantern", "mapa": "map", "mapas": "maps", "te": "tea", "tes": "teas", "aceite": "oil", "libro": "book",
+           "libros": "books", "monedas": "coins", "uno": "one", "una": "one", "un": "a", "dos": "two", "tres": "three",
+           "cuatro": "four", "cinco": "five", "el": "the", "la": "the", "los": "the", "las": "the", "de": "of"},
+    "de": {"bibliothek": "library", "bucherei": "library", "markt": "market", "marktplatz": "market",
+           "platz": "plaza", "brunnen": "fountain", "laden": "shop", "laterne": "lantern", "laternen": "lanterns",
+           "lampe": "lantern", "karte": "map", "stadtplan": "map", "karten": "maps", "tee": "tea", "ol": "oil",
+           "lampenol": "oil", "buch": "book", "bucher": "books", "munzen": "coins", "eins": "one", "einen": "a",
+           "eine": "a", "ein": "a", "zwei": "two", "drei": "three", "vier": "four", "funf": "five", "der": "the",
+           "die": "the", "das": "the", "zum": "to the", "zur": "to the"},
+    "fr": {"bibliotheque": "library", "marche": "market", "place": "plaza", "fontaine": "fountain",
+           "boutique": "shop", "lanterne": "lantern", "lanternes": "lanterns", "lampe": "lantern", "carte": "map",
+           "plan": "map", "cartes": "maps", "the": "tea", "huile": "oil", "livre": "book", "livres": "books",
+           "pieces": "coins", "un": "one", "une": "one", "deux": "two", "trois": "three", "quatre": "four",
+           "cinq": "five", "le": "the", "la": "the", "les": "the", "l": "the", "de": "of"},
+    "pt": {"biblioteca": "library", "mercado": "market", "praca": "plaza", "fonte": "fountain", "loja": "shop",
+           "lanterna": "lantern", "lanternas": "lanterns", "lampiao": "lantern", "candeeiro": "lantern",
+           "mapa": "map", "mapas": "maps", "cha": "tea", "oleo": "oil", "azeite": "oil", "livro": "book",
+           "livros": "books", "moedas": "coins", "um": "one", "uma": "one", "dois": "two", "duas": "two",
+           "tres": "three", "quatro": "four", "cinco": "five", "o": "the", "os": "the", "as": "the", "do": "of the",
+           "da": "of the"},
+}
+
+_COMPILED = {lang: [(re.compile(p), en) for p, en in rules] for lang, rules in PHRASES.items()}
+
+
+def gloss(text: str, lang: str | None) -> str:
+    """The English the brain's rules read for a line in `lang` (the line itself for English or a
+    language the lexicon lacks)."""
+    if not lang or lang == "en" or lang not in _COMPILED:
+        return text
+    t = fold(text).replace("¿", " ").replace("¡", " ")
+    for rx, en in _COMPILED[lang]:
+        t = rx.sub(en, t)
+    words = GLOSSARY.get(lang, {})
+    t = re.sub(r"[^\W\d_]+", lambda m: words.get(m.group(0), m.group(0)), t)
+    return " ".join(t.split())
+
+
+def understood(text: str, lang: str | None) -> bool:
+    """Did the lexicon recognise anything in this line (a phrase or a glossary word)?"""
+    if not lang or lang == "en" or lang not in _COMPILED:
+        return True
+    t = fold(text)
+    return any(rx.search(t) for rx, _ in _COMPILED[lang]) or any(
+        w in GLOSSARY[lang] and GLOSSARY[lang][w] not in ("the", "of", "a", "of the", "to the")
+        for w in re.findall(r"[^\W\d_]+", t))
+
+
+# -- replies --------------------------------------------------------------------------------------
+DIRECTIONS = {
+    "north": {"es": "al norte", "de": "nördlich", "fr": "au nord", "pt": "ao norte", "en": "north"},
+    "south": {"es": "al sur", "de": "südlich", "fr": "au sud", "pt": "ao sul", "en": "south"},
+    "east": {"es": "al este", "de": "östlich", "fr": "à l'est", "pt": "a leste", "en": "east"},
+    "west": {"es": "al oeste", "de": "westlich", "fr": "à l'ouest", "pt": "a oeste", "en": "west"},
+}
+
+TEMPLATES: dict[str, dict[str, str]] = {
+    "greet_new": {
+        "en": "Hello {name}, welcome to {here}! I'm {me}, the {role}. {help}",
+        "es": "¡Hola, {name}, bienvenido a {here}! Soy {me}. ¿En qué te puedo ayudar?",
+        "de": "Hallo {name}, willkommen in {here}! Ich bin {me}. Wie kann ich dir helfen?",
+        "fr": "Bonjour {name}, bienvenue à {here} ! Je suis {me}. Comment puis-je t'aider ?",
+        "pt": "Olá, {name}, bem-vindo a {here}! Eu sou {me}. Como posso te ajudar?",
+    },
+    "greet_again": {
+        "en": "Hello again, {name}! {help}",
+        "es": "¡Hola de nuevo, {name}! ¿Qué necesitas?",
+        "de": "Hallo nochmal, {name}! Was brauchst du?",
+        "fr": "Re-bonjour, {name} ! De quoi as-tu besoin ?",
+        "pt": "Olá de novo, {name}! Do que você precisa?",
+    },
+    "list": {
+        "en": "I have {items}. What catches your eye, {name}?",
+        "es": "Tengo {items}. ¿Qué te gustaría, {name}?",
+        "de": "Ich habe {items}. Was darf es sein, {name}?",
+        "fr": "J'ai {items}. Qu'est-ce qui te plaît, {name} ?",
+        "pt": "Eu tenho {items}. O que você gostaria, {name}?",
+    },
+    "item_price": {"en": "{item} for {price} coins", "es": "{item} por {price} monedas",
+                   "de": "{item} für {price} Münzen", "fr": "{item} pour {price} pièces",
+                   "pt": "{item} por {price} moedas"},
+    "sold_out": {
+        "en": "I'm sold out of everything, I'm afraid.", "es": "Lo siento, no me queda nada.",
+        "de": "Tut mir leid, ich bin ausverkauft.", "fr": "Désolé, je n'ai plus rien.",
+        "pt": "Desculpe, não tenho mais nada.",
+    },
+    "offer": {
+        "en": "{item} for {total} coins, {name}. Shall I hand it over? Say yes to confirm.",
+        "es": "{item} por {total} monedas, {name}. ¿Te lo doy? Di que sí para confirmar.",
+        "de": "{item} für {total} Münzen, {name}. Soll ich es dir geben? Sag ja, um zu bestätigen.",
+        "fr": "{item} pour {total} pièces, {name}. Je te l'emballe ? Dis oui pour confirmer.",
+        "pt": "{item} por {total} moedas, {name}. Posso te entregar? Diga sim para confirmar.",
+    },
+    "price_offer": {
+        "en": "A {item} is {price} coins; I have {stock}. Want one? Say yes and it's yours.",
+        "es": "Un {item} cuesta {price} monedas; tengo {stock}. ¿Quieres uno? Di que sí y es tuyo.",
+        "de": "Ein {item} kostet {price} Münzen; ich habe {stock}. Willst du eins? Sag ja, und es gehört dir.",
+        "fr": "Un {item} coûte {price} pièces ; j'en ai {stock}. Tu en veux un ? Dis oui et il est à toi.",
+        "pt": "Um {item} custa {price} moedas; tenho {stock}. Quer um? Diga sim e é seu.",
+    },
+    "restate": {
+        "en": "That's {item} for {total} coins, {name}. Say yes to confirm, or no.",
+        "es": "Son {item} por {total} monedas, {name}. Di que sí para confirmar, o no.",
+        "de": "Das sind {item} für {total} Münzen, {name}. Sag ja zum Bestätigen, oder nein.",
+        "fr": "Ça fait {item} pour {total} pièces, {name}. Dis oui pour confirmer, ou non.",
+        "pt": "São {item} por {total} moedas, {name}. Diga sim para confirmar, ou não.",
+    },
+    "sold": {
+        "en": "Here you are, {name}: {item}. That's {total} coins, thank you kindly!",
+        "es": "Aquí tienes, {name}: {item}. Son {total} monedas, ¡muchas gracias!",
+        "de": "Bitte sehr, {name}: {item}. Das macht {total} Münzen, vielen Dank!",
+        "fr": "Voilà, {name} : {item}. Ça fait {total} pièces, merci beaucoup !",
+        "pt": "Aqui está, {name}: {item}. São {total} moedas, muito obrigado!",
+    },
+    "declined": {
+        "en": "No trouble at all, {name}. Anything else?", "es": "No pasa nada, {name}. ¿Algo más?",
+        "de": "Kein Problem, {name}. Sonst noch etwas?", "fr": "Aucun souci, {name}. Autre chose ?",
+        "pt": "Sem problema, {name}. Mais alguma coisa?",
+    },
+    "lapsed": {
+        "en": "My offer of {item} lapsed, {name}, offers only keep a little while. It's {total} coins now: say yes again to take it.",
+        "es": "Mi oferta de {item} caducó, {name}. Ahora son {total} monedas: di que sí otra vez para llevártelo.",
+        "de": "Mein Angebot für {item} ist abgelaufen, {name}. Jetzt sind es {total} Münzen: sag noch einmal ja.",
+        "fr": "Mon offre pour {item} a expiré, {name}. C'est {total} pièces maintenant : redis oui pour le prendre.",
+        "pt": "Minha oferta de {item} expirou, {name}. Agora são {total} moedas: diga sim de novo para levar.",
+    },
+    "lapsed_notice": {
+        "en": "{name}, my offer of {item} has lapsed. Ask again whenever you like.",
+        "es": "{name}, mi oferta de {item} ha caducado. Pregúntame otra vez cuando quieras.",
+        "de": "{name}, mein Angebot für {item} ist abgelaufen. Frag einfach noch einmal.",
+        "fr": "{name}, mon offre pour {item} a expiré. Redemande quand tu veux.",
+        "pt": "{name}, minha oferta de {item} expirou. Pergunte de novo quando quiser.",
+    },
+    "no_offer": {
+        "en": "There's nothing to say yes to just yet, {name}. What would you like?",
+        "es": "Todavía no hay nada que confirmar, {name}. ¿Qué te gustaría?",
+        "de": "Es gibt noch nichts zu bestätigen, {name}. Was möchtest du?",
+        "fr": "Il n'y a encore rien à confirmer, {name}. Que veux-tu ?",
+        "pt": "Ainda não há nada para confirmar, {name}. O que você gostaria?",
+    },
+    "out_of_stock": {
+        "en": "Sorry, {name}, I'm out of {item} right now.", "es": "Lo siento, {name}, no me quedan {item}.",
+        "de": "Tut mir leid, {name}, {item} ist gerade ausverkauft.",
+        "fr": "Désolé, {name}, je n'ai plus de {item} pour l'instant.",
+        "pt": "Desculpe, {name}, estou sem {item} agora.",
+    },
+    "which": {
+        "en": "What would you like, {name}? {list}", "es": "¿Qué te gustaría, {name}? {list}",
+        "de": "Was möchtest du, {name}? {list}", "fr": "Que veux-tu, {name} ? {list}",
+        "pt": "O que você gostaria, {name}? {list}",
+    },
+    "no_shop": {
+        "en": "I don't sell anything myself, {name}. {seller} keeps a stall in {where}.",
+        "es": "Yo no vendo nada, {name}. {seller} tiene un puesto en {where}.",
+        "de": "Ich verkaufe selbst nichts, {name}. {seller} hat einen Stand in {where}.",
+        "fr": "Je ne vends rien moi-même, {name}. {seller} tient un étal à {where}.",
+        "pt": "Eu não vendo nada, {name}. {seller} tem uma banca em {where}.",
+    },
+    "where": {
+        "en": "{room} is {dir} {of_from}, {name}. {desc}",
+        "es": "{room} está {dir} {of_from}, {name}. Es fácil de encontrar.",
+        "de": "{room} liegt {dir} {of_from}, {name}. Leicht zu finden.",
+        "fr": "{room} se trouve {dir} {of_from}, {name}. C'est facile à trouver.",
+        "pt": "{room} fica {dir} {of_from}, {name}. É fácil de achar.",
+    },
+    "where_plain": {
+        "en": "{room}, {name}: {desc} It's one road from {from_}.",
+        "es": "{room}, {name}: está a un camino de {from_}. Es fácil de encontrar.",
+        "de": "{room}, {name}: nur einen Weg von {from_} entfernt. Leicht zu finden.",
+        "fr": "{room}, {name} : c'est à un chemin de {from_}. C'est facile à trouver.",
+        "pt": "{room}, {name}: fica a um caminho de {from_}. É fácil de achar.",
+    },
+    "here_already": {
+        "en": "You're in {room} right now, {name}.", "es": "Ya estás en {room}, {name}.",
+        "de": "Du bist schon in {room}, {name}.", "fr": "Tu es déjà à {room}, {name}.",
+        "pt": "Você já está em {room}, {name}.",
+    },
+    "follow": {
+        "en": "Follow me to {room}, {name}! Pick '{room}' in your room list to come along.",
+        "es": "¡Sígueme a {room}, {name}! Elige '{room}' en tu lista de salas.",
+        "de": "Folge mir nach {room}, {name}! Wähle '{room}' in deiner Raumliste.",
+        "fr": "Suis-moi à {room}, {name} ! Choisis '{room}' dans ta liste de salles.",
+        "pt": "Siga-me até {room}, {name}! Escolha '{room}' na sua lista de salas.",
+    },
+    "thanks": {
+        "en": "You're very welcome, {name}!", "es": "¡De nada, {name}!", "de": "Gern geschehen, {name}!",
+        "fr": "Avec plaisir, {name} !", "pt": "De nada, {name}!",
+    },
+    "farewell": {
+        "en": "Goodbye, {name}! Come back soon.", "es": "¡Adiós, {name}! Vuelve pronto.",
+        "de": "Auf Wiedersehen, {name}! Komm bald wieder.", "fr": "Au revoir, {name} ! Reviens vite.",
+        "pt": "Tchau, {name}! Volte logo.",
+    },
+    "not_understood": {
+        "en": "Hmm, I'm not sure about that, {name}. {help}",
+        "es": "Lo siento, {name}, mi español es muy básico: entiendo saludos, direcciones, precios y compras.",
+        "de": "Entschuldige, {name}, mein Deutsch ist sehr einfach: ich verstehe Grüße, Wege, Preise und Käufe.",
+        "fr": "Désolé, {name}, mon français est très simple : je comprends les salutations, les directions, les prix et les achats.",
+        "pt": "Desculpe, {name}, meu português é bem básico: entendo saudações, direções, preços e compras.",
+    },
+    "english_only": {
+        "en": "", "es": "(Esto solo lo sé decir en inglés.)", "de": "(Das kann ich nur auf Englisch sagen.)",
+        "fr": "(Je ne sais le dire qu'en anglais.)", "pt": "(Isso eu só sei dizer em inglês.)",
+    },
+    "only_have": {
+        "en": "I only have {stock} {item} left, {name}. Want those?",
+        "es": "Solo me quedan {stock} {item}, {name}. ¿Los quieres?",
+        "de": "Ich habe nur noch {stock} {item}, {name}. Willst du die?",
+        "fr": "Il ne me reste que {stock} {item}, {name}. Tu les veux ?",
+        "pt": "Só tenho {stock} {item}, {name}. Quer esses?",
+    },
+}
+
+
+AND = {"en": "and", "es": "y", "de": "und", "fr": "et", "pt": "e"}
+
+
+def say(key: str, lang: str | None, **fields) -> str:
+    """The reply template `key` in `lang` (English when the lexicon lacks that language)."""
+    forms = TEMPLATES[key]
+    text = forms.get(lang or "en") or forms["en"]
+    return " ".join(text.format(**fields).split())
+
+
+def speaks(lang: str | None) -> bool:
+    return bool(lang) and lang in LANGS
