@@ -327,3 +327,21 @@ def test_compose_believes_only_its_proxy_and_nginx_forwards_the_client():
         assert all(n.is_private for n in networks) and networks
         assert "ports" not in svc  # reachable only through the proxy
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in (root / "deploy/nginx.conf").read_text()
+
+
+async def test_a_role_change_on_one_node_drops_the_socket_on_the_other(db_url, tmp_path_factory, redis_url):
+    from tests.conftest import world_fleet
+
+    async with world_fleet(db_url, tmp_path_factory, redis_url) as (a, b):
+        await asyncio.wait_for(b.ctx.session_watch.listening.wait(), 10)
+        boss = await a.set_role(await a.register(), "admin")
+        user = await a.register()
+        client = await b.connect(user["token"])
+        dropped = Dropped(client)
+        status, body = await post(a, f"/api/admin/users/{user['user']['id']}/role", {"role": "moderator",
+                                                                                     "reason": "helping out"},
+                                  token=boss["token"])
+        assert status == 200, body
+        await asyncio.wait_for(dropped.gone.wait(), 5)
+        assert "role changed to moderator" in dropped.kicked[0]["reason"]
+        assert await me(b, user["token"]) == 401
