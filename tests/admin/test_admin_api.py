@@ -70,8 +70,16 @@ async def test_admin_changes_roles_with_a_reason(world):
     assert status == 400  # a reason is required
     status, body = await _req(world, "POST", path, admin["token"], json={"role": "moderator", "reason": "trusted"})
     assert status == 200 and body["user"]["role"] == "moderator"
+    # A role change revokes the person's older tokens (accounts: token versions); a new login has the role.
     status, body = await _req(world, "GET", "/api/admin/rooms", target["token"])
-    assert status == 200  # the new role applies at once, with the same token
+    assert status == 401 and body["error"]["code"] == "unauthorized"
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{world.url}/api/auth/login", json={"username": target["user"]["username"],
+                                                                  "password": target["password"]}) as r:
+            fresh = await r.json()
+    assert fresh["user"]["role"] == "moderator"
+    status, body = await _req(world, "GET", "/api/admin/rooms", fresh["token"])
+    assert status == 200
     status, body = await _req(world, "POST", f"/api/admin/users/{admin['user']['id']}/role", admin["token"],
                               json={"role": "user", "reason": "oops"})
     assert status == 403
