@@ -68,6 +68,8 @@ class Accounts:
         # argon2 runs in C without the GIL: a few threads keep the event loop free while hashing,
         # and the pool's size bounds how many hashes run at once.
         self._hash_pool = ThreadPoolExecutor(max_workers=max(1, hash_workers), thread_name_prefix="argon2")
+        self._hash_jobs = 0  # running and waiting
+        self._hash_queue_max = 32 * max(1, hash_workers)
         self._dummy_hash: str | None = None
         self._common: frozenset[str] | None = None
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
@@ -89,8 +91,18 @@ class Accounts:
         self._hash_pool.shutdown(wait=False, cancel_futures=True)
 
     # -- hashing, off the event loop -----------------------------------------------------------
+    async def _in_pool(self, fn, *args):
+        """Runs `fn` on the hashing threads; a flood beyond the queue bound is `overloaded`, not a growing wait."""
+        if self._hash_jobs >= self._hash_queue_max:
+            raise ProtocolError("overloaded", "the server is busy, try again in a moment")
+        self._hash_jobs += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._hash_pool, fn, *args)
+        finally:
+            self._hash_jobs -= 1
+
     async def hash_password(self, password: str) -> str:
-        return await asyncio.get_running_loop().run_in_executor(self._hash_pool, self._hasher.hash, password)
+        return await self._in_pool(self._hasher.hash, password)
 
     async def _verify(self, pw_hash: str, password: str) -> bool:
         def verify() -> bool:
@@ -98,7 +110,7 @@ class Accounts:
                 return self._hasher.verify(pw_hash, password)
             except (VerificationError, InvalidHashError):
                 return False
-        return await asyncio.get_running_loop().run_in_executor(self._hash_pool, verify)
+        return await self._in_pool(verify)
 
     async def _dummy(self) -> str:
         """A hash to verify against for an unknown name, so it takes as long as a wrong password."""
@@ -203,6 +215,8 @@ class Accounts:
 
     async def change_password(self, user_id: uuid.UUID, old_password: str, new_password: str) -> tuple[str, User]:
         """The caller's own password; every older token (other devices too) stops working."""
+        if not await self._limiter.hit(self._login_limit, "password", str(user_id)):
+            raise ProtocolError("rate_limited", "too many password changes, wait a minute")
         user = await self.get(user_id)
         if user is None:
             raise ProtocolError("unauthorized", "account no longer exists")

@@ -345,3 +345,18 @@ async def test_a_role_change_on_one_node_drops_the_socket_on_the_other(db_url, t
         await asyncio.wait_for(dropped.gone.wait(), 5)
         assert "role changed to moderator" in dropped.kicked[0]["reason"]
         assert await me(b, user["token"]) == 401
+
+
+async def test_a_flood_of_hashes_is_refused_as_overloaded_not_queued_without_end():
+    from server.accounts.service import Accounts
+    from server.protocol import ProtocolError
+
+    accounts = Accounts(None, "k" * 40, token_ttl_s=60, languages=["en"], hash_workers=1)
+    try:
+        results = await asyncio.gather(*(accounts.hash_password(f"pw-{i}-horse") for i in range(40)),
+                                       return_exceptions=True)
+    finally:
+        accounts.close()
+    refused = [r for r in results if isinstance(r, ProtocolError)]
+    assert len(refused) == 8 and all(r.code == "overloaded" for r in refused)
+    assert all(isinstance(r, str) and r.startswith("$argon2") for r in results if r not in refused)
