@@ -17,8 +17,8 @@ from server.accounts.service import Accounts
 from server.config import Settings
 from server.context import CTX_KEY, AppContext
 from server.db import Database
-from server.realtime.hub import Hub
 from server.realtime.guard import WireGuard, origin_check
+from server.realtime.hub import Hub
 from server.rest import Api, body_timeout, error_middleware, json_response, security_headers
 from server.world.seed import load_world_file
 

@@ -26,7 +26,7 @@ class RawSocket:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def open(cls, url: str, **headers) -> "RawSocket":
+    async def open(cls, url: str, **headers) -> RawSocket:
         http = aiohttp.ClientSession()
         try:
             ws = await http.ws_connect(f"{url}/socket.io/?EIO=4&transport=websocket", headers=headers)
