@@ -67,12 +67,12 @@ class Reviews:
         details: dict[str, Any] = {"action": action}
         if sanction is not None:
             details.update(sanction_id=str(sanction.id), until=iso(sanction.expires_at))
-        # Below reports of the same weight (a person's word first); a mute, which silences someone, near the top.
-        severity = severity_of(categories) if action != "mute" else 1.0
+        # A mute silences someone: near the top. Blocks and masks below reports (a person's word first).
+        severity = {"mute": 0.9, "block": 0.6 * severity_of(categories)}.get(action, 0.3 * severity_of(categories))
         item = ReviewItem(id=uuid.uuid4(), kind="auto", message_id=uuid.UUID(message["id"]) if message else None,
                           room_id=room_id, target_user_id=_uuid(user_id) if user_id is not None else None,
                           target_npc_id=npc_id, reason=reason[:1000], categories=dict(categories or {}),
-                          severity=round(min(severity, 1.0) * 0.9, 4), details=details, created_at=utcnow())
+                          severity=round(min(severity, 1.0), 4), details=details, created_at=utcnow())
         async with self.db.session() as s:
             s.add(item)
         return str(item.id)

@@ -146,3 +146,22 @@ async def test_moderation_text_fields_refuse_control_characters_and_drop_bidi_co
     assert status == 400 and body["error"]["code"] == "invalid_payload", body
     status, body = await rest(world, "GET", f"/api/admin/moderation/queue/{ok['report_id']}", mod["token"])
     assert body["item"]["status"] == "open"  # the refused call changed nothing
+
+
+async def test_the_queue_puts_a_persons_report_and_an_automatic_mute_before_automatic_masks(world):
+    room = await fresh_room(world)
+    a, ca, ia, _ = await person(world, room.slug)
+    b, cb, ib, _ = await person(world, room.slug)
+    mod = await staff(world)
+    masked = await call(ca, "chat:send", {"text": "what the hell, this shit lags"})
+    assert masked["action"] == "mask", masked
+    report = await call(cb, "report", {"message_id": masked["message_id"], "reason": "swearing at me"})
+    for text in ("you are an idiot", "kys", "nobody likes you"):
+        await call(ca, "chat:send", {"text": text})
+    await ia.wait_for("moderation:notice", lambda d: d["action"] == "mute")
+    status, body = await rest(world, "GET", "/api/admin/moderation/queue?limit=200", mod["token"])
+    mine = [i for i in body["items"] if i["target"] and i["target"]["id"] == uid(a)]
+    order = [(i["kind"], (i.get("details") or {}).get("action")) for i in mine]
+    assert order.index(("auto", "mute")) < order.index(("auto", "mask"))
+    assert order.index(("report", None)) < order.index(("auto", "mask"))
+    assert [i["id"] for i in mine if i["kind"] == "report"] == [report["report_id"]]
