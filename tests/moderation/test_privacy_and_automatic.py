@@ -7,8 +7,7 @@ from sqlalchemy import select
 
 from server.moderation.models import Sanction, Strike
 from tests.conftest import call
-from tests.moderation.conftest import (audit_actions, fresh_room, lines_of, nothing, person, rest, staff, stored,
-                                       uid)
+from tests.moderation.conftest import audit_actions, fresh_room, lines_of, nothing, person, rest, staff, stored, uid
 
 
 async def test_a_whisper_without_a_present_target_is_refused_and_never_reaches_the_room(world):
