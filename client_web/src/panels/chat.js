@@ -79,6 +79,7 @@ export class ChatPanel {
     if (gone) options.push(el("option", { value: this.whisperTo }, `${this.whisperName || "Someone"} left`));
     setChildren(this.target, options);
     this.target.value = [...this.target.options].some((o) => o.value === current) ? current : "";
+    if (!gone && this.whisperTo && this.form.classList.contains("whisper-gone")) this._setWhisper(this.whisperTo); // back again
     if (gone && !this.form.classList.contains("whisper-gone")) {
       this.form.classList.add("whisper-gone");
       this.input.placeholder = `${this.whisperName || "They"} left (Escape: talk to everyone)`;
