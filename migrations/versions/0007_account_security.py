@@ -63,7 +63,8 @@ def upgrade() -> None:
     op.execute("""
         CREATE FUNCTION accounts_ban_revokes() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-          PERFORM set_config('townsquare.revoke_reason', left('banned: ' || coalesce(NEW.reason, ''), 500), true);
+          -- The ban's own reason: the same words moderation's kick sends, whichever reaches the socket first.
+          PERFORM set_config('townsquare.revoke_reason', left(coalesce(NEW.reason, ''), 500), true);
           UPDATE users SET token_version = token_version + 1 WHERE id = NEW.user_id;
           PERFORM set_config('townsquare.revoke_reason', '', true);
           RETURN NULL;

@@ -67,7 +67,7 @@ class Auth:
         from the token (a demoted, banned or re-passworded user's older tokens stop at once)."""
         header = request.headers.get("Authorization", "")
         token = header[7:] if header.lower().startswith("bearer ") else None
-        user = await self.accounts.authenticate(token)
+        user, _ = await self.accounts.authenticate(token)
         if not has_role(user.role, role):
             raise ProtocolError("forbidden", f"this needs the {role} role")
         request[CURRENT_USER] = user

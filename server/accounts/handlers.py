@@ -19,6 +19,7 @@ from server.world.models import Avatar
 log = logging.getLogger(__name__)
 
 TOKEN_VERSION = "token_version"  # Connection.data key: the version of the token this socket connected with
+REVOKED = "token_revoked"  # Connection.data key, read once by the connect gate below
 
 
 class RegisterIn(BaseModel):
@@ -79,18 +80,27 @@ def setup(ctx) -> None:
         return {"user": user_json(user), "avatar": {"display_name": avatar.display_name,
                                                     "appearance": avatar.appearance} if avatar else None}
 
+    async def refuse_revoked(conn: Connection) -> None:
+        # A connect gate, not a check inside the handshake: moderation's ban gate (inserted ahead of
+        # it) tells a banned person why, and the world's hooks never see a refused socket.
+        if conn.data.pop(REVOKED, False):
+            raise ProtocolError("unauthorized", "this session was ended (role, password or ban), log in again")
+
+    hub.on_connect.append(refuse_revoked)
+
     @hub.sio.event
     async def connect(sid, environ, auth):
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            user = await accounts.authenticate(token)
+            user, claims = await accounts.authenticate(token, check_version=False)
             async with ctx.db.session() as s:
                 avatar = await s.get(Avatar, user.id)
             if avatar is None:
                 raise ProtocolError("unauthorized", "account no longer exists")
             conn = Connection(sid=sid, user_id=user.id, username=user.username, role=user.role,
                               language=user.language, display_name=avatar.display_name)
-            conn.data[TOKEN_VERSION] = user.token_version
+            conn.data[TOKEN_VERSION] = claims.version
+            conn.data[REVOKED] = claims.version != user.token_version
             for hook in hub.on_connect:
                 await hook(conn)
         except ProtocolError as e:

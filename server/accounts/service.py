@@ -288,15 +288,16 @@ class Accounts:
         except (jwt.InvalidTokenError, ValueError, TypeError):
             raise ProtocolError("unauthorized", "invalid token") from None
 
-    async def authenticate(self, token: str | None) -> User:
-        """The user a token speaks for, if it is still valid: signed, unexpired, not revoked."""
+    async def authenticate(self, token: str | None, *, check_version: bool = True) -> tuple[User, TokenClaims]:
+        """The user a token speaks for, if it is still valid: signed, unexpired and (unless the caller
+        checks that itself) not revoked."""
         claims = self.verify_token(token)
         user = await self.get(claims.user_id)
         if user is None:
             raise ProtocolError("unauthorized", "account no longer exists")
-        if claims.version != user.token_version:
+        if check_version and claims.version != user.token_version:
             raise ProtocolError("unauthorized", "this session was ended (role, password or ban), log in again")
-        return user
+        return user, claims
 
 
 def user_json(user: User) -> dict:

@@ -140,7 +140,7 @@ async def test_a_ban_ends_old_tokens_and_drops_the_socket(world):
     await asyncio.wait_for(dropped.gone.wait(), 5)
     assert any("spam bot" in k["reason"] for k in dropped.kicked)
     assert await me(world, user["token"]) == 401
-    assert (await connect_refused(world, user["token"]))["code"] == "unauthorized"
+    assert (await connect_refused(world, user["token"]))["code"] == "banned"  # told why, not just refused
     status, body = await post(world, "/api/auth/login", {"username": user["user"]["username"], "password": PASSWORD},
                               ip=addr())
     assert status == 403 and body["error"]["code"] == "banned"

@@ -220,7 +220,9 @@ async def test_world_kick_and_ban_disconnect_and_a_banned_user_appeals(world):
                                     "text": "it was my little brother"})
     assert status == 200 and body["appeal"]["sanction_id"] == ban_id, body
     appeal_id = body["appeal"]["id"]
-    status, body = await rest(world, "POST", "/api/moderation/appeals", a["token"], json={"text": "again"})
+    # The ban ended the old token (401 everywhere): a second appeal, by name and password, is a conflict.
+    status, body = await rest(world, "POST", "/api/moderation/appeals",
+                              json={"username": a["user"]["username"], "password": a["password"], "text": "again"})
     assert status == 409
     status, body = await rest(world, "GET", "/api/admin/moderation/appeals", mod["token"])
     listed = next(x for x in body["appeals"] if x["id"] == appeal_id)
@@ -231,7 +233,8 @@ async def test_world_kick_and_ban_disconnect_and_a_banned_user_appeals(world):
     status, body = await rest(world, "POST", "/api/auth/login",
                               json={"username": a["user"]["username"], "password": a["password"]})
     assert status == 200
-    back = await world.connect(body["token"])
+    a["token"] = body["token"]
+    back = await world.connect(a["token"])
     assert back.connected
     status, body = await rest(world, "GET", "/api/moderation/appeals", a["token"])
     assert body["appeals"][0]["status"] == "granted"
