@@ -68,6 +68,7 @@ class AgentConfig:
     visit_gap_s: float = 300.0  # an arrival this long after the last sighting counts as a new visit
     idle_chatter_s: float = 0.0  # 0: residents do not chat among themselves
     chat_lines: int = 4  # lines of a conversation between two residents (2 to 6)
+    chat_cooldown_s: float = 600.0  # at most one conversation with the same resident this often
     routine_check_s: float = 5.0
     wander_s: float = 45.0  # 0: stand still between conversations
     guide_visit_s: float = 120.0  # how long a resident stays where it led someone
@@ -148,6 +149,7 @@ class ResidentAgent:
         self._visit_until = 0.0
         self._visit_room: str | None = None
         self._exchange: dict[str, int] = {}  # resident id -> lines of our exchange so far
+        self._last_chat: dict[str, float] = {}  # resident id -> when the last exchange with them began
         self._told: dict[str, list[str]] = {}  # resident id -> news already told them
         self._chatter_reset = time.monotonic()
         self._rooms_cache: tuple[float, list[RoomFact]] = (0.0, [])
@@ -744,9 +746,12 @@ class ResidentAgent:
         answers as it hears it. False when busy, already talking with them, or out of budget."""
         if not self.running or self.conversations or other.id in self._exchange or other.id == self.id:
             return False
+        if time.monotonic() - self._last_chat.get(other.id, -1e9) < self.config.chat_cooldown_s:
+            return False
         if not self.budgets.take(self.id, Priority.BACKGROUND):
             return False
         self._exchange[other.id] = 1
+        self._last_chat[other.id] = time.monotonic()
         await self._chat_say(other, 1, "")
         return True
 
@@ -762,6 +767,8 @@ class ResidentAgent:
             self._exchange.pop(other.id, None)
             return
         self._exchange[other.id] = n + 1
+        if n == 1:
+            self._last_chat[other.id] = time.monotonic()
         await self._chat_say(other, n + 1, h.text)
         if n + 1 >= self.config.chat_lines:
             self._exchange.pop(other.id, None)

@@ -54,6 +54,8 @@ async def test_a_resident_remembers_a_person_across_a_restart(db_url, tmp_path):
         assert back["text"].startswith(f"Welcome back, {name_of(acct)}!") and "painter" in back["text"], back["text"]
         answer = await ask(client, inbox, mira, "Mira, do you remember me?")
         assert "painter" in answer["text"]
+        answer = await ask(client, inbox, mira, "what do I do for a living?")  # a fact told before the restart
+        assert "You told me you're a painter" in answer["text"], answer["text"]
         memories = await world.ctx.residents.store.list(mira, subject_id=acct["user"]["id"], limit=50)
         assert any("library" in m.text.lower() for m in memories)
     finally:

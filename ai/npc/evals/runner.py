@@ -324,7 +324,8 @@ class Session:
 async def run(cases: list[dict], world_data: dict, *, brain: Brain | None = None, embed=None, translate=None,
               out: Path | None = None, progress: Callable[[str], None] | None = None) -> Report:
     """Play every case; the report holds each turn's checks."""
-    retrieval = brain.fallback if brain is not None and hasattr(brain, "fallback") else RetrievalBrain()
+    # an LLM brain keeps its retrieval fallback; any other brain is the one the residents think with
+    retrieval = getattr(brain, "fallback", None) or brain or RetrievalBrain()
     brain = brain or retrieval
     detector = Detector(list(world_data.get("languages") or ["en"]))
     started = time.monotonic()

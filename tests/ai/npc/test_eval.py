@@ -1,0 +1,88 @@
+"""The resident eval in the suite: its fast subset (two cases per category) against the retrieval
+brain with the bundled embedder, and the pieces it rests on (the lexicon, the eval world's rules)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest_asyncio
+
+from ai.inference import InferenceService, default_specs
+from ai.npc.brain import geography, second_person
+from ai.npc.evals.runner import fast_subset, load_cases, run
+from ai.npc.lexicon import gloss, say
+from ai.npc import RoomFact
+from server.world.seed import load_world_file
+
+WORLD = load_world_file()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def embed():
+    svc = InferenceService(default_specs())
+    await svc.start()
+
+    async def embed(texts, priority, deadline):
+        return await svc.embed("embed", texts, priority=priority, deadline=deadline)
+
+    yield embed
+    await svc.stop()
+
+
+def test_the_cases_cover_every_language_and_category():
+    cases = load_cases()
+    assert len(cases) >= 60
+    assert {c.get("lang", "en") for c in cases} >= set(WORLD["languages"])
+    assert {c["category"] for c in cases} >= {"offers", "languages", "directions", "knowledge", "memory",
+                                              "residents", "injection"}
+    assert any(any("restart" in t for t in c["turns"]) for c in cases)
+
+
+async def test_the_fast_subset_passes_and_writes_every_turn(embed, tmp_path):
+    out = tmp_path / "turns.jsonl"
+    cases = fast_subset(load_cases())
+    report = await run(cases, WORLD, embed=embed, out=out)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == len(report.turns) and {r["case"] for r in rows} == {c["id"] for c in cases}
+    assert all(set(r) >= {"checks", "reply", "passed", "category"} for r in rows)
+    for cat, figures in report.by_category().items():
+        assert figures["pass_rate"] >= 0.9, (cat, [r for r in rows if not r["passed"]])
+    assert "all" in report.format()
+
+
+async def test_a_broken_brain_fails_the_eval(embed):
+    """The checks can fail: a brain that says yes to everything and sells nothing scores low."""
+    from ai.npc import Reply, RetrievalBrain
+
+    class Yes(RetrievalBrain):
+        async def reply(self, ctx):
+            return Reply(f"{ctx.speaker.name} is right, yes!")
+
+    cases = [c for c in load_cases() if c["category"] in ("offers", "languages")][:6]
+    report = await run(cases, WORLD, brain=Yes(), embed=embed)
+    assert report.totals()["pass_rate"] < 0.5
+    assert any(not t.checks.get("second_person", True) for t in report.turns)
+
+
+def test_the_lexicon_reads_the_intents_that_matter():
+    assert gloss("¿Dónde está la biblioteca?", "es") == "where is the library?"
+    assert gloss("Was kostet die Laterne?", "de") == "how much is the lantern?"
+    assert gloss("Combien coûte la carte ?", "fr").startswith("how much is the map")
+    assert gloss("sim", "pt") == "yes" and gloss("no, gracias", "es") == "no thanks"
+    assert gloss("where is it?", "en") == "where is it?"
+    assert "monedas" in say("offer", "es", item="Map", total=40, name="Ana")
+    assert say("offer", "xx", item="Map", total=40, name="Ana").startswith("Map for 40 coins")
+
+
+def test_memories_are_said_to_the_person_not_about_them():
+    assert second_person("Ben likes to stop and talk with me.", "Ben") == "You like to stop and talk with me."
+    assert second_person("Ben told me they are a painter.", "Ben") == "You told me you're a painter."
+    assert second_person("Ben bought a map and cares about The Library.", "Ben") == \
+        "You bought a map and care about The Library."
+
+
+def test_geography_from_the_notes():
+    rooms = [RoomFact("plaza", "The Plaza"), RoomFact("market", "The Market"), RoomFact("library", "The Library")]
+    geo = geography(["The plaza is the centre of town; the market is east of the plaza and the library is north of it."],
+                    rooms)
+    assert geo == {"market": ("east", "plaza"), "library": ("north", "plaza")}
