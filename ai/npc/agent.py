@@ -38,6 +38,7 @@ from .interface import ActionRefused, Offer, Person, RoomFact, Sale, Surrounding
 from .lexicon import gloss, say, speaks
 from .memory import MemoryDraft, MemoryStream
 from .persona import Persona
+from .plans import DayPlan, make_plan
 from .scheduler import Budgets, WorldClock
 
 log = logging.getLogger("ai.npc.agent")
@@ -153,14 +154,59 @@ class ResidentAgent:
         self._told: dict[str, list[str]] = {}  # resident id -> news already told them
         self._chatter_reset = time.monotonic()
         self._rooms_cache: tuple[float, list[RoomFact]] = (0.0, [])
+        self.plan: DayPlan | None = None
+        self._plan_day = 0
+        self._last_minute = 0.0
+        self._status_said: str | None = None
         self.running = False
 
     # == life cycle ==================================================================================
     async def start(self, room: str | None = None) -> None:
         await self.stream.start()
+        await self.make_plan()
         target = room or self.persona.room_at(self.clock.minute())
         await self._enter(target, first=True)
         self.running = True
+        await self._publish_status()
+
+    # == the day's plan ==============================================================================
+    async def make_plan(self) -> DayPlan:
+        """Plan the day from persona, routine and yesterday's reflections (its newest ones)."""
+        try:
+            reflections = await self.stream.store.recent(self.id, after=None, limit=10, kinds=["reflection"])
+        except Exception:
+            log.exception("resident %s: reading reflections for the plan failed", self.persona.key)
+            reflections = []
+        self._plan_day += 1
+        self.plan = make_plan(self.persona, self._plan_day, reflections)
+        self._last_minute = self.clock.minute()
+        return self.plan
+
+    def revise_plan(self, activity: str, why: str, *, minutes: int = 60, room: str | None = None) -> None:
+        if self.plan is not None:
+            self.plan.revise(self.clock.minute(), activity, why, minutes=minutes, room=room)
+
+    @property
+    def status(self) -> str:
+        """What it is doing now, as people see it: a conversation first, else the plan's step."""
+        people = [c.person.name for c in self.conversations.values() if c.turns]
+        if people:
+            return f"talking with {', '.join(people[:2])}" + (" and others" if len(people) > 2 else "")
+        if self._exchange:
+            return "chatting with a neighbour"
+        step = self.plan.at(self.clock.minute()) if self.plan is not None else None
+        return step.activity if step is not None else "about town"
+
+    async def _publish_status(self) -> None:
+        status = self.status
+        if status != self._status_said:
+            self._status_said = status
+            publish = getattr(self.world, "status", None)
+            if publish is not None:
+                try:
+                    await publish(self.id, status)
+                except Exception:
+                    log.exception("resident %s: publishing its status failed", self.persona.key)
 
     async def stop(self) -> None:
         """Stop acting (the node shuts down or lost the resident); write what it remembers."""
@@ -601,6 +647,8 @@ class ResidentAgent:
                 await self.world.emote(self.id, a.args["name"])
             elif a.kind == "move_to":
                 if "room" in a.args:
+                    self.revise_plan(f"showing {person.name} the way to {rooms.get(a.args['room'], a.args['room'])}",
+                                     "a request", minutes=30, room=a.args["room"])
                     self._visit_room = a.args["room"]
                     self._visit_until = time.monotonic() + self.config.guide_visit_s
                     self.spawn(self._go(a.args["room"], delay=1.5))
@@ -709,6 +757,7 @@ class ResidentAgent:
             await self.people.meet(self.id, person.id, person.name, facts={"last_bought": o.name})
             if conv is not None:
                 conv.outcomes.append(f"they bought {o.qty} x {o.name}")
+            await self._after_sale(o)
             emote = "clap"
         else:
             self.figures["refusals"] += 1
@@ -733,6 +782,14 @@ class ResidentAgent:
             await self._say(line, to=None)
         await self.world.emote(self.id, emote)
 
+    async def _after_sale(self, o: Offer) -> None:
+        """A sale can change the day: a shelf running low means restocking, an empty stall closes."""
+        items = await self.world.shop(self.id) or []
+        if items and all(i.stock <= 0 for i in items):
+            self.revise_plan("closing the sold-out stall", "sold out", minutes=24 * 60)
+        elif any(i.sku == o.sku and i.stock <= 2 for i in items):
+            self.revise_plan(f"restocking {o.name}", f"a sale of {o.name}", minutes=45)
+
     async def observed_purchase(self, person: Person, item: str, qty: int, total: int) -> None:
         """Someone bought from its shop directly (not through a conversation): it notices."""
         self.remember(MemoryDraft("observation", f"{person.name} bought {qty} x {item} from my stall for {total} coins.",
@@ -744,7 +801,7 @@ class ResidentAgent:
     async def chat_with(self, other: Person) -> bool:
         """Open a short visible conversation with another resident in its room (line 1); the other
         answers as it hears it. False when busy, already talking with them, or out of budget."""
-        if not self.running or self.conversations or other.id in self._exchange or other.id == self.id:
+        if not self.running or self.talking() or other.id in self._exchange or other.id == self.id:
             return False
         if time.monotonic() - self._last_chat.get(other.id, -1e9) < self.config.chat_cooldown_s:
             return False
@@ -755,6 +812,10 @@ class ResidentAgent:
         await self._chat_say(other, 1, "")
         return True
 
+    def talking(self) -> bool:
+        """Is a person talking with it (said something to it; a greeting alone does not count)?"""
+        return any(c.turns and not c.ended for c in self.conversations.values())
+
     async def _answer_resident(self, h: Heard) -> None:
         """Another resident spoke to it by name: the next line of their exchange, within its
         budget, while no person is talking with it (people come first)."""
@@ -763,7 +824,7 @@ class ResidentAgent:
         self.remember(MemoryDraft("observation", f"{other.name} said to me: \"{_clip(h.text, 200)}\"",
                                   subject_id=other.id, subject_name=other.name, importance=2.0,
                                   meta={"event": "chatter"}))
-        if n >= self.config.chat_lines or self.conversations or not self.budgets.take(self.id, Priority.BACKGROUND):
+        if n >= self.config.chat_lines or self.talking() or not self.budgets.take(self.id, Priority.BACKGROUND):
             self._exchange.pop(other.id, None)
             return
         self._exchange[other.id] = n + 1
@@ -813,15 +874,20 @@ class ResidentAgent:
                 self.spawn(self._reply_line(conv, await self._in_their_language(conv, line)))
         if self._overheard and now - self._overheard_since > self.config.overheard_flush_s:
             self._flush_overheard()
+        minute = self.clock.minute()
+        if minute < self._last_minute - 1:  # midnight passed: a new day, a new plan
+            await self.make_plan()
+        self._last_minute = minute
         if now >= self._next_routine:
             self._next_routine = now + self.config.routine_check_s
             await self._follow_routine(now)
+        await self._publish_status()
         if self.config.wander_s and now >= self._next_wander and not self.conversations:
             self._next_wander = now + self.config.wander_s * random.uniform(0.7, 1.3)
             await self._wander()
         if self.config.idle_chatter_s and now >= self._next_chatter:
             self._next_chatter = now + self.config.idle_chatter_s * random.uniform(0.8, 1.2)
-            if not self.conversations:
+            if not self.talking():
                 self.spawn(self._chatter())
         if now - self._chatter_reset > 600:
             self._chatter_reset = now
@@ -881,7 +947,9 @@ class ResidentAgent:
     def snapshot(self) -> dict[str, Any]:
         lat = sorted(self.figures["latency"])
         return {
-            "key": self.persona.key, "room": self.room, "brain": self.brain.kind,
+            "key": self.persona.key, "room": self.room, "brain": self.brain.kind, "status": self.status,
+            "plan": [st.to_dict() for st in self.plan.steps] if self.plan else [],
+            "plan_revisions": list(self.plan.revisions[-10:]) if self.plan else [],
             "conversations": len(self.conversations),
             **{k: v for k, v in self.figures.items() if k != "latency"},
             "latency_p50": _pct(lat, 0.5), "latency_p99": _pct(lat, 0.99),

@@ -118,4 +118,7 @@ class World(Protocol):
     async def translate(self, text: str, source: str, target: str) -> str | None:
         """Machine translation when the world has it, else None."""
 
+    async def status(self, npc_id: str, status: str) -> None:
+        """What it is doing now ("selling at the stall"), for the people in its room to see."""
+
     def figures(self) -> dict[str, Any]: ...

@@ -5,8 +5,9 @@ Events (client -> server, acked like every event):
   npc:whisper  {"npc": id|key, "text"}   -> {"message_id", "action"}   a private line to a resident
   npc:confirm  {"offer_id"}              -> {"transaction_id", "balance", "inventory", "offer_id"}
   npc:decline  {"offer_id"}              -> {}
-  npc:info     {"npc": id|key}           -> {"npc": {"id", "key", "name", "role", "room", "shop"}}
-Server -> client: npc:offer (a resident offers a sale), npc:sale (the offer's outcome), plus the
+  npc:info     {"npc": id|key}           -> {"npc": {"id", "key", "name", "role", "room", "shop", "status"}}
+Server -> client: npc:offer (a resident offers a sale), npc:sale (the offer's outcome), npc:status
+{"id", "status"} (what a resident in the room is doing now, on every change), plus the
 usual chat:message, presence, world:tick, emote and wallet:update. See docs/npc.md.
 """
 
@@ -179,7 +180,8 @@ def setup(ctx) -> None:
     async def npc_info(conn: Connection, p: NpcIn):
         rec = resident(p.npc)
         return {"npc": {"id": rec.id, "key": rec.key, "name": rec.name, "role": rec.role,
-                        "room": svc.room_of(rec.id), "shop": rec.shop_key is not None}}
+                        "room": svc.room_of(rec.id), "shop": rec.shop_key is not None,
+                        "status": svc.statuses.get(rec.id)}}
 
     # -- admin REST ---------------------------------------------------------------------------------
     @api.route("GET", "/api/admin/residents", auth="moderator", tag="admin")

@@ -75,6 +75,7 @@ class ResidentService:
         self.records: dict[str, ResidentRecord] = {}
         self.agents: dict[str, ResidentAgent] = {}
         self._room: dict[str, str | None] = {}
+        self.statuses: dict[str, str] = {}  # resident id -> what it is doing now (its plan, a conversation)
         self.leases = RedisLeases(ctx.redis, ctx.node_id, s.redis_prefix) if ctx.redis is not None else LocalLeases()
         self.clock = WorldClock(s.residents_clock, s.residents_clock_rate, s.residents_clock_offset_min)
 
@@ -574,6 +575,7 @@ class ResidentService:
         out = {**rec.persona.to_dict(), "id": rec.id, "shop": rec.shop_key, "brain": rec.brain,
                "brain_in_use": kind, "brain_why": why, "status": row.status,
                "room": self.room_of(rec.id) if row.status == "active" else None,
+               "activity": self.statuses.get(rec.id),
                "memories": await self.store.count(rec.id), "people_met": await self.store.people_count(rec.id),
                "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat(),
                "retired_at": row.retired_at.isoformat() if row.retired_at else None}

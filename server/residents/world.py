@@ -122,6 +122,13 @@ class ServerWorld:
         if room is not None:
             await self.ctx.rooms.bus.publish(room, [("emote", {"id": npc_id, "name": name})])
 
+    async def status(self, npc_id: str, status: str) -> None:
+        """What the resident is doing now: kept for npc:info, shown to its room as npc:status."""
+        self.service.statuses[npc_id] = status
+        room = self.service.room_of(npc_id)
+        if room is not None:
+            await self.ctx.hub.to_room(room, "npc:status", {"id": npc_id, "status": status})
+
     async def translate(self, text: str, source: str, target: str) -> str | None:
         tr = self.ctx.translation
         if tr is None or not source or source == target:

@@ -172,6 +172,10 @@ class Session:
         for key in self.personas:
             agent = self.agents[key] = self._agent(key)
             await agent.start()
+        for sku, n in (self.case.get("stock") or {}).items():
+            for shop in self.world.shops.values():
+                if sku in shop:
+                    shop[sku].stock = int(n)
         for key, room in (self.case.get("residents_in") or {}).items():
             await self.world.enter(self.ids[key], room)
             self.agents[key].room = room
@@ -313,6 +317,10 @@ class Session:
         for m in exp.get("memory", []):
             rid = self.ids[m["resident"]]
             checks[f"memory:{m['resident']}"] = bool(self.book.about(rid, m["contains"]))
+        if "status" in exp:
+            checks["status"] = str(exp["status"]).lower() in agent.status.lower()
+            if not checks["status"]:
+                notes.append(f"status: {agent.status}")
         if "purse" in exp:
             spent = self.world.start_purse - self.world.purses[self.person.id]
             checks["purse"] = spent == exp["purse"]

@@ -59,6 +59,7 @@ class EvalWorld:
         self.acts: list[Act] = []
         self.translator = translate
         self.changed = asyncio.Event()
+        self.statuses: dict[str, str] = {}
         self.on_say: Any = None  # the eval routes residents' lines to the others in the room
 
     # -- set-up -----------------------------------------------------------------------------------
@@ -186,6 +187,9 @@ class EvalWorld:
         if self.translator is None or source == target:
             return None
         return await self.translator(text, source, target)
+
+    async def status(self, npc_id: str, status: str) -> None:
+        self.statuses[npc_id] = status
 
     def figures(self) -> dict[str, Any]:
         return {"said": len(self.said), "acts": len(self.acts)}

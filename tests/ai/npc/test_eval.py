@@ -86,3 +86,22 @@ def test_geography_from_the_notes():
     geo = geography(["The plaza is the centre of town; the market is east of the plaza and the library is north of it."],
                     rooms)
     assert geo == {"market": ("east", "plaza"), "library": ("north", "plaza")}
+
+
+def test_a_day_plan_from_the_routine_and_yesterdays_reflections():
+    from datetime import datetime, timezone
+
+    from ai.npc import Memory, Persona
+    from ai.npc.plans import make_plan
+
+    tobin = Persona.from_dict(next(r for r in WORLD["residents"] if r["key"] == "tobin"))
+    now = datetime.now(timezone.utc)
+    reflections = [Memory(1, "reflection", "Brass lantern and Map of Townsquare sell best lately.", 6.0, now, now)]
+    plan = make_plan(tobin, 1, reflections)
+    assert plan.at(7 * 60 + 30).activity == "opening the stall"
+    assert plan.at(12 * 60).activity.startswith("selling at the stall") and "Brass lantern" in plan.at(12 * 60).activity
+    assert make_plan(tobin, 1, []).at(12 * 60).activity == "selling at the stall"
+    plan.revise(12 * 60, "restocking Lamp oil flask", "a sale", minutes=45)
+    assert plan.at(12 * 60 + 10).activity == "restocking Lamp oil flask"
+    assert plan.at(13 * 60).activity.startswith("selling")
+    assert plan.revisions == ["12:00 a sale: restocking Lamp oil flask"]
