@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     # Residents (server/residents, ai/npc; see docs/npc.md). The LLM is models.npc / models.npc_base_url.
     residents_brain: Literal["auto", "llm", "retrieval"] = "auto"  # auto: the LLM when one is configured
     residents_clock: Literal["scaled", "utc"] = "scaled"  # the world clock routines follow
-    residents_clock_rate: float = Field(1.0, gt=0)  # scaled: world minutes per real second (1 real minute = 1 world hour)
+    residents_clock_rate: float = Field(0.25, gt=0)  # scaled: world minutes per real second (a 14-hour shift lasts about an hour)
     residents_clock_offset_min: float = 0.0  # shifts the world clock by this many minutes
     residents_reply_deadline_s: float = Field(8.0, gt=0)  # a person gets the full reply (or the fallback) by then
     residents_hold_s: float = Field(2.0, gt=0)  # slower than this: an in-character "one moment" first
