@@ -21,7 +21,8 @@ EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Calla
 
 
 GROUP_HELP = {"models": "the configured AI models: pull (needs internet), list",
-              "economy": "the ledger: audit every invariant", "residents": "the NPC residents: list"}
+              "economy": "the ledger: audit every invariant", "residents": "the NPC residents: list",
+              "inference": "the inference service: serve (models, queue and workers over HTTP)"}
 
 
 def command(name: str, configure: Callable[[argparse.ArgumentParser], None]):

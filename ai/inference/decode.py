@@ -10,6 +10,7 @@ per row, so any mix of greedy and sampled requests shares a batch. Beam search g
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -103,12 +104,18 @@ class GenerateEngine(Engine):
 
     # ---- prompts ------------------------------------------------------------------------------
 
-    def prompt_ids(self, messages: list[dict], max_new_tokens: int) -> list[int]:
+    def prompt_ids(self, messages: list[dict], max_new_tokens: int, params: dict | None = None) -> list[int]:
         tok = self.tokenizer
-        if self.has_chat_template:
-            text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        params = params or {}
+        if params.get("prompt") is not None:  # a raw completion (/v1/completions): no chat template
+            ids = tok(params["prompt"])["input_ids"]
+        elif self.has_chat_template:
+            extra = {"tools": list(params["tools"])} if params.get("tools") else {}
+            text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **extra)
             ids = tok(text, add_special_tokens=False)["input_ids"]
         else:
+            if params.get("tools"):  # no template to place them: state them as a system line
+                messages = [{"role": "system", "content": "tools: " + json.dumps(list(params["tools"]))}, *messages]
             ids = tok(fallback_prompt(messages))["input_ids"]
         budget = max(self.max_input_tokens - max_new_tokens, 1)
         return ids[-budget:]  # keep the end of the conversation
@@ -118,7 +125,7 @@ class GenerateEngine(Engine):
 
         p = req.params
         row = Row(
-            req=req, prompt=self.prompt_ids(req.payload, p["max_new_tokens"]),
+            req=req, prompt=self.prompt_ids(req.payload, p["max_new_tokens"], p),
             max_new_tokens=p["max_new_tokens"], temperature=float(p["temperature"] or 0.0),
             top_k=p["top_k"], top_p=p["top_p"], repetition_penalty=p["repetition_penalty"],
             stop=list(p["stop"] or []),

@@ -166,30 +166,61 @@ class InferenceService:
         self, model: str, messages: list[dict], *, max_new_tokens: int = 64, stop: Sequence[str] | None = None,
         temperature: float = 0.0, top_k: int | None = None, top_p: float | None = None,
         repetition_penalty: float | None = None, seed: int | None = None, num_beams: int = 1,
-        priority: Priority = Priority.NPC_REPLY, deadline: float | None = None,
+        priority: Priority = Priority.NPC_REPLY, deadline: float | None = None, tools: list[dict] | None = None,
     ) -> GenerateResult:
-        """Chat completion: `messages` is [{"role", "content"}, ...]; temperature 0 means greedy."""
+        """Chat completion: `messages` is [{"role", "content"}, ...]; temperature 0 means greedy.
+        `tools` (OpenAI function specs) go to the chat template; the caller parses any call out of the text."""
         spec = self._check(model, "generate")
         if not isinstance(messages, list) or not messages or not all(
             isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
             for m in messages
         ):
             raise ValueError("messages must be a non-empty list of {'role': str, 'content': str}")
+        if tools is not None and (not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools)):
+            raise ValueError("tools must be a list of objects")
+        messages = [{"role": m["role"], "content": m["content"]} for m in messages]
+        params = self._generate_params(max_new_tokens, stop, temperature, top_k, top_p, repetition_penalty, seed,
+                                       num_beams)
+        if tools:
+            if spec.backend == "openai":
+                raise InferenceError(f"model {model!r} is remote: send tools to its server directly")
+            params["tools"] = tuple(tools)
+        approx = sum(len(m["content"]) for m in messages) // 4
+        group = group_key(params, spec.continuous_batching, approx)
+        return await self._submit(spec, "generate", messages, params, group, 1, priority, deadline)
+
+    async def complete(
+        self, model: str, prompt: str, *, max_new_tokens: int = 64, stop: Sequence[str] | None = None,
+        temperature: float = 0.0, top_k: int | None = None, top_p: float | None = None,
+        repetition_penalty: float | None = None, seed: int | None = None, num_beams: int = 1,
+        priority: Priority = Priority.NPC_REPLY, deadline: float | None = None,
+    ) -> GenerateResult:
+        """Plain text completion of `prompt` (no chat template), batched with chat requests of the model."""
+        spec = self._check(model, "generate")
+        if not isinstance(prompt, str) or not prompt:
+            raise ValueError("prompt must be a non-empty string")
+        if spec.backend == "openai":
+            raise InferenceError(f"model {model!r} is remote: raw completions need a local model")
+        params = self._generate_params(max_new_tokens, stop, temperature, top_k, top_p, repetition_penalty, seed,
+                                       num_beams)
+        params["prompt"] = prompt
+        group = group_key(params, spec.continuous_batching, len(prompt) // 4)
+        return await self._submit(spec, "generate", [], params, group, 1, priority, deadline)
+
+    @staticmethod
+    def _generate_params(max_new_tokens, stop, temperature, top_k, top_p, repetition_penalty, seed,
+                         num_beams) -> dict:
         if max_new_tokens < 1:
             raise ValueError("max_new_tokens must be >= 1")
         if num_beams < 1:
             raise ValueError("num_beams must be >= 1")
         if isinstance(stop, str):
             stop = [stop]
-        params = {
+        return {
             "max_new_tokens": int(max_new_tokens), "stop": tuple(stop or ()), "temperature": float(temperature or 0.0),
             "top_k": top_k, "top_p": top_p, "repetition_penalty": repetition_penalty, "seed": seed,
             "num_beams": int(num_beams),
         }
-        messages = [{"role": m["role"], "content": m["content"]} for m in messages]
-        approx = sum(len(m["content"]) for m in messages) // 4
-        group = group_key(params, spec.continuous_batching, approx)
-        return await self._submit(spec, "generate", messages, params, group, 1, priority, deadline)
 
     async def classify(
         self, model: str, texts: list[str], *, priority: Priority = Priority.MODERATION,

@@ -39,3 +39,23 @@ def models_list(settings, args) -> int:
         state, why = ("remote", spec.base_url) if spec.backend == "openai" else model_presence(spec.model_id)
         print(f"{spec.name:<10} {spec.task:<10} {spec.model_id:<40} {state:<8} {why}")
     return 0
+
+
+def _serve_args(parser) -> None:
+    from ai.inference.server import add_arguments
+
+    add_arguments(parser)
+
+
+@command("inference serve", _serve_args)
+def inference_serve(settings, args) -> int:
+    """Serve the configured models over HTTP: the OpenAI routes, /v1/classify, /v1/translate, /metrics."""
+    import asyncio
+
+    from ai.inference.server import run_cli, set_threads
+
+    if args.max_queue is None:
+        args.max_queue = settings.models.max_queue
+    set_threads(args.threads or settings.models.threads)
+    asyncio.run(run_cli(specs_from_settings(settings), args))
+    return 0

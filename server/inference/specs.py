@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ai.inference import InferenceService, ModelSpec
+from ai.inference import ModelSpec
 from ai.translation import translation_specs
 
 from server.config import Settings
@@ -27,5 +27,35 @@ def specs_from_settings(settings: Settings) -> list[ModelSpec]:
     return specs
 
 
-def build_service(settings: Settings) -> InferenceService:
-    return InferenceService(specs_from_settings(settings), max_queue=settings.models.max_queue)
+def placement(settings: Settings) -> str:
+    """Where this node's models run: "remote" (TOWNSQUARE_INFERENCE_URL), "child" (a supervised
+    `inference serve` of its own) or "process" (inside the world process)."""
+    if settings.inference_url.strip():
+        return "remote"
+    if settings.inference_local == "process" or not specs_from_settings(settings):
+        return "process"
+    return "child"
+
+
+def build_service(settings: Settings):
+    """What `ctx.inference` is: the same methods (generate, classify, translate, embed, available,
+    status, queue_depth, specs) whichever placement."""
+    where = placement(settings)
+    if where == "remote":
+        from ai.inference.client import InferenceClient
+
+        return InferenceClient(settings.inference_url, max_concurrency=settings.inference_max_concurrency)
+    specs = specs_from_settings(settings)
+    if where == "child":
+        from ai.inference.child import SupervisedInference
+
+        return SupervisedInference(specs, max_queue=settings.models.max_queue, threads=settings.models.threads,
+                                   start_timeout_s=settings.inference_start_timeout_s,
+                                   max_concurrency=settings.inference_max_concurrency)
+    from ai.inference import InferenceService
+
+    if settings.models.threads and specs:
+        from ai.inference.server import set_threads
+
+        set_threads(settings.models.threads)
+    return InferenceService(specs, max_queue=settings.models.max_queue)
