@@ -554,6 +554,8 @@ class ResidentAgent:
             try:
                 memories = await self.stream.retrieve(query, k=self.config.memories_k, subject_id=person.id,
                                                       query_vector=qv, embed_query=False)
+                # what someone whispered stays between them: never in another person's context or prompt
+                memories = [m for m in memories if not m.meta.get("private") or m.subject_id == person.id]
             except Exception:
                 log.exception("retrieval for %s failed", self.persona.key)
         ph.setdefault("c_retrieve", deque(maxlen=500)).append(time.monotonic() - t3)

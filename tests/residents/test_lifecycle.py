@@ -146,6 +146,7 @@ async def test_llm_brain_in_a_world_and_shedding_under_load(db_url, tmp_path):
         # Flood the queue with background generation and keep it full (12 waiting); the rest is refused.
         inf = world.ctx.inference
         refused = [0]
+        full = asyncio.Event()
 
         async def background(i: int):
             while True:
@@ -154,10 +155,11 @@ async def test_llm_brain_in_a_world_and_shedding_under_load(db_url, tmp_path):
                                        priority=Priority.BACKGROUND, deadline=60)
                 except Overloaded:
                     refused[0] += 1
+                    full.set()
                     await asyncio.sleep(0.01)
 
         flood = [asyncio.create_task(background(i)) for i in range(24)]
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(full.wait(), 10)  # the queue is full once the first request is refused
         assert refused[0], "the flood did not fill the queue"
         agent = svc.agents[tobin]
         before = agent.stream.stats.shed + sum(svc.budgets.figures.shed.values())

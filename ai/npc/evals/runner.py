@@ -180,6 +180,7 @@ class Session:
             await self.world.enter(self.ids[key], room)
             self.agents[key].room = room
         self.world.add_person(self.person.id, self.person.name, self.room)
+        self.people = {self.person.name: self.person}
 
     async def stop(self) -> None:
         for a in self.agents.values():
@@ -207,11 +208,20 @@ class Session:
 
     def names(self) -> list[str]:
         items = [i.name for shop in self.world.shops.values() for i in shop.values()]
-        return [self.person.name, *(p.name for p in self.personas.values()), *(r.name for r in self.world.room_facts),
+        return [*self.people, *(p.name for p in self.personas.values()), *(r.name for r in self.world.room_facts),
                 *items, *(w for n in items for w in n.split())]
 
     # -- steps ------------------------------------------------------------------------------------
+    def speaker(self, name: str | None) -> None:
+        """`as: NAME` in a step: another person in the room speaks (the first keeps their purse)."""
+        name = name or self.case.get("person", "Ana")
+        if name not in self.people:
+            self.people[name] = Person(f"u-{uuid.uuid4().hex[:8]}", name)
+            self.world.add_person(self.people[name].id, name, self.room)
+        self.person = self.people[name]
+
     async def step(self, step: dict) -> tuple[list, list]:
+        self.speaker(step.get("as"))
         said0, acts0 = len(self.world.said), len(self.world.acts)
         agent = self.resident()
         if "say" in step or "whisper" in step:
