@@ -61,6 +61,12 @@ class ServiceProcess:
                 self.kill()
         self.log.close()
 
+    async def queue(self) -> dict[int, int]:
+        """Requests waiting at the service, per priority."""
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{self.url}/healthz") as r:
+                return {int(p): n for p, n in (await r.json())["queue"].items()}
+
     async def metric(self, name: str, **labels) -> float:
         """One sample of the service's own /metrics (0 when absent)."""
         from prometheus_client.parser import text_string_to_metric_families
