@@ -63,8 +63,11 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
     if settings.redis_url:
         from redis.asyncio import Redis
 
-        redis = Redis.from_url(settings.redis_url)
-        manager = socketio.AsyncRedisManager(settings.redis_url, channel="townsquare")
+        from server.realtime.redis_link import CALL_TIMEOUT_S, ResilientRedisManager, link_of
+
+        # A connect bounded in time: a Redis that is gone must not hang the calls that find out.
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=CALL_TIMEOUT_S)
+        manager = ResilientRedisManager(settings.redis_url, link_of(redis), channel="townsquare")
     else:
         manager = None
     sio = socketio.AsyncServer(
@@ -92,6 +95,8 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
     ctx = AppContext(settings, db, sio, hub, api, accounts, Auth(accounts, settings.trusted_proxies), redis,
                      load_world_file(settings.world_file))
     ctx.live_figures["connections"] = lambda: len(hub.connections)
+    if redis is not None:
+        ctx.live_figures["redis"] = link_of(redis).figures
     app[CTX_KEY] = ctx
 
     modules = _domain_modules()
@@ -103,7 +108,12 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
             await db.ping()
         except Exception as e:  # the point of the check is to report, not raise
             return json_response({"status": "error", "database": f"unreachable: {e.__class__.__name__}"}, 503)
-        return json_response({"status": "ok", "database": "ok", "node": ctx.node_id, "version": VERSION})
+        out = {"status": "ok", "database": "ok", "node": ctx.node_id, "version": VERSION}
+        if redis is not None:  # down: this node still serves its own people (200), the fleet is split
+            out["redis"] = link_of(redis).figures()
+            if out["redis"]["state"] != "ok":
+                out["status"] = "degraded"
+        return json_response(out)
 
     async def metrics(request: web.Request) -> web.Response:
         CONNECTED.set(len(hub.connections))

@@ -4,6 +4,10 @@ A room's events (presence, ticks, chat lines, emotes) are published by one node 
 by every node to its own connections in that room, with the encode-once path of `Fanout`.
 Observers (the occupant mirror) see each room event on every node, in the order published.
 Control messages (`evict` a connection from a room) travel on the same channel.
+
+While Redis is away (`RedisLink.up` false) nothing is published: each node's own connections
+still get every event of the rooms it runs. Owner events (ticks, presence) of a room whose lease
+turned out to be another node's are dropped here (fencing; see fleet.py).
 """
 
 from __future__ import annotations
@@ -11,14 +15,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from server.realtime.fanout import Fanout
 from server.realtime.hub import room_channel
+from server.realtime.redis_link import REDIS_ERRORS, bounded, link_of
 
 log = logging.getLogger(__name__)
 
 ROOM_TAGGED = frozenset({"presence:join", "presence:leave", "emote"})
+# Events only a room's owner publishes: a fenced former owner must not send them.
+OWNER_EVENTS = frozenset({"world:tick", "presence:join", "presence:leave"})
 
 Event = tuple[str, Any]
 Observer = Callable[[str, list[Event]], None]
@@ -31,6 +39,7 @@ class Bus:
         self.node_id = node_id
         self.redis = redis
         self.channel = channel
+        self.link = link_of(redis) if redis is not None else None
         self.observers: list[Observer] = []
         self.on_control: list[ControlHandler] = []
         self.on_resync: list[Callable[[], Awaitable[None]]] = []
@@ -43,23 +52,39 @@ class Bus:
 
     async def publish_many(self, batches: list[tuple[str, list[Event], str | None]]) -> None:
         """Deliver each room's events here, then to the other nodes in one Redis round trip."""
+        if self.link is not None and self.link.fenced:
+            batches = [(room, [e for e in events if e[0] not in OWNER_EVENTS] if room in self.link.fenced else events,
+                        skip_sid) for room, events, skip_sid in batches]
+            batches = [b for b in batches if b[1]]
         for room, events, skip_sid in batches:
             self.deliver(room, events, skip_sid)
-        if self.redis is not None and batches:
-            pipe = self.redis.pipeline(transaction=False)
-            for room, events, skip_sid in batches:
-                pipe.publish(self.channel, json.dumps(
-                    {"k": "room", "n": self.node_id, "r": room, "e": events, "s": skip_sid}, separators=(",", ":")))
-            await pipe.execute()
+        if self.redis is not None and batches and self.link.up:
+            msgs = [json.dumps({"k": "room", "n": self.node_id, "r": room, "e": events, "s": skip_sid},
+                               separators=(",", ":")) for room, events, skip_sid in batches]
+
+            async def send():
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for m in msgs:
+                        pipe.publish(self.channel, m)
+                    return await pipe.execute()
+            try:
+                await bounded(send, self.link)
+            except REDIS_ERRORS:  # this node's people got them; the others are cut off until Redis returns
+                pass
 
     async def control(self, message: dict) -> None:
         """A message for whichever node can act on it (this one included)."""
         message = {**message, "k": "ctl", "n": self.node_id}
         await self._control(message)
-        if self.redis is not None:
-            await self.redis.publish(self.channel, json.dumps(message))
+        if self.redis is not None and self.link.up:
+            try:
+                await bounded(lambda: self.redis.publish(self.channel, json.dumps(message)), self.link)
+            except REDIS_ERRORS:
+                pass
 
     def deliver(self, room: str, events: list[Event], skip_sid: str | None = None) -> None:
+        if self.link is not None:
+            self.link.track(room, events)
         for observe in self.observers:
             try:
                 observe(room, events)
@@ -119,6 +144,7 @@ class Bus:
                 raise
             except Exception as e:
                 log.warning("room bus lost Redis (%s); reconnecting", e)
+                self.link.failed(e)
                 await asyncio.sleep(0.5)
             finally:
                 try:  # bounded: closing a pubsub can stall in redis-py (redis/redis-py#3941)

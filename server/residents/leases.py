@@ -3,11 +3,13 @@
 The same take-or-renew script as the room leases, on keys `{prefix}resident:{id}:lease`: a node
 takes every free lease and renews its own; a lease not renewed within the TTL lapses and another
 node takes the resident over. With no Redis there is one node and it runs every resident.
+While Redis is unreachable a lease counts as held only until 0.9 x TTL after its last renewal
+(`LeaseSet`), so a resident stops here before another node can take it over.
 """
 
 from __future__ import annotations
 
-from server.realtime.fleet import _LEASES, _UNLEASE
+from server.realtime.fleet import LeaseSet
 
 
 class LocalLeases:
@@ -30,8 +32,7 @@ class RedisLeases:
         self.redis = redis
         self.node_id = node_id
         self.prefix = prefix
-        self._hold = redis.register_script(_LEASES)
-        self._release = redis.register_script(_UNLEASE)
+        self._set = LeaseSet(redis, node_id, self.key)
 
     def key(self, resident_id: str) -> str:
         return f"{self.prefix}resident:{resident_id}:lease"
@@ -39,12 +40,10 @@ class RedisLeases:
     async def hold(self, ids: list[str], ttl_s: float) -> set[str]:
         if not ids:
             return set()
-        res = await self._hold(keys=[self.key(i) for i in ids], args=[self.node_id, max(1, int(ttl_s * 1000))])
-        return {i for i, held in zip(ids, res) if held}
+        return await self._set.hold(ids, ttl_s)
 
     async def release(self, ids: list[str]) -> None:
-        if ids:
-            await self._release(keys=[self.key(i) for i in ids], args=[self.node_id])
+        await self._set.release(ids)
 
     async def owner(self, resident_id: str) -> str | None:
         v = await self.redis.get(self.key(resident_id))
