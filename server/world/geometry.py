@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.world.tiled import Door, Place, RoomMap
+
 
 @dataclass
 class RoomInfo:
@@ -24,12 +26,39 @@ class RoomInfo:
     tiles: tuple[str, ...] = field(default_factory=tuple)
     spawn_x: float = 1.0
     spawn_y: float = 1.0
+    map_rev: int = 0
+    # From the room's Tiled map (server/world/tiled.py); a room without one has only its spawn.
+    spawns: dict[str, tuple[float, float]] = field(default_factory=dict)
+    doors: tuple[Door, ...] = ()
+    areas: tuple[Place, ...] = ()
+    objects: tuple[Place, ...] = ()
 
     @classmethod
-    def from_row(cls, room) -> "RoomInfo":
-        return cls(id=room.id, slug=room.slug, name=room.name, description=room.description or "",
+    def from_row(cls, room, parsed: RoomMap | None = None) -> "RoomInfo":
+        info = cls(id=room.id, slug=room.slug, name=room.name, description=room.description or "",
                    width=room.width, height=room.height, capacity=room.capacity, access=room.access,
-                   owner_id=room.owner_id, tiles=tuple(room.tiles or ()), spawn_x=room.spawn_x, spawn_y=room.spawn_y)
+                   owner_id=room.owner_id, tiles=tuple(room.tiles or ()), spawn_x=room.spawn_x, spawn_y=room.spawn_y,
+                   map_rev=room.map_rev or 0)
+        if parsed is not None:
+            info.spawns, info.doors, info.areas, info.objects = dict(parsed.spawns), parsed.doors, parsed.areas, parsed.objects
+        return info
+
+    def door_at(self, x: float, y: float) -> Door | None:
+        col, row = int(x), int(y)
+        return next((d for d in self.doors if d.covers(col, row)), None)
+
+    def area(self, name: str) -> Place | None:
+        """A named area or object ("fountain", "Tobin's stall"), case-insensitively."""
+        key = name.strip().casefold()
+        return next((p for p in (*self.areas, *self.objects) if p.name.casefold() == key), None)
+
+    def spawn_point(self, name: str | None = None) -> tuple[float, float]:
+        """A named spawn point of the map (a door's target), else the room's spawn."""
+        if name and name in self.spawns:
+            x, y = self.clamp(*self.spawns[name])
+            if not self.blocked(x, y):
+                return x, y
+        return self.spawn()
 
     # Positions are floats in tile units; tile (col, row) covers [col, col+1) x [row, row+1).
     # A position is kept within [0, width-1] x [0, height-1].
@@ -102,4 +131,6 @@ class RoomInfo:
         """The room as `room:join` describes it."""
         return {"slug": self.slug, "name": self.name, "description": self.description, "width": self.width,
                 "height": self.height, "capacity": self.capacity, "access": self.access, "tiles": list(self.tiles),
-                "occupants": occupants, "owner_id": str(self.owner_id) if self.owner_id else None}
+                "occupants": occupants, "owner_id": str(self.owner_id) if self.owner_id else None,
+                "map": f"/api/rooms/{self.slug}/map?rev={self.map_rev}",
+                "doors": [d.public() for d in self.doors], "objects": [o.public() for o in self.objects]}

@@ -8,15 +8,19 @@ import logging
 import math
 from typing import Annotated
 
+from aiohttp import web
 from pydantic import Field, field_validator
 
+from server.accounts.auth import CURRENT_USER
 from server.accounts.service import user_json
 from server.protocol import ProtocolError
 from server.realtime.hub import Connection, Empty, Payload
 from server.realtime.transport import tune_transport
+from server.rest import check_json
 from server.text import SafeText
 from server.world.avatars import ProfileIn
 from server.world.rooms import RoomService
+from server.world.tiled import art_file
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +111,34 @@ def setup(ctx) -> None:
     async def room_unban(conn: Connection, p: InviteIn):
         await rooms.unban(conn, p.room, p.user_id)
         return {}
+
+    @ctx.api.route("GET", "/api/rooms/{slug}/map", auth="user", tag="world")
+    async def room_map(request):
+        """The room's map as Tiled JSON (tilesets embedded, images under /api/world/art/)."""
+        doc = await rooms.map_document(request.match_info["slug"])
+        return web.json_response(doc, headers={"Cache-Control": "private, max-age=60"})
+
+    @ctx.api.route("GET", "/api/world/art/{name}", tag="world")
+    async def world_art(request):
+        """The world's bundled art: the tileset image and .tsj, avatar sprites, emote icons."""
+        name = request.match_info["name"]
+        data = art_file(name)
+        if data is None:
+            raise ProtocolError("not_found", f"no art named {name!r}")
+        kind = "image/png" if name.endswith(".png") else "text/plain" if name.endswith(".txt") else "application/json"
+        return web.Response(body=data, content_type=kind, headers={"Cache-Control": "public, max-age=3600"})
+
+    @ctx.api.route("PUT", "/api/admin/rooms/{slug}/map", auth="admin", tag="admin")
+    async def admin_room_map(request):
+        """Replace a room's map with a Tiled JSON map (.tmj); refused whole, with the reason, when invalid."""
+        try:
+            doc = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            raise ProtocolError("invalid_payload", "the map was refused: the file is not JSON (export it from Tiled as .tmj)") from None
+        check_json(doc)
+        reason = request.query.get("reason", "")[:200]
+        result = await rooms.set_map(request.match_info["slug"], doc, actor_id=request[CURRENT_USER].id, reason=reason)
+        return {"room": result}
 
     @hub.on("profile:update", ProfileIn, rate="10/minute")
     async def profile_update(conn: Connection, p: ProfileIn):

@@ -36,6 +36,10 @@ class Room(Base):
     tiles: Mapped[list[str]] = mapped_column(JSONType, default=list)
     spawn_x: Mapped[float] = mapped_column(Float, default=1.0)
     spawn_y: Mapped[float] = mapped_column(Float, default=1.0)
+    # The room's Tiled map (server/world/tiled.py); `tiles` and the spawn are read from it. Loaded
+    # only when asked for (deferred): the rooms are refreshed every few seconds without it.
+    map: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True, deferred=True)
+    map_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # +1 on each new map
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -23,6 +23,7 @@ from sqlalchemy import delete, or_, select
 
 from server.accounts.auth import has_role
 from server.accounts.models import User
+from server.admin import audit
 from server.protocol import ProtocolError
 from server.realtime.bus import Bus
 from server.realtime.fanout import Fanout
@@ -31,7 +32,11 @@ from server.realtime.hub import Connection, room_channel
 from server.world.avatars import Avatars
 from server.world.geometry import RoomInfo
 from server.world.models import Room, RoomBan, RoomInvite
+from server.world.paths import plan, walkways_of
 from server.world.runtime import Body, Mirror, RoomRuntime
+from server.world.seed import apply_map
+from server.world.spawns import Arrivals, free_spot
+from server.world.tiled import MapError, RoomMap, for_clients, parse_map, plain_map
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,8 @@ class RoomService:
         self.bus.on_resync.append(self._resync_all)
         self.avatars = Avatars(ctx.db, ctx.settings.languages)
         self.infos: dict[str, RoomInfo] = {}
+        self._maps: dict[str, tuple[int, RoomMap | None]] = {}  # parsed maps by room, with their revision
+        self.arrivals = Arrivals()
         self.owned: dict[str, RoomRuntime] = {}
         self._lease_at: dict[str, float] = {}
         self.tick_hz = ctx.settings.tick_hz
@@ -79,10 +86,104 @@ class RoomService:
         if info is None:
             async with self.db.session() as s:
                 row = await s.scalar(select(Room).where(Room.slug == slug, Room.archived.is_(False)))
-            if row is None:
-                return None
-            info = self._remember(RoomInfo.from_row(row))
+                if row is None:
+                    return None
+                info = self._remember(await self._info(s, row))
         return info
+
+    async def reload_room(self, slug: str) -> None:
+        """An admin changed the room: read it again now (archived: no new joins)."""
+        async with self.db.session() as s:
+            row = await s.scalar(select(Room).where(Room.slug == slug))
+            if row is None or row.archived:
+                self.infos.pop(slug, None)
+                return
+            self._remember(await self._info(s, row))
+
+    # -- maps, doors, named areas, paths (residents use these too) ---------------------------------
+    def area(self, slug: str, name: str) -> dict[str, Any] | None:
+        """A named area or object of a room ("fountain", "Tobin's stall"): name, kind, x, y,
+        width, height, center (a walkable spot to head for), properties; None when unknown."""
+        info = self.infos.get(slug)
+        place = info.area(name) if info else None
+        if place is None:
+            return None
+        out = place.public()
+        out["center"] = list(self._walkable_near(info, place.center))
+        return out
+
+    def areas(self, slug: str) -> list[dict[str, Any]]:
+        """Every named area and object of a room (see `area`)."""
+        info = self.infos.get(slug)
+        return [self.area(slug, p.name) for p in (*info.areas, *info.objects)] if info else []
+
+    def doors(self, slug: str) -> list[dict[str, Any]]:
+        """The room's doors: name, x, y, width, height, room (where it leads), spawn."""
+        info = self.infos.get(slug)
+        return [d.public() for d in info.doors] if info else []
+
+    def path(self, slug: str, start: tuple[float, float], goal: tuple[float, float]) -> list[tuple[float, float]] | None:
+        """Waypoints from start to goal around obstacles (the goal last); None: unreachable."""
+        info = self.infos.get(slug)
+        return plan(info, start, goal) if info else None
+
+    def _walkable_near(self, info: RoomInfo, point: tuple[float, float]) -> tuple[float, float]:
+        x, y = info.clamp(*point)
+        return free_spot(info, (x, y), set()) if info.blocked(x, y) else (x, y)
+
+    async def _info(self, s, row: Room) -> RoomInfo:
+        """The room as cached: its map parsed once per revision."""
+        cached = self._maps.get(row.slug)
+        parsed = cached[1] if cached and cached[0] == row.map_rev else None
+        if (cached is None or cached[0] != row.map_rev) and row.map_rev:
+            doc = await s.scalar(select(Room.map).where(Room.id == row.id))
+            if doc is not None:
+                try:
+                    parsed = parse_map(doc)
+                except MapError as e:  # stored before a rule changed: the room still works, without doors
+                    log.warning("the map of room %s no longer validates: %s", row.slug, e)
+            self._maps[row.slug] = (row.map_rev, parsed)
+        return RoomInfo.from_row(row, parsed)
+
+    async def map_document(self, slug: str) -> dict[str, Any]:
+        """The room's map as Tiled JSON, tilesets embedded; a plain one for a room without a map."""
+        info = await self._room_or_404(slug)
+        async with self.db.session() as s:
+            doc = await s.scalar(select(Room.map).where(Room.id == info.id))
+        if doc is None:
+            doc = plain_map(info.width, info.height, info.tiles, (info.spawn_x, info.spawn_y))
+        return for_clients(doc)
+
+    async def set_map(self, slug: str, doc: Any, *, actor_id: uuid.UUID | None = None, reason: str = "") -> dict[str, Any]:
+        """A new map for a room (an admin's upload). Validated whole first: a bad map changes nothing."""
+        try:
+            parsed = parse_map(doc)
+        except MapError as e:
+            raise ProtocolError("invalid_payload", f"the map was refused: {e}") from None
+        async with self.db.session() as s:
+            row = await s.scalar(select(Room).where(Room.slug == slug))
+            if row is None:
+                raise ProtocolError("not_found", f"no room {slug!r}")
+            targets = {d.room for d in parsed.doors}
+            known = set((await s.execute(select(Room.slug).where(Room.slug.in_(targets),
+                                                                 Room.archived.is_(False)))).scalars())
+            missing = sorted(targets - known)
+            if missing:
+                raise ProtocolError("invalid_payload",
+                                    f"the map was refused: a door leads to a room that does not exist: {', '.join(missing)}")
+            apply_map(row, doc, parsed)
+            await s.flush()
+            await audit.record(s, actor_id=actor_id, action="room.map", target_type="room", target_id=slug,
+                               reason=reason, details={"width": parsed.width, "height": parsed.height,
+                                                       "map_rev": row.map_rev, "doors": len(parsed.doors)})
+            self._maps[slug] = (row.map_rev, parsed)
+            info = RoomInfo.from_row(row, parsed)
+            archived = row.archived
+        if not archived:
+            self._remember(info)
+        return {"slug": slug, "width": parsed.width, "height": parsed.height, "map_rev": info.map_rev,
+                "spawns": sorted(parsed.spawns), "doors": [d.public() for d in parsed.doors],
+                "areas": [a.name for a in parsed.areas], "objects": [o.name for o in parsed.objects]}
 
     def rooms_snapshot(self) -> list[dict[str, Any]]:
         """Every room with the occupants this node sees (users and NPCs)."""
@@ -108,6 +209,7 @@ class RoomService:
         x, y = info.clamp(x, y)
         if info.blocked(x, y):
             x, y = info.spawn()
+        x, y = self._arrive(info, (x, y))
         record = {"name": name, "appearance": appearance or {}, "x": x, "y": y}
         await self.fleet.npc_set(room_slug, npc_id, record)
         await self.fleet.push(room_slug, {"op": "join", "id": npc_id, "kind": "npc", **record})
@@ -136,9 +238,16 @@ class RoomService:
                 visible += [i for i in private if i.owner_id == conn.user_id or i.id in invited]
         counts = await self.fleet.counts([i.slug for i in visible])
         return [{"slug": i.slug, "name": i.name, "occupants": counts.get(i.slug, 0), "capacity": i.capacity,
-                 "access": i.access} for i in sorted(visible, key=lambda i: i.slug)]
+                 "access": i.access, "description": i.description, "inside": self._inside(i.slug)}
+                for i in sorted(visible, key=lambda i: i.slug)]
 
-    async def join(self, conn: Connection, slug: str) -> dict[str, Any]:
+    def _inside(self, slug: str, limit: int = 8) -> list[dict[str, str]]:
+        """Who is in a room as this node sees it: residents first, then people, a few names."""
+        occ = sorted((self.mirror.rooms.get(slug) or {}).values(), key=lambda p: (p["kind"] != "npc", p["name"]))
+        return [{"name": p["name"], "kind": p["kind"]} for p in occ[:limit]]
+
+    async def join(self, conn: Connection, slug: str, spawn: str | None = None) -> dict[str, Any]:
+        """`spawn`: a named spawn point of the room's map (a door leads there)."""
         info = await self._room_or_404(slug)
         await self._check_access(info, conn)
         if conn.room == slug:  # joining where you are: the snapshot again, nothing changes
@@ -151,10 +260,10 @@ class RoomService:
         here = self.mirror.position(slug, conn.uid)  # in this room already, from another tab
         if here is not None:
             x, y = here
-        elif avatar.room_id == info.id and not info.blocked(avatar.x, avatar.y):
+        elif spawn is None and avatar.room_id == info.id and not info.blocked(avatar.x, avatar.y):
             x, y = info.clamp(avatar.x, avatar.y)
         else:
-            x, y = info.spawn()
+            x, y = self._arrive(info, info.spawn_point(spawn))
         record = {"sid": conn.sid, "node": self.node_id, "name": avatar.display_name,
                   "appearance": avatar.appearance, "x": x, "y": y}
         status, prev_room, old = await self.fleet.claim(slug, conn.uid, record, info.capacity)
@@ -204,6 +313,27 @@ class RoomService:
 
     async def disconnected(self, conn: Connection) -> None:
         await self._leave_conn(conn)
+
+    def _arrive(self, info: RoomInfo, spawn: tuple[float, float]) -> tuple[float, float]:
+        """A free tile at or near the spawn: not where someone stands or has just arrived."""
+        taken = {(int(p["x"]), int(p["y"])) for p in (self.mirror.rooms.get(info.slug) or {}).values()}
+        x, y = free_spot(info, spawn, taken | self.arrivals.taken(info.slug))
+        self.arrivals.hold(info.slug, x, y)
+        return x, y
+
+    async def walk_through(self, conn: Connection, room: str, door: dict) -> None:
+        """Someone stepped onto a door: the same join as from the menu (capacity, private rooms,
+        bans), told as `room:door` with the room's snapshot, or with the refusal, at the door."""
+        if conn.room != room:
+            return
+        base = {"door": door.get("name"), "from": room, "to": door.get("to")}
+        try:
+            snap = await self.join(conn, door["to"], door.get("spawn"))
+        except ProtocolError as e:
+            data = {"ok": False, **base, "error": {"code": e.code, "message": e.message}}
+        else:
+            data = {"ok": True, **base, **snap}
+        self.fanout.send_to_sid(conn.sid, [self.fanout.packet("room:door", data)])
 
     # == owners' tools: invites and bans ======================================================
     async def create_room(self, slug: str, name: str, *, owner_id: uuid.UUID | None = None, access: str = "public",
@@ -295,9 +425,9 @@ class RoomService:
     async def refresh_rooms(self) -> None:
         async with self.db.session() as s:
             rows = (await s.execute(select(Room).where(Room.archived.is_(False)))).scalars().all()
-        fresh = {r.slug for r in rows}
-        for r in rows:
-            self._remember(RoomInfo.from_row(r))
+            fresh = {r.slug for r in rows}
+            for r in rows:
+                self._remember(await self._info(s, r))
         for slug in list(self.infos):
             if slug not in fresh:
                 del self.infos[slug]  # archived: no new joins; those inside stay until they leave
@@ -332,6 +462,9 @@ class RoomService:
         x, y = info.clamp(x, y)
         if info.blocked(x, y):
             raise ProtocolError("invalid_payload", f"the tile at ({int(x)}, {int(y)}) is blocked")
+        here = self.mirror.position(info.slug, body_id)
+        if here is not None and info.tiles and not walkways_of(info).reachable(here, (x, y)):
+            raise ProtocolError("invalid_payload", f"there is no way to ({int(x)}, {int(y)}) from here")
         op = {"op": "move", "id": body_id, "x": x, "y": y}
         if t is not None:
             op["t"] = t
@@ -392,6 +525,11 @@ class RoomService:
         await self.bus.control({"op": "evict", "sid": sid, "room": slug, "reason": reason})
 
     async def _on_control(self, msg: dict) -> None:
+        if msg.get("op") == "door":
+            for conn in self.hub.connections_of(msg.get("uid")):
+                if conn.room == msg.get("room"):
+                    self._background(self.walk_through(conn, msg["room"], msg.get("door") or {}))
+            return
         if msg.get("op") != "evict":
             return
         conn = self.hub.connections.get(msg.get("sid"))
@@ -468,6 +606,10 @@ class RoomService:
             if rt is None:
                 continue
             events = rt.tick(ops.get(slug, ()), wall)
+            for uid, door in rt.doors_hit:
+                await self.bus.control({"op": "door", "uid": uid, "room": slug,
+                                        "door": {"name": door.name, "to": door.room, "spawn": door.spawn}})
+            rt.doors_hit.clear()
             if events:
                 batches.append((slug, events, None))
                 if self.fleet.shared:

@@ -4,16 +4,20 @@ occupant mirror every node keeps from the room events it sees.
 Operations (from the room's inbox, in order):
   {"op": "join", "id", "kind", "name", "appearance", "x", "y"}   add or update; presence:join
   {"op": "leave", "id"}                                           remove; presence:leave
-  {"op": "move", "id", "x", "y", "t"?}                            new target (already clamped)
+  {"op": "move", "id", "x", "y", "t"?}                            new target (already clamped); the
+                                                                  owner plans the path from where the body is
   {"op": "profile", "id", "name"?, "appearance"?}                 presence:join again (an upsert)
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from server.world.geometry import RoomInfo
+from server.world.paths import plan
+from server.world.tiled import Door
 
 Event = tuple[str, Any]
 
@@ -29,6 +33,7 @@ class Body:
     tx: float | None = None
     ty: float | None = None
     t: float | None = None  # the client's timestamp of the move that set the target
+    path: list[tuple[float, float]] = field(default_factory=list)  # waypoints still ahead, the target last
 
     def presence(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "name": self.name, "x": self.x, "y": self.y,
@@ -42,6 +47,7 @@ class RoomRuntime:
     bodies: dict[str, Body] = field(default_factory=dict)
     moving: set[str] = field(default_factory=set)
     unsaved: set[str] = field(default_factory=set)  # users moved since their position was last saved
+    doors_hit: list[tuple[str, Door]] = field(default_factory=list)  # people who stepped onto a door this tick
 
     def apply(self, ops: Iterable[dict]) -> list[Event]:
         events: list[Event] = []
@@ -50,8 +56,7 @@ class RoomRuntime:
             kind = op.get("op")
             if kind == "move":
                 b = bodies.get(op["id"])
-                if b is not None:
-                    b.tx, b.ty, b.t = op["x"], op["y"], op.get("t")
+                if b is not None and self._aim(b, op):
                     self.moving.add(b.id)
             elif kind == "join":
                 b = bodies.get(op["id"])
@@ -103,7 +108,8 @@ class RoomRuntime:
         b = self.bodies.get(op["id"])
         if b is None:
             return None
-        b.tx, b.ty, b.t = op["x"], op["y"], op.get("t")
+        if not self._aim(b, op):
+            return []
         entry, walking = self._step_body(b)
         if walking:
             self.moving.add(b.id)
@@ -111,11 +117,43 @@ class RoomRuntime:
             self.moving.discard(b.id)
         return [entry] if entry is not None else []
 
+    def _aim(self, b: Body, op: dict) -> bool:
+        """A new target: plan the way there from where the body stands (once per move, not per tick)."""
+        route = plan(self.info, (b.x, b.y), (op["x"], op["y"]))
+        if route is None:
+            return False  # no way from here (the mover's node checked a tick-old position)
+        b.tx, b.ty, b.t, b.path = op["x"], op["y"], op.get("t"), route
+        return True
+
+    def _walk(self, b: Body) -> tuple[float, float, str]:
+        """One tick along the waypoints: the full step length, turning corners within the tick."""
+        budget, x, y = self.max_step, b.x, b.y
+        path = b.path or [(b.tx, b.ty)]
+        while True:
+            tx, ty = path[0]
+            nx, ny, state = self.info.step(x, y, tx, ty, budget)
+            if state == "blocked":
+                return x, y, "blocked" if (x, y) == (b.x, b.y) else "walk"
+            budget -= math.hypot(nx - x, ny - y)
+            x, y = nx, ny
+            if state != "arrived":
+                return x, y, "walk"
+            path.pop(0)
+            if not path:
+                return x, y, "arrived"
+            if budget <= 0.005:
+                return x, y, "walk"
+
     def _step_body(self, b: Body) -> tuple[list | None, bool]:
-        x, y, state = self.info.step(b.x, b.y, b.tx, b.ty, self.max_step)
+        ox, oy = b.x, b.y
+        x, y, state = self._walk(b)
         entry = None
         if x != b.x or y != b.y:
             b.x, b.y = x, y
+            if b.kind == "user" and self.info.doors and (int(x), int(y)) != (int(ox), int(oy)):
+                door = self.info.door_at(x, y)
+                if door is not None and self.info.door_at(ox, oy) is None:
+                    self.doors_hit.append((b.id, door))
             entry = [b.id, x, y]
             if state == "arrived" and b.t is not None:
                 entry.append(b.t)
@@ -123,6 +161,7 @@ class RoomRuntime:
                 self.unsaved.add(b.id)
         if state != "walk":
             b.tx = b.ty = b.t = None
+            b.path = []
             return entry, False
         return entry, True
 

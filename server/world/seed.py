@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.world.models import Room
+from server.world.tiled import RoomMap, parse_map
 
 # Other domains (residents, shops) register a step that seeds their part of the world file.
 SeedStep = Callable[[AsyncSession, dict[str, Any]], Awaitable[int]]
@@ -31,7 +33,20 @@ def load_world_file(path: Path | None = None) -> dict[str, Any]:
     data = yaml.safe_load(text) or {}
     if not isinstance(data.get("rooms"), list) or not data["rooms"]:
         raise ValueError("world file has no rooms")
+    for r in data["rooms"]:
+        if isinstance(r, dict) and isinstance(r.get("map"), str):
+            r["map_doc"] = _read_map(r["map"], Path(path).parent if path is not None else None)
     return data
+
+
+def _read_map(name: str, base: Path | None) -> dict[str, Any]:
+    """A room's Tiled map named in the world file: beside the file, else one of the bundled maps."""
+    if base is not None and (base / name).is_file():
+        return json.loads((base / name).read_text())
+    bundled = resources.files("server.data").joinpath("maps", Path(name).name)
+    if not bundled.is_file():
+        raise ValueError(f"the world file names a map {name!r} that does not exist")
+    return json.loads(bundled.read_text())
 
 
 @dataclass
@@ -44,9 +59,18 @@ class SeedReport:
         return bool(self.rooms_added or self.extra_added)
 
 
+def apply_map(room: Room, doc: dict[str, Any], parsed: RoomMap | None = None) -> None:
+    """The room takes its size, walls and spawn point from its map."""
+    m = parsed or parse_map(doc)
+    room.map = doc
+    room.width, room.height, room.tiles = m.width, m.height, list(m.rows)
+    room.spawn_x, room.spawn_y = m.spawns["default"]
+    room.map_rev = (room.map_rev or 0) + 1
+
+
 def room_from_data(r: dict[str, Any]) -> Room:
     spawn = r.get("spawn") or [1, 1]
-    return Room(
+    room = Room(
         slug=r["slug"],
         name=r["name"],
         description=(r.get("description") or "").strip(),
@@ -59,6 +83,9 @@ def room_from_data(r: dict[str, Any]) -> Room:
         spawn_y=float(spawn[1]),
         settings=dict(r.get("settings") or {}),
     )
+    if r.get("map_doc") is not None:
+        apply_map(room, r["map_doc"])
+    return room
 
 
 SEED_LOCK = 7_311_002
@@ -72,11 +99,16 @@ async def seed_world(session: AsyncSession, world: dict[str, Any], *, rooms: boo
 
     await session.execute(text(f"SELECT pg_advisory_xact_lock({SEED_LOCK})"))
     report = SeedReport()
-    existing = set((await session.execute(select(Room.slug))).scalars())
+    existing = {row.slug: row for row in (await session.execute(select(Room))).scalars()}
     for r in world["rooms"] if rooms else []:
         if r["slug"] not in existing:
             session.add(room_from_data(r))
             report.rooms_added.append(r["slug"])
+    for r in world["rooms"]:
+        row = existing.get(r["slug"])
+        if row is not None and row.map_rev == 0 and r.get("map_doc") is not None:
+            apply_map(row, r["map_doc"])  # a room seeded before rooms had maps gets its map once
+            report.extra_added += 1
     await session.flush()
     for step in _extra_steps:
         report.extra_added += await step(session, world)

@@ -21,7 +21,8 @@ async def test_room_list_counts_and_hides_private_rooms(world):
     assert {"plaza", "market", "library"} <= set(rooms)
     assert rooms["library"]["occupants"] >= 1 and rooms["library"]["capacity"] == 40
     assert rooms["library"]["access"] == "public" and set(rooms["library"]) == {"slug", "name", "occupants",
-                                                                                 "capacity", "access"}
+                                                                                 "capacity", "access",
+                                                                                 "description", "inside"}
     assert secret.slug not in rooms
     mine = {x["slug"] for x in (await call(co, "room:list"))["rooms"]}
     assert secret.slug in mine
@@ -35,7 +36,10 @@ async def test_two_people_see_each_other_join_walk_and_leave(world):
     await ia.wait_for("presence:join", lambda d: d["id"] == uid(a))
     b, cb, ib, jb = await person(world, room.slug)
     joined = await ia.wait_for("presence:join", lambda d: d["id"] == uid(b))
-    assert joined == {"id": uid(b), "kind": "user", "name": b["user"]["username"], "x": 2.0, "y": 2.0,
+    # The spawn tile is taken: b arrives on the free tile beside it, not on top of a.
+    bx, by = jb["you"]["x"], jb["you"]["y"]
+    assert (bx, by) != (2.0, 2.0) and abs(bx - 2.0) + abs(by - 2.0) == 1.0
+    assert joined == {"id": uid(b), "kind": "user", "name": b["user"]["username"], "x": bx, "y": by,
                       "appearance": {}, "room": room.slug}
     assert uid(a) in {o["id"] for o in jb["occupants"]} and jb["room"]["occupants"] == 2
 
@@ -44,8 +48,8 @@ async def test_two_people_see_each_other_join_walk_and_leave(world):
     assert r == {"ok": True, "x": 8.0, "y": 2.0}
     await position_of(ia, uid(b), 8.0, 2.0)
     max_step = world.ctx.settings.move_speed / world.ctx.settings.tick_hz
-    xs = [2.0] + [m[1] for d in ia.items["world:tick"] for m in d["moves"] if m[0] == uid(b)]
-    assert len(xs) >= 1 + math.ceil(6 / max_step)
+    xs = [bx] + [m[1] for d in ia.items["world:tick"] for m in d["moves"] if m[0] == uid(b)]
+    assert len(xs) >= 1 + math.ceil((8.0 - bx) / max_step)
     assert all(0 < b_ - a_ <= max_step + 1e-6 for a_, b_ in zip(xs, xs[1:]))
     # One world:tick per room per tick carries every change of that tick.
     await call(ca, "move", {"x": 3, "y": 3})
@@ -58,7 +62,7 @@ async def test_two_people_see_each_other_join_walk_and_leave(world):
     assert (await call(cb, "move", {"x": 1, "y": 1}))["error"]["code"] == "not_found"
 
 
-async def test_movement_is_clamped_blocked_tiles_refused_and_walls_stop_walkers(world):
+async def test_movement_is_clamped_blocked_tiles_refused_and_walls_walked_around(world):
     room = await fresh_room(world, width=10, height=6, spawn=(1, 1), tiles=["..........", "....#.....", "....#....."])
     a, ca, ia, _ = await person(world, room.slug)
     r = await call(ca, "move", {"x": -5, "y": 99})
@@ -68,13 +72,15 @@ async def test_movement_is_clamped_blocked_tiles_refused_and_walls_stop_walkers(
     r = await call(ca, "move", {"x": 4.5, "y": 1.5})
     assert r["error"]["code"] == "invalid_payload" and "blocked" in r["error"]["message"]
     await nothing(ia, "world:tick", lambda d: any(m[0] == uid(a) for m in d["moves"]), wait=0.3, since=mark)
-    # Walking through the wall: the walker stops before it (no path finding, no passing through).
+    # A target behind the wall: the walker goes around it (server path finding), never through it.
     await call(ca, "move", {"x": 1, "y": 1})
     await position_of(ia, uid(a), 1.0, 1.0)
+    mark = len(ia.items["world:tick"])
     await call(ca, "move", {"x": 8, "y": 1})
-    await asyncio.sleep(1.5)
-    xs = [m[1] for d in ia.items["world:tick"] for m in d["moves"] if m[0] == uid(a) and m[2] == 1.0]
-    assert xs and max(xs) < 4.0
+    await position_of(ia, uid(a), 8.0, 1.0)
+    steps = [(m[1], m[2]) for d in ia.items["world:tick"][mark:] for m in d["moves"] if m[0] == uid(a)]
+    assert not any(4 <= x < 5 and 1 <= y < 3 for x, y in steps)
+    assert any(y < 1 or y >= 3 for x, y in steps if 3.5 <= x <= 5.5)  # it passed the wall above or below
 
 
 async def test_one_room_per_connection_and_rejoin_is_idempotent(world):
@@ -139,9 +145,14 @@ async def test_reconnect_restores_room_and_position(world):
     assert session["avatar"]["room"] == room.slug and (session["avatar"]["x"], session["avatar"]["y"]) == (6.5, 4.25)
     r = await call(c2, "room:join", {"room": session["avatar"]["room"]})
     assert r["you"] == {"id": uid(a), "x": 6.5, "y": 4.25}
-    # Another room starts at its spawn point.
+    # Another room starts at its spawn point, or beside it when someone stands there.
     r = await call(c2, "room:join", {"room": "library"})
-    assert (r["you"]["x"], r["you"]["y"]) == (14.0, 17.0)
+    others = {(int(p["x"]), int(p["y"])) for p in r["occupants"] + r["npcs"] if p["id"] != uid(a)}
+    if (14, 17) in others:
+        assert abs(r["you"]["x"] - 14.0) + abs(r["you"]["y"] - 17.0) >= 1.0
+        assert (int(r["you"]["x"]), int(r["you"]["y"])) not in others
+    else:
+        assert (r["you"]["x"], r["you"]["y"]) == (14.0, 17.0)
 
 
 async def test_positions_are_saved_periodically_while_walking(world):
