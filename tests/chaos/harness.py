@@ -106,7 +106,7 @@ class Node:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as http:
                 async with http.get(f"{self.url}/healthz") as r:
                     return {"http": r.status, **(await r.json())}
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+        except (TimeoutError, aiohttp.ClientError, ValueError):
             return None
 
     async def wait_healthy(self, timeout: float = 90) -> str:
@@ -172,7 +172,7 @@ class Proxy:
             try:
                 up_r, up_w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 2)
                 break
-            except (OSError, asyncio.TimeoutError):
+            except (TimeoutError, OSError):
                 continue
         else:
             writer.close()

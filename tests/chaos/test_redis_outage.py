@@ -19,8 +19,18 @@ import asyncpg
 import pytest
 
 from tests.chaos.conftest import record_figures, seed
-from tests.chaos.harness import (Load, Node, RedisProc, assert_nothing_lost, balances, node_env, pg_dsn, register,
-                                 verify, wait_until)
+from tests.chaos.harness import (
+    Load,
+    Node,
+    RedisProc,
+    assert_nothing_lost,
+    balances,
+    node_env,
+    pg_dsn,
+    register,
+    verify,
+    wait_until,
+)
 from tests.conftest import Inbox
 
 pytestmark = pytest.mark.multinode
@@ -47,7 +57,7 @@ async def _live(node: Node, token: str) -> dict | None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
             async with http.get(f"{node.url}/api/admin/live", headers={"Authorization": f"Bearer {token}"}) as r:
                 return (await r.json())["figures"] if r.status == 200 else None
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         return None
 
 
@@ -132,7 +142,7 @@ async def test_redis_outage_each_node_serves_its_own_then_the_fleet_heals(db_url
             try:
                 await ia.wait_for("chat:message", lambda d: d["id"] == said["message_id"], timeout=1.5)
                 return True
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return False
         await wait_until(crosses, 30, "chat to cross nodes again", every=0.5)
         fanout_s = time.monotonic() - t_back
