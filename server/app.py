@@ -17,6 +17,7 @@ from server.accounts.service import Accounts
 from server.config import Settings
 from server.context import CTX_KEY, AppContext
 from server.db import Database
+from server.db.health import DatabaseUnavailable
 from server.realtime.guard import WireGuard, origin_check
 from server.realtime.hub import Hub
 from server.rest import Api, body_timeout, error_middleware, json_response, security_headers
@@ -107,7 +108,8 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
         try:
             await db.ping()
         except Exception as e:  # the point of the check is to report, not raise
-            return json_response({"status": "error", "database": f"unreachable: {e.__class__.__name__}"}, 503)
+            state = e.state if isinstance(e, DatabaseUnavailable) else f"unreachable: {e.__class__.__name__}"
+            return json_response({"status": "error", "database": state}, 503)
         out = {"status": "ok", "database": "ok", "node": ctx.node_id, "version": VERSION}
         if redis is not None:  # down: this node still serves its own people (200), the fleet is split
             out["redis"] = link_of(redis).figures()

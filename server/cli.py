@@ -63,10 +63,12 @@ async def _seed(url: str, settings: Settings, *, only_if_empty: bool = False):
     return report
 
 
-async def _serve(settings: Settings, url: str) -> None:
+async def _serve(settings: Settings, url: str, pg=None) -> None:
     from aiohttp import web
 
     from server.app import create_app
+    from server.context import get_ctx
+    from server.db.health import install_log_filter
 
     await _prepare(url, settings)
     app = create_app(settings, url)
@@ -83,9 +85,26 @@ async def _serve(settings: Settings, url: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    install_log_filter()  # a database outage is one warning per 30 s, not a traceback per tick
+    fatal: list[str] = []
+    supervisor = None
+    if pg is not None:
+        from server.db.supervisor import PostgresSupervisor
+
+        def give_up(why: str) -> None:
+            fatal.append(why)
+            stop.set()
+
+        supervisor = asyncio.create_task(PostgresSupervisor(
+            pg, get_ctx(app).db, on_fatal=give_up, max_failures=settings.db_max_failures,
+            window_s=settings.db_failure_window_s).run())
     await stop.wait()
+    if supervisor is not None:
+        supervisor.cancel()  # our own stop below is not a crash to recover from
     log.info("shutting down")
     await runner.cleanup()
+    if fatal:
+        raise ConfigError(fatal[0])
 
 
 def cmd_serve(settings: Settings, args) -> int:
@@ -104,9 +123,12 @@ def cmd_serve(settings: Settings, args) -> int:
     with serve_lock(settings):
         if settings.port and not port_free(settings.host, settings.port):
             raise ConfigError(f"port {settings.port} on {settings.host} is in use (set TOWNSQUARE_PORT)")
-        with open_world_database(settings, serving=True) as (url, _pg):
+        from server.db.supervisor import become_subreaper
+
+        become_subreaper()  # before PostgreSQL starts, so its postmaster is ours to reap if it dies
+        with open_world_database(settings, serving=True) as (url, pg):
             with asyncio.Runner(loop_factory=_loop_factory(settings)) as runner:
-                runner.run(_serve(settings, url))
+                runner.run(_serve(settings, url, pg))
     return 0
 
 

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     http_body_timeout_s: float = Field(15.0, gt=0)
     # Each domain gets this long to save and say goodbye on shutdown; one that takes longer is logged and left.
     shutdown_timeout_s: float = Field(10.0, gt=0)
+    # serve restarts an embedded PostgreSQL that dies; more failures than this within the window end serve.
+    db_max_failures: int = Field(5, ge=0)
+    db_failure_window_s: float = Field(60.0, gt=0)
     token_ttl_s: int = 7 * 24 * 3600
     starting_grant: int = Field(1000, ge=0)
     # Accounts (server/accounts). Limits are limits strings; an address is the client's (see trusted_proxies).

