@@ -25,9 +25,15 @@ class ModelsConfig(BaseModel):
     # Generation on an OpenAI-compatible server (vLLM, TGI, llama.cpp, `transformers serve`).
     npc_base_url: str = ""
     npc_api_key: str = ""
+    # Where each other kind runs: empty = the inference service; a URL = embeddings from any
+    # OpenAI-compatible server, classify / translate from another Townsquare inference service.
+    embed_base_url: str = ""
+    toxicity_base_url: str = ""
+    translation_base_url: str = ""
     max_batch_size: int = 8
     max_wait_ms: int = 10
     max_queue: int = 256
+    threads: int = 0  # torch intra-op threads in the inference service; 0: torch's default
     threads: int = 0  # torch intra-op threads in the inference service; 0: torch's default
 
 
@@ -98,6 +104,13 @@ class Settings(BaseSettings):
     redis_prefix: str = "ts:"  # prefix of the realtime keys and channel in Redis
     tick_batching: bool = True  # False: one world:tick per move (a baseline for bench/realtime.py)
     models: ModelsConfig = ModelsConfig()
+    # Inference (server/inference; see docs/inference.md). Services to use, comma-separated
+    # (http://host:port or unix:/path). Empty: this node runs its own, as a supervised child process
+    # ("child"), or inside the world process ("process": torch in the world, as before).
+    inference_url: str = ""
+    inference_local: Literal["child", "process"] = "child"
+    inference_max_concurrency: int = Field(64, ge=1)  # calls in flight per service from this node
+    inference_start_timeout_s: float = Field(300.0, gt=0)  # the node waits this long for its child's models
     # Inference (server/inference; see docs/inference.md). Services to use, comma-separated
     # (http://host:port or unix:/path). Empty: this node runs its own, as a supervised child process
     # ("child"), or inside the world process ("process": torch in the world, as before).

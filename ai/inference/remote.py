@@ -1,4 +1,6 @@
-"""Generation on an OpenAI-compatible server (vLLM, TGI, llama.cpp, `transformers serve`).
+"""Models on another server: generation and embeddings on any OpenAI-compatible server (vLLM, TGI,
+llama.cpp, `transformers serve`), classification and translation on another Townsquare inference
+service (its documented `/v1/classify` and `/v1/translate`).
 
 Requests still go through the shared queue (priorities, deadlines, shedding); the service hands
 a request to this client only while fewer than `max_concurrency` calls are in flight, so the
@@ -23,6 +25,11 @@ def chat_completions_url(base_url: str) -> str:
     if not base.endswith("/v1"):
         base += "/v1"
     return base + "/chat/completions"
+
+
+def v1_url(base_url: str, route: str) -> str:
+    base = base_url.rstrip("/").removesuffix("/chat/completions")
+    return (base if base.endswith("/v1") else base + "/v1") + route
 
 
 class OpenAIChatBackend:
@@ -61,6 +68,51 @@ class OpenAIChatBackend:
         if params["repetition_penalty"] is not None:
             body["repetition_penalty"] = params["repetition_penalty"]
         return body
+
+    async def call(self, op: str, payload: Any, params: dict, timeout: float | None, priority: int) -> Any:
+        """One queued request on the server: generate, or a batch call for embed / classify / translate."""
+        if op == "generate":
+            return await self.generate(payload, params, timeout)
+        model = self.spec.model_id
+        if op == "embed":
+            data = await self._post(v1_url(self.spec.base_url or "", "/embeddings"),
+                                    {"model": model, "input": payload, "encoding_format": "float"}, timeout, priority)
+            vectors = [d["embedding"] for d in sorted(data["data"], key=lambda d: d["index"])]
+            return [[x / n for x in v] for v in vectors for n in [max(sum(x * x for x in v) ** 0.5, 1e-12)]]
+        if op == "classify":
+            data = await self._post(v1_url(self.spec.base_url or "", "/classify"), {"model": model, "input": payload},
+                                    timeout, priority)
+            return [d["scores"] for d in sorted(data["data"], key=lambda d: d["index"])]
+        body = {"model": model, "input": payload, "source": params["source"], "target": params["target"]}
+        for key in ("num_beams", "max_new_tokens"):
+            if params.get(key) is not None:
+                body[key] = params[key]
+        data = await self._post(v1_url(self.spec.base_url or "", "/translate"), body, timeout, priority)
+        return [d["text"] for d in sorted(data["data"], key=lambda d: d["index"])]
+
+    async def _post(self, url: str, body: dict, timeout: float | None, priority: int) -> dict:
+        if self._session is None:
+            raise InferenceError(f"model {self.spec.name!r}: remote client is closed")
+        budget = timeout if timeout is not None else self.spec.request_timeout_s
+        headers = {"X-Priority": str(int(priority))}  # understood by a Townsquare service, ignored elsewhere
+        if timeout is not None:
+            headers["X-Deadline-Ms"] = f"{timeout * 1000:.0f}"
+        try:
+            async with self._session.post(url, json=body, headers=headers,
+                                          timeout=aiohttp.ClientTimeout(total=budget)) as resp:
+                if resp.status != 200:
+                    detail = (await resp.text())[:200].replace("\n", " ")
+                    raise InferenceError(f"model {self.spec.name!r}: {url} answered HTTP {resp.status}: {detail}")
+                data = await resp.json(content_type=None)
+        except asyncio.TimeoutError:
+            if timeout is not None:
+                raise DeadlineExceeded(f"model {self.spec.name!r}: no answer from {url} before the deadline") from None
+            raise InferenceError(f"model {self.spec.name!r}: {url} did not answer in {budget:.0f}s") from None
+        except aiohttp.ClientError as exc:
+            raise InferenceError(f"model {self.spec.name!r}: cannot reach {url}: {type(exc).__name__}: {exc}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+            raise InferenceError(f"model {self.spec.name!r}: unexpected reply from {url}")
+        return data
 
     async def generate(self, messages: list[dict], params: dict, timeout: float | None) -> GenerateResult:
         if self._session is None:

@@ -65,9 +65,7 @@ class InferenceService:
             self._queue.add_model(name)
             status = self._status[name]
             if spec.backend == "openai":
-                if spec.task != "generate":
-                    status.update(state="error", reason=f"backend openai serves task generate only, not {spec.task}")
-                elif not spec.base_url:
+                if not spec.base_url:
                     status.update(state="error", reason="backend openai needs base_url")
                 else:
                     backend = OpenAIChatBackend(spec)
@@ -359,7 +357,7 @@ class InferenceService:
     async def _call_remote(self, backend: OpenAIChatBackend, req: Request) -> None:
         try:
             timeout = None if req.deadline_at is None else max(req.deadline_at - time.monotonic(), 0.001)
-            result = await backend.generate(req.payload, req.params, timeout)
+            result = await backend.call(req.op, req.payload, req.params, timeout, int(req.priority))
         except asyncio.CancelledError:
             pass
         except InferenceError as exc:

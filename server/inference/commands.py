@@ -6,6 +6,11 @@ import os
 
 from server.cli import command
 from server.inference.specs import specs_from_settings
+from server.doctor import DOCTOR_SECTIONS
+from server.inference.doctor import doctor_section
+
+
+DOCTOR_SECTIONS["inference"] = doctor_section
 
 
 def _no_args(parser) -> None:

@@ -12,12 +12,20 @@ from server.config import Settings
 def specs_from_settings(settings: Settings) -> list[ModelSpec]:
     m = settings.models
     common = dict(device=m.device, dtype=m.dtype, max_wait_ms=m.max_wait_ms)
-    specs = [ModelSpec(name="embed", task="embed", model_id=m.embed, max_batch_size=32, **common)]
-    if m.toxicity:
+    specs = []
+    if m.embed_base_url:  # any OpenAI-compatible /v1/embeddings
+        specs.append(_remote("embed", "embed", m.embed or "embed", m.embed_base_url, **common))
+    elif m.embed:
+        specs.append(ModelSpec(name="embed", task="embed", model_id=m.embed, max_batch_size=32, **common))
+    if m.toxicity_base_url:  # another Townsquare inference service's /v1/classify
+        specs.append(_remote("toxicity", "classify", m.toxicity or "toxicity", m.toxicity_base_url, **common))
+    elif m.toxicity:
         specs.append(ModelSpec(name="toxicity", task="classify", model_id=m.toxicity, max_batch_size=32, **common))
-    # One many-to-many model, or Opus-MT pair templates ("...-{src}-{tgt}") expanded per pair.
-    specs += translation_specs(m.translation, settings.languages, pivot=settings.translation_pivot,
-                               direct=settings.translation_pairs, max_batch_size=m.max_batch_size, **common)
+    if m.translation_base_url:  # another Townsquare inference service's /v1/translate
+        specs.append(_remote("translate", "translate", "translate", m.translation_base_url, **common))
+    else:  # one many-to-many model, or Opus-MT pair templates ("...-{src}-{tgt}") expanded per pair
+        specs += translation_specs(m.translation, settings.languages, pivot=settings.translation_pivot,
+                                   direct=settings.translation_pairs, max_batch_size=m.max_batch_size, **common)
     if m.npc_base_url:
         specs.append(ModelSpec(name="npc", task="generate", model_id=m.npc or "default", backend="openai",
                                base_url=m.npc_base_url, api_key=m.npc_api_key or None,
@@ -27,12 +35,19 @@ def specs_from_settings(settings: Settings) -> list[ModelSpec]:
     return specs
 
 
+def _remote(name: str, task: str, model_id: str, base_url: str, **common) -> ModelSpec:
+    return ModelSpec(name=name, task=task, model_id=model_id, backend="openai", base_url=base_url, max_batch_size=32,
+                     **common)
+
+
 def placement(settings: Settings) -> str:
     """Where this node's models run: "remote" (TOWNSQUARE_INFERENCE_URL), "child" (a supervised
     `inference serve` of its own) or "process" (inside the world process)."""
     if settings.inference_url.strip():
         return "remote"
-    if settings.inference_local == "process" or not specs_from_settings(settings):
+    specs = specs_from_settings(settings)
+    # every model elsewhere (or none): nothing heavy to isolate, the forwarding runs in the world process
+    if settings.inference_local == "process" or all(s.backend == "openai" for s in specs):
         return "process"
     return "child"
 
