@@ -34,7 +34,6 @@ class ModelsConfig(BaseModel):
     max_wait_ms: int = 10
     max_queue: int = 256
     threads: int = 0  # torch intra-op threads in the inference service; 0: torch's default
-    threads: int = 0  # torch intra-op threads in the inference service; 0: torch's default
 
 
 class Settings(BaseSettings):
@@ -104,13 +103,6 @@ class Settings(BaseSettings):
     redis_prefix: str = "ts:"  # prefix of the realtime keys and channel in Redis
     tick_batching: bool = True  # False: one world:tick per move (a baseline for bench/realtime.py)
     models: ModelsConfig = ModelsConfig()
-    # Inference (server/inference; see docs/inference.md). Services to use, comma-separated
-    # (http://host:port or unix:/path). Empty: this node runs its own, as a supervised child process
-    # ("child"), or inside the world process ("process": torch in the world, as before).
-    inference_url: str = ""
-    inference_local: Literal["child", "process"] = "child"
-    inference_max_concurrency: int = Field(64, ge=1)  # calls in flight per service from this node
-    inference_start_timeout_s: float = Field(300.0, gt=0)  # the node waits this long for its child's models
     # Inference (server/inference; see docs/inference.md). Services to use, comma-separated
     # (http://host:port or unix:/path). Empty: this node runs its own, as a supervised child process
     # ("child"), or inside the world process ("process": torch in the world, as before).
