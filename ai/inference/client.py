@@ -291,6 +291,8 @@ class InferenceClient:
                            ("repetition_penalty", repetition_penalty), ("seed", seed), ("tools", tools)):
             if value is not None:
                 body[key] = value
+        if tools:
+            body["parse_tool_calls"] = False  # as in process: the caller gets the model's text and parses it
         data = await self._call(model, "/v1/chat/completions", body, priority, deadline)
         choice = data["choices"][0]
         text = choice["message"].get("content") or ""

@@ -261,13 +261,17 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if body.get("n", 1) != 1:
         raise BadRequest("n must be 1")
     stream = bool(body.get("stream"))
+    if body.get("parse_tool_calls", True) is False:  # Townsquare extension: the caller parses the raw text itself
+        parse = lambda text: []  # noqa: E731
+    else:
+        parse = lambda text: tool_calls(text, tools) if tools else []  # noqa: E731
     cid, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), body["model"]
     call = svc.generate(model, messages, priority=priority, deadline=deadline, tools=tools or None, **kwargs)
     if not stream:
         result = await call
         message: dict[str, Any] = {"role": "assistant", "content": result.text}
         finish = result.finish_reason
-        calls = tool_calls(result.text, tools) if tools else []
+        calls = parse(result.text)
         if calls:
             message, finish = {"role": "assistant", "content": None, "tool_calls": calls}, "tool_calls"
         return web.json_response({
@@ -286,7 +290,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
                  "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
         await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
-    calls = tool_calls(result.text, tools) if tools else []
+    calls = parse(result.text)
     await send({"role": "assistant", "content": ""}, None)
     if calls:
         await send({"tool_calls": [{"index": i, **c} for i, c in enumerate(calls)]}, None)

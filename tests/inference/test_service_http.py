@@ -73,11 +73,19 @@ async def test_chat_completion_equals_the_in_process_result(service, local):
     await client.close()
 
 
-async def test_tools_reach_the_model_and_calls_are_parsed(service):
+async def test_tools_reach_the_model_and_calls_are_parsed(service, local):
     tools = [{"type": "function", "function": {"name": "look_around", "parameters": {"type": "object"}}}]
+    messages = [{"role": "user", "content": "hello"}]
     status, data = await post(service, "/v1/chat/completions", {
-        "model": "npc", "messages": [{"role": "user", "content": "hello"}], "tools": tools, "max_tokens": 4})
+        "model": "npc", "messages": messages, "tools": tools, "max_tokens": 4})
     assert status == 200 and data["choices"][0]["finish_reason"] in ("stop", "length", "tool_calls")
+    client = InferenceClient(service.url)  # callers that parse calls themselves get the model's raw text
+    await client.start()
+    try:
+        got = await client.generate("npc", messages, max_new_tokens=4, tools=tools)
+    finally:
+        await client.stop()
+    assert got.text == (await local.generate("npc", messages, max_new_tokens=4, tools=tools)).text
     calls = tool_calls('ok <tool_call>{"name": "look_around", "arguments": {"radius": 3}}</tool_call>', tools)
     assert [c["function"]["name"] for c in calls] == ["look_around"]
     assert calls[0]["function"]["arguments"] == '{"radius": 3}'
