@@ -143,7 +143,9 @@ def node_env(db_url: str, redis_url: str | None, prefix: str, lease_ttl: float =
                 "TOWNSQUARE_REDIS_PREFIX": prefix, "TOWNSQUARE_SECRET_KEY": SECRET, "TOWNSQUARE_TICK_HZ": "10",
                 "TOWNSQUARE_ROOM_LEASE_TTL_S": str(lease_ttl), "TOWNSQUARE_LOG_FORMAT": "json",
                 "TOWNSQUARE_MODELS__EMBED": "", "HF_HUB_OFFLINE": "1",
-                "TOWNSQUARE_SIGNUP_RATE": "100000/minute"})
+                "TOWNSQUARE_SIGNUP_RATE": "100000/minute",
+                # every bot signs up from 127.0.0.1 and needs its starting grant
+                "TOWNSQUARE_GRANT_PER_ADDRESS_PER_DAY": "100000", "TOWNSQUARE_GRANT_DAILY_BUDGET": "100000000"})
     if redis_url:
         env["TOWNSQUARE_REDIS_URL"] = redis_url
     env.update(extra)
@@ -212,6 +214,9 @@ async def register(url: str) -> dict:
             return data
 
 
+ORDINARY = frozenset({"insufficient_funds", "invalid_payload"})
+
+
 @dataclass
 class Bot:
     """One person: moves, chats and sends money to `peer` in a loop, reconnecting when cut off."""
@@ -230,6 +235,8 @@ class Bot:
     node_port: int | None = None
     history_seen: list[dict] = field(default_factory=list)
     joined: dict | None = None
+    joined_at: float = 0.0
+    cells: list = field(default_factory=list)
 
     @property
     def uid(self) -> str:
@@ -237,20 +244,38 @@ class Bot:
 
     async def connect(self) -> None:
         self.client = socketio.AsyncClient(reconnection=False)
+        self._gone = gone = asyncio.Event()
+
+        async def on_disconnect(*_):
+            gone.set()
+        self.client.on("disconnect", on_disconnect)
         await self.client.connect(self.url, auth={"token": self.account["token"]}, transports=["websocket"],
                                   wait_timeout=5)
         ack = await self.client.call("room:join", {"room": self.room}, timeout=5)
         if not ack.get("ok"):
             raise RuntimeError(f"join refused: {ack}")
         self.joined = ack
+        self.joined_at = time.monotonic()
+        room = ack["room"]
+        tiles = room.get("tiles") or []
+        self.cells = [(c, r) for r in range(room["height"]) for c in range(room["width"])
+                      if not (r < len(tiles) and c < len(tiles[r]) and tiles[r][c] == "#")]
         self.history_seen = ack.get("history") or []
 
     async def _call(self, event: str, data: dict, timeout: float = 5.0) -> dict | None:
         """The ack, or None when the connection failed under it (the outcome is unknown)."""
+        # A browser notices a dropped connection at once; so does the bot (the ack wait alone would not).
+        call = asyncio.ensure_future(self.client.call(event, data, timeout=timeout))
+        gone = asyncio.ensure_future(self._gone.wait())
+        await asyncio.wait({call, gone}, return_when=asyncio.FIRST_COMPLETED)
+        gone.cancel()
         try:
-            ack = await self.client.call(event, data, timeout=timeout)
+            if not call.done():
+                call.cancel()
+                raise socketio.exceptions.DisconnectedError()
+            ack = call.result()
         except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError,
-                socketio.exceptions.DisconnectedError):
+                socketio.exceptions.DisconnectedError, asyncio.CancelledError):
             self.failures.append((time.monotonic(), event, "no_ack"))
             return None
         if ack.get("ok"):
@@ -276,7 +301,8 @@ class Bot:
                     await asyncio.sleep(0.2)
                     continue
             n += 1
-            await self._call("move", {"x": float(random.randint(2, 28)), "y": float(random.randint(2, 20))})
+            c, r = random.choice(self.cells)  # walkable targets only: a refused move is not a fault
+            await self._call("move", {"x": c + 0.5, "y": r + 0.5})
             # Under the chat limits and moderation's flood rule (8 lines in 10 s): a line every ~2 s.
             if n % 10 == 0:
                 text = f"{self.name} says hello number {n} {uuid.uuid4().hex[:8]}"
@@ -347,7 +373,16 @@ class Load:
             await b.close()
 
     def failures_since(self, t0: float) -> int:
-        return sum(1 for b in self.bots for t, _, _ in b.failures if t >= t0)
+        """Requests the fault made fail (not the world's ordinary refusals, such as an empty wallet)."""
+        return sum(1 for b in self.bots for t, _, code in b.failures if t >= t0 and code not in ORDINARY)
+
+    def failure_kinds_since(self, t0: float) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for b in self.bots:
+            for t, event, code in b.failures:
+                if t >= t0:
+                    out[f"{event}:{code}"] = out.get(f"{event}:{code}", 0) + 1
+        return out
 
     def last_failure(self) -> float | None:
         times = [t for b in self.bots for t, _, _ in b.failures]

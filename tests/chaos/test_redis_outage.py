@@ -176,6 +176,7 @@ async def test_redis_outage_each_node_serves_its_own_then_the_fleet_heals(db_url
         figures = {"served_locally_within_s": round(served_local_s, 2), "redis_ok_again_s": round(healthy_s, 2),
                    "cross_node_chat_again_s": round(fanout_s, 2), "presence_whole_again_s": round(presence_s, 2),
                    "requests_failed": failed_during + load.failures_since(t_back),
+                   "failed_by_kind": load.failure_kinds_since(t_kill),
                    "transfers_acked": report["transfers_acked"], "chats_acked": report["chats_acked"],
                    "lost": 0, "double_owners": len(doubles)}
         record_figures("redis_outage", figures)
