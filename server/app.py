@@ -59,7 +59,7 @@ async def _bounded(coro, timeout: float, what: str) -> None:
 
 
 def create_app(settings: Settings, database_url: str) -> web.Application:
-    db = Database(database_url)
+    db = Database(database_url, retry_deadline_s=settings.db_retry_deadline_s)
     redis = None
     if settings.redis_url:
         from redis.asyncio import Redis

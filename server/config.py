@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     # serve restarts an embedded PostgreSQL that dies; more failures than this within the window end serve.
     db_max_failures: int = Field(5, ge=0)
     db_failure_window_s: float = Field(60.0, gt=0)
+    # An external PostgreSQL restarting or failing over: idempotent work (keyed transfers, reads) is retried this long.
+    db_retry_deadline_s: float = Field(5.0, ge=0)
     token_ttl_s: int = 7 * 24 * 3600
     starting_grant: int = Field(1000, ge=0)
     # Accounts (server/accounts). Limits are limits strings; an address is the client's (see trusted_proxies).

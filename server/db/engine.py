@@ -18,11 +18,17 @@ class Database:
     session fails at once with `unavailable` instead of waiting on a server that is not there.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False):
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False, retry_deadline_s: float = 5.0,
+                 connect_timeout_s: float = 10.0):
         self.url = url
         self.state = "ok"
+        # How long idempotent work is run again while the database is away (server/db/retry.py).
+        self.retry_deadline_s = retry_deadline_s
+        # pre_ping: a connection that died with a restarted server is replaced at checkout, not handed out.
+        # timeout: a failed-over address that swallows packets must not hold a connect for asyncpg's 60 s.
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo,
+            connect_args={"timeout": connect_timeout_s},
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import server.accounts.models  # noqa: F401  (the audit log's and wallets' foreign keys name users)
 from server.admin.audit import record
 from server.db.health import DatabaseUnavailable, is_connection_loss
+from server.db.retry import ride_out
 from server.economy.pgpool import StatementPool
 from server.economy.errors import RETRYABLE, sqlstate, to_protocol_error
 from server.economy.invariants import AuditCheck, run_checks
@@ -262,18 +263,19 @@ class Ledger:
 
     async def _fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         pool = await self.pool()
-        return await self._retrying(lambda: pool.fetchrow(sql, *args))
+        # Every ledger statement is a read or carries an idempotency key: safe to run again after a restart.
+        return await ride_out(self.db, lambda: self._retrying(lambda: pool.fetchrow(sql, *args)))
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         pool = await self.pool()
-        return await self._retrying(lambda: pool.fetch(sql, *args))
+        return await ride_out(self.db, lambda: self._retrying(lambda: pool.fetch(sql, *args)))
 
     async def _in_session(self, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """One SQLAlchemy unit of work (committed on success), retried as a whole."""
         async def attempt() -> T:
             async with self.db.session() as s:
                 return await fn(s)
-        return await self._retrying(attempt)
+        return await ride_out(self.db, lambda: self._retrying(attempt))
 
     # -- wallets --------------------------------------------------------------------------------
     async def on_user_created(self, session: AsyncSession, user) -> None:

@@ -1,5 +1,5 @@
 """Chaos cases: the fast ones run with the suite; those marked `chaos` only under `make chaos`
-(`TOWNSQUARE_CHAOS=1`), since they restart databases and fill disks."""
+(`TOWNSQUARE_TEST_CHAOS=1`), since they restart databases and fill disks."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ FIGURES = Path(os.environ.get("TOWNSQUARE_CHAOS_FIGURES", "test-artifacts/chaos-
 
 
 def pytest_collection_modifyitems(config, items):
-    if os.environ.get("TOWNSQUARE_CHAOS") == "1":
+    if os.environ.get("TOWNSQUARE_TEST_CHAOS") == "1":
         return
     skip = pytest.mark.skip(reason="heavy chaos case: run it with `make chaos`")
     for item in items:
