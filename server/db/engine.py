@@ -8,7 +8,7 @@ from typing import AsyncIterator
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from server.db.health import DatabaseUnavailable, is_connection_loss
+from server.db.health import DatabaseFull, DatabaseUnavailable, is_connection_loss, is_disk_full
 
 
 class Database:
@@ -48,6 +48,8 @@ class Database:
         except Exception as e:
             if is_connection_loss(e):  # the server went away mid-way; idempotency keys make the retry safe
                 raise DatabaseUnavailable("unreachable") from e
+            if is_disk_full(e):  # the transaction was rolled back whole: say so, not `internal`
+                raise DatabaseFull() from e
             raise
 
     async def ping(self) -> bool:

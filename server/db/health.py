@@ -18,6 +18,20 @@ class DatabaseUnavailable(ProtocolError):
         self.state = state
 
 
+class DatabaseFull(DatabaseUnavailable):
+    """PostgreSQL refused a write for want of disk space: the transaction was rolled back whole."""
+
+    def __init__(self) -> None:
+        super().__init__("out of disk space")
+        self.message = "the world's storage is full, so nothing was changed; try again later (reads still work)"
+        self.args = (self.message,)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when PostgreSQL could not write for want of disk space (SQLSTATE 53100)."""
+    return any((getattr(e, "sqlstate", None) or "") == "53100" for e in _chain(exc))
+
+
 def _chain(exc: BaseException, depth: int = 8):
     seen = set()
     while exc is not None and depth > 0 and id(exc) not in seen:

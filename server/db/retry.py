@@ -36,9 +36,10 @@ async def ride_out(db, work: Callable[[], Awaitable[T]], deadline_s: float | Non
     while True:
         try:
             result = await work()
-        except DatabaseUnavailable:
-            # "restarting": our own supervisor is on it and says so at once; no deadline left: say so too.
-            if getattr(db, "state", "ok") != "ok" or time.monotonic() + delay > end:
+        except DatabaseUnavailable as e:
+            # "restarting": our own supervisor is on it and says so at once; a full disk does not mend
+            # itself in seconds; no deadline left: say so too.
+            if e.state != "unreachable" or getattr(db, "state", "ok") != "ok" or time.monotonic() + delay > end:
                 if tries:
                     RODE_OUT.labels("gave_up").inc()
                 raise

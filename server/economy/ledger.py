@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import server.accounts.models  # noqa: F401  (the audit log's and wallets' foreign keys name users)
 from server.admin.audit import record
-from server.db.health import DatabaseUnavailable, is_connection_loss
+from server.db.health import DatabaseFull, DatabaseUnavailable, is_connection_loss, is_disk_full
 from server.db.retry import ride_out
 from server.economy.pgpool import StatementPool
 from server.economy.errors import RETRYABLE, sqlstate, to_protocol_error
@@ -246,6 +246,8 @@ class Ledger:
             except Exception as e:
                 if is_connection_loss(e):  # the database went away: `unavailable`, and a retry with the key is safe
                     raise DatabaseUnavailable() from e
+                if is_disk_full(e):  # rolled back whole; a clear `unavailable`, not `internal`
+                    raise DatabaseFull() from e
                 state = sqlstate(e)
                 if state == WALLET_NOT_OPEN:
                     raise _WalletNotOpen() from None

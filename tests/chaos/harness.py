@@ -237,6 +237,8 @@ class Bot:
     joined: dict | None = None
     joined_at: float = 0.0
     cells: list = field(default_factory=list)
+    refused_chats: list[str] = field(default_factory=list)
+    messages: dict[str, str] = field(default_factory=dict)  # error code -> the last message with it
 
     @property
     def uid(self) -> str:
@@ -282,6 +284,7 @@ class Bot:
             self.ok_at[event] = time.monotonic()
         else:
             self.failures.append((time.monotonic(), event, ack["error"]["code"]))
+            self.messages[ack["error"]["code"]] = ack["error"].get("message", "")
         return ack
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -309,6 +312,8 @@ class Bot:
                 ack = await self._call("chat:send", {"text": text})
                 if ack and ack.get("ok"):
                     self.chats[ack["message_id"]] = text
+                elif ack is not None:
+                    self.refused_chats.append(text)  # refused: must not be stored
             if n % 5 == 1 and self.peer:
                 # A transfer with no ack is retried with the same key until it is answered: exactly once.
                 if pending_key is None:
