@@ -38,5 +38,12 @@ chromium:
 bench: $(STAMP) client
 	$(BIN)/python bench/run_all.py
 
+# Faults under load (tests/chaos): the fast cases (Redis outage, a node killed, fencing) run in `make test`
+# too; the heavy ones (PostgreSQL restarts, the postmaster killed, a full disk on a root-mounted tmpfs)
+# only here. Measured figures go to test-artifacts/chaos-figures.jsonl.
+.PHONY: chaos
+chaos: $(STAMP)
+	TOWNSQUARE_TEST_CHAOS=1 $(BIN)/pytest tests/chaos
+
 clean-venv:
 	rm -rf $(VENV)
