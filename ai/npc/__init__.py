@@ -9,7 +9,8 @@ See docs/npc.md.
 
 from .actions import EMOTES, Action, Rejected, Reply, match_room, match_sku, parse_reply, validate
 from .agent import AgentConfig, Conversation, Heard, PeopleStore, ResidentAgent
-from .brain import Acquaintance, Brain, LLMBrain, ReplyContext, RetrievalBrain, heuristic_reflections, parse_insights
+from .brain import Acquaintance, Brain, ReplyContext, heuristic_reflections
+from .brains import LLMBrain, RetrievalBrain, parse_insights
 from .interface import ActionRefused, Item, Offer, Person, RoomFact, Sale, Surroundings, World
 from .memory import (KINDS, Memory, MemoryDraft, MemoryStore, MemoryStream, StreamConfig, Weights,
                      heuristic_importance, score_memories)

@@ -129,19 +129,27 @@ WORD = re.compile(r"[a-z0-9']+")
 STOPWORDS = frozenset("""a an the and or but if of to in on at for with by from is are was were be been am i you he she
 it we they me my your his her our their this that these those do does did have has had what where when who how
 why can could would should will shall may might not no yes so just about into out up down as than then there here
-s t don please hi hello hey said told asked""".split())
+s t don please hi hello hey said told asked someone something anyone anything happen thing get""".split())
 
 
 def terms(text: str) -> set[str]:
-    """Content words, plurals folded ("reports" -> "report")."""
+    """Content words, lightly stemmed ("reports" -> "report", "harasses" -> "harass")."""
     out = set()
     for w in WORD.findall(text.lower()):
         if w in STOPWORDS or len(w) < 2:
             continue
-        if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
-            w = w[:-1]
-        out.add(w)
+        out.add(_stem(w))
     return out
+
+
+def _stem(w: str) -> str:
+    """A light stem, so "harasses", "harassment" and "harass" meet ("reports" -> "report")."""
+    for suffix in ("ments", "ment", "ings", "ing", "es", "ed"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 4:
+            return w[: -len(suffix)]
+    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+        return w[:-1]
+    return w
 
 
 def lexical_similarity(a: set[str], text: str) -> float:

@@ -360,11 +360,8 @@ class ResidentService:
                 self.spawn(agent.sale_done(Person(msg["user"], msg.get("user_name") or "friend"), sale))
         elif op == "residents:declined":
             agent = self.agents.get(msg.get("npc"))
-            conv = agent.conversations.get(msg["user"]) if agent is not None else None
             if agent is not None:
-                name = msg.get("user_name") or "friend"
-                if conv is not None:
-                    self.spawn(agent._reply_line(conv, f"No trouble at all, {name}. Anything else?"))
+                self.spawn(agent.declined(msg["user"]))
         elif op == "residents:bought":
             agent = self.agents.get(msg.get("npc"))
             if agent is not None:
@@ -395,9 +392,8 @@ class ResidentService:
                         self.spawn(agent.arrived(person, room))
             elif name == "presence:leave":
                 for agent in self.agents.values():
-                    conv = agent.conversations.get(data.get("id"))
-                    if conv is not None and agent.room == room:
-                        self.spawn(agent._end(conv, "left"))
+                    if agent.room == room and data.get("id") in agent.conversations:
+                        self.spawn(agent.left(data["id"]))
 
     async def purchased(self, user_id: Any, shop_key: str, sku: str, qty: int, result: dict) -> None:
         """A purchase at a resident's shop made without it (shop:buy): the shopkeeper notices."""

@@ -26,7 +26,8 @@ from typing import Any, Callable
 import yaml
 
 from ai.npc.agent import AgentConfig, Heard, ResidentAgent
-from ai.npc.brain import Brain, RetrievalBrain, holding_line
+from ai.npc.brain import Brain, holding_line
+from ai.npc.brains import RetrievalBrain
 from ai.npc.interface import Person
 from ai.npc.memory import MemoryStream, StreamConfig
 from ai.npc.persona import Persona, minutes_of
@@ -197,7 +198,7 @@ class Session:
 
     async def settle(self) -> None:
         for _ in range(50):
-            busy = [a for a in self.agents.values() if a._tasks]
+            busy = [a for a in self.agents.values() if a.busy]
             if not busy:
                 return
             for a in busy:
@@ -251,9 +252,7 @@ class Session:
             await agent.chat_with(Person(other.id, other.persona.name, "npc"))
         elif "leave" in step:
             for a in self.agents.values():
-                conv = a.conversations.get(self.person.id)
-                if conv is not None:
-                    await a._end(conv, "left")
+                await a.left(self.person.id)
         await self.settle()
         for a in self.agents.values():
             await a.stream.flush()

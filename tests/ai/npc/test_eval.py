@@ -8,10 +8,11 @@ import json
 import pytest_asyncio
 
 from ai.inference import InferenceService, default_specs
-from ai.npc.brain import geography, second_person
+from ai.npc import RoomFact
+from ai.npc.brain import second_person
+from ai.npc.brains.retrieval import geography
 from ai.npc.evals.runner import fast_subset, load_cases, run
 from ai.npc.lexicon import gloss, say
-from ai.npc import RoomFact
 from server.world.seed import load_world_file
 
 WORLD = load_world_file()

@@ -1,0 +1,497 @@
+"""The retrieval brain: no generative model. It finds what the person wants (rules, the bundled
+lexicon for the other world languages, then the bundled sentence embedder against intent
+examples) and answers from facts: the persona's notes (nearest by embedding, in its own voice),
+what it remembers of the person, the shop's live stock and prices, the real rooms and the way
+to them. Slower-witted than a model, never wrong about the world.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import defaultdict
+
+from ai.inference import InferenceError, Priority
+
+from ..actions import NUMBER_WORDS, Action, Reply, match_sku
+from ..brain import (
+    EXAMPLES,
+    Brain,
+    ReplyContext,
+    _cos,
+    _first_sentence,
+    _item_phrase,
+    _join,
+    _memory_as_speech,
+    _qty_in,
+    _short_desc,
+    affirmative,
+    fact_line,
+    first_person,
+    help_line,
+    negative,
+    personal_facts,
+    rule_intents,
+    second_person,
+)
+from ..interface import Item, RoomFact
+from ..lexicon import AND, DIRECTIONS, gloss, say, understood
+from ..memory import Embedder, lexical_similarity, terms
+from ..persona import Persona
+
+
+class RetrievalBrain(Brain):
+    """Answers from facts and memories with the bundled embedder; no generative model."""
+
+    kind = "retrieval"
+
+    def __init__(self, *, intent_threshold: float = 0.45, knowledge_threshold: float = 0.35):
+        self.intent_threshold = intent_threshold
+        self.knowledge_threshold = knowledge_threshold
+        self._examples: dict[str, list[list[float]]] | None = None
+        self._knowledge: dict[tuple[str, str], list[float]] = {}
+        self._rooms: dict[tuple[str, str], list[float]] = {}
+        self._lock = asyncio.Lock()
+
+    # -- embeddings (cached) ----------------------------------------------------------------------
+    async def _vectors(self, embed: Embedder | None, texts: list[str], cache: dict, keyspace: str,
+                       deadline: float) -> list[list[float] | None]:
+        missing = [t for t in texts if (keyspace, t) not in cache]
+        if missing and embed is not None:
+            try:
+                for t, v in zip(missing, await embed(missing, Priority.NPC_REPLY, deadline)):
+                    cache[(keyspace, t)] = v
+            except InferenceError:
+                pass
+        return [cache.get((keyspace, t)) for t in texts]
+
+    async def _intent_by_example(self, ctx: ReplyContext) -> tuple[str | None, float]:
+        if ctx.query_vector is None or ctx.embed is None:
+            return None, 0.0
+        if self._examples is None:
+            async with self._lock:
+                if self._examples is None:
+                    flat = [(k, t) for k, ts in EXAMPLES.items() for t in ts]
+                    try:
+                        vecs = await ctx.embed([t for _, t in flat], Priority.NPC_REPLY, ctx.deadline)
+                    except InferenceError:
+                        return None, 0.0
+                    ex: dict[str, list[list[float]]] = defaultdict(list)
+                    for (k, _), v in zip(flat, vecs):
+                        ex[k].append(v)
+                    self._examples = dict(ex)
+        best, score = None, 0.0
+        for k, vs in self._examples.items():
+            s = max(_cos(ctx.query_vector, v) for v in vs)
+            if s > score:
+                best, score = k, s
+        return (best, score) if score >= self.intent_threshold else (None, score)
+
+    async def best_knowledge(self, ctx: ReplyContext) -> tuple[str | None, float]:
+        lines = ctx.persona.knowledge
+        if not lines:
+            return None, 0.0
+        if ctx.query_vector is not None:
+            vecs = await self._vectors(ctx.embed, lines, self._knowledge, ctx.persona.key, ctx.deadline)
+            scored = [(_cos(ctx.query_vector, v), t) for t, v in zip(lines, vecs) if v is not None]
+            if scored:
+                s, t = max(scored)
+                return (t, s) if s >= self.knowledge_threshold else (None, s)
+        q = terms(ctx.text)
+        s, t = max((lexical_similarity(q, t), t) for t in lines)
+        return (t, s) if s >= 0.25 else (None, s)
+
+    async def best_room(self, ctx: ReplyContext, rooms: list[RoomFact]) -> RoomFact | None:
+        if not rooms:
+            return None
+        if ctx.query_vector is not None:
+            texts = [f"{r.name}: {r.description}" for r in rooms]
+            vecs = await self._vectors(ctx.embed, texts, self._rooms, "rooms", ctx.deadline)
+            scored = [(_cos(ctx.query_vector, v), i) for i, v in enumerate(vecs) if v is not None]
+            if scored:
+                s, i = max(scored)
+                return rooms[i] if s >= 0.3 else None
+        q = terms(ctx.text)
+        s, i = max((lexical_similarity(q, f"{r.name} {r.description}"), i) for i, r in enumerate(rooms))
+        return rooms[i] if s >= 0.25 else None
+
+    # -- replies ----------------------------------------------------------------------------------
+    async def reply(self, ctx: ReplyContext) -> Reply:
+        lang = ctx.reply_lang
+        raw = ctx.text.strip()
+        text = raw if ctx.translated else gloss(raw, ctx.lang)
+        intents = rule_intents(text)
+        stock = ctx.stock
+        sku = match_sku(text, stock) if stock else None
+        room = self._room_in(text, ctx)
+        example, conf = (None, 0.0)
+        if not intents and lang == ctx.persona.language:
+            example, conf = await self._intent_by_example(ctx)
+            if example == "directions" and not LOCATIVE.search(text):
+                example = None  # "when is the market busiest?" sounds like "where is the market?" but is not
+            if example:
+                intents = [example]
+                ranked = await self.ranked_knowledge(ctx) if ctx.query_vector is not None else []
+                if ranked and ranked[0][0] >= max(conf, self.knowledge_threshold):
+                    intents = []  # a note answers it more closely than any intent's examples
+        meta = {"brain": self.kind, "intents": intents, "confidence": round(conf, 3), "lang": lang}
+        name = ctx.speaker.name
+
+        def out(reply: Reply, intent: str, topic: str | None = None) -> Reply:
+            reply.meta.update(meta, intent=intent)
+            if topic:
+                reply.meta["topic"] = topic
+            return reply
+
+        if lang != ctx.persona.language and not understood(raw, ctx.lang) and room is None and sku is None:
+            return out(Reply(say("not_understood", lang, name=name, help="")), "not_understood")
+        current = ctx.offer.sku if ctx.offer is not None else ctx.topic_item
+        qty = _qty_explicit(text)
+        if stock is not None and current in stock:
+            # the open thread: "what about the map?" re-targets it, "how much for two?" changes the quantity
+            other = sku is not None and sku != current and ("what about" in text.lower() or bool(
+                {"shop", "buy"} & set(intents)) or len(terms(text)) <= 2)
+            more = sku in (None, current) and qty is not None and (ctx.offer is None or qty != ctx.offer.qty) and \
+                bool({"shop", "buy"} & set(intents) or re.search(r"\b(for|make it)\b", text, re.I))
+            if other or more:
+                target = sku if other else current
+                return out(self._offer(ctx, target, qty or 1, lang), "offer", stock[target]["name"])
+        if ctx.offer is not None and "buy" not in intents and ("shop" in intents or sku == ctx.offer.sku):
+            o = ctx.offer
+            return out(Reply(say("restate", lang, item=_item_phrase(Item(o.sku, o.name, o.price, 0), o.qty),
+                                 total=o.total, name=name)), "offer", o.name)
+        if affirmative(text) and len(text) < 40 and not intents:
+            return out(Reply(say("no_offer", lang, name=name)), "affirm")
+        if negative(text) and len(text) < 40 and not set(intents) - {"thanks"}:
+            return out(Reply(say("declined", lang, name=name)), "decline")
+        if "farewell" in intents and len(text) < 60:
+            return out(self._farewell(ctx, lang), "farewell")
+        if "guide" in intents and room is not None:
+            r = ctx.room_names[room]
+            if ctx.here is not None and room == ctx.here.slug:
+                return out(Reply(say("here_already", lang, room=r, name=name)), "guide", r)
+            return out(Reply(say("follow", lang, room=r, name=name),
+                             [Action("move_to", {"room": room}), Action("emote", {"name": "wave"})]), "guide", r)
+        if "self" in intents:
+            return out(self._about_them(ctx), "self")
+        if "remember" in intents:
+            return out(self._remember(ctx), "remember")
+        if stock is not None and ("buy" in intents or (sku and "shop" in intents and _wants(text))):
+            return out(self._sell(ctx, text, sku, lang), "buy", stock[sku]["name"] if sku else None)
+        if "buy" in intents and stock is None and ("shop" in intents or self._mentions_goods(ctx, text)):
+            return out(self._no_shop(ctx, lang), "shop")
+        if "shop" in intents or ("buy" in intents and stock is not None):
+            if stock is None:
+                return out(self._no_shop(ctx, lang), "shop")
+            return out(self._price_or_list(ctx, sku, lang), "shop", stock[sku]["name"] if sku else "wares")
+        if stock is not None and sku is not None and ctx.topic_item is None and len(terms(text)) <= 2:
+            return out(self._price_or_list(ctx, sku, lang), "shop", stock[sku]["name"])  # a bare item name
+        if "directions" in intents or room is not None and re.search(r"\b(where|how|get to|go)\b", text, re.I):
+            return out(await self._directions(ctx, room, lang), "directions", ctx.room_names.get(room or "", None))
+        if "introduce" in intents:
+            return out(self._introduce(ctx, text), "introduce")
+        if "about" in intents:
+            return out(self._about(ctx), "about")
+        if "thanks" in intents:
+            return out(Reply(say("thanks", lang, name=name), [Action("emote", {"name": "bow"})]), "thanks")
+        if "greet" in intents and len(terms(text)) <= 2:
+            return out(await self._hello(ctx, lang), "greet")
+        answer = await self._notes(ctx, text, intents, lang)
+        if answer is not None:
+            return out(answer, "knowledge", _topic_of(answer.text, text))
+        if "greet" in intents:
+            return out(await self._hello(ctx, lang), "greet")
+        if lang != ctx.persona.language:
+            return out(Reply(say("not_understood", lang, name=name, help="")), "not_understood")
+        return out(self._fallback(ctx), "smalltalk")
+
+    async def _hello(self, ctx: ReplyContext, lang: str) -> Reply:
+        if any(who == ctx.persona.name for who, _ in ctx.lines):
+            return Reply(say("greet_again", lang, name=ctx.speaker.name, help=help_line(ctx)))
+        return await self.greet(ctx)
+
+    async def _notes(self, ctx: ReplyContext, text: str, intents: list[str], lang: str) -> Reply | None:
+        """Notes that answer the question, in the resident's voice; the rules (or a recommendation)
+        gather every note on them."""
+        q = ReplyContext(**{**ctx.__dict__, "text": text})
+        ranked = await self.ranked_knowledge(q)
+        if not ranked:
+            return None
+        best_score, best = ranked[0]
+        if best is None:
+            return None
+        ok = best_score >= self.knowledge_threshold if ctx.query_vector is not None else best_score >= 0.25
+        if not ok and not ("rules" in intents and ranked):
+            return None
+        if not ("rules" in intents or "?" in text or best_score >= self.knowledge_threshold + 0.1 or not intents):
+            return None
+        lines = [best]
+        if "rules" in intents:
+            rules = [t for _, t in ranked if RULE_NOTE.search(t)]
+            lines = list(dict.fromkeys([best] + rules))[:3] if rules else lines
+        spoken = " ".join(_voice(ctx.persona, t) for t in lines)
+        prefix = say("english_only", lang) if lang != ctx.persona.language else ""
+        return Reply(f"{prefix} {spoken}".strip(), meta={"english": bool(prefix)})
+
+    async def ranked_knowledge(self, ctx: ReplyContext) -> list[tuple[float, str]]:
+        lines = ctx.persona.knowledge
+        if not lines:
+            return []
+        if ctx.query_vector is not None:
+            vecs = await self._vectors(ctx.embed, lines, self._knowledge, ctx.persona.key, ctx.deadline)
+            scored = [(_cos(ctx.query_vector, v), t) for t, v in zip(lines, vecs) if v is not None]
+            if scored:
+                return sorted(scored, reverse=True)
+        q = terms(ctx.text) - terms(ctx.persona.name)  # its own name says who is asked, not what
+        return sorted(((lexical_similarity(q, t), t) for t in lines), reverse=True)
+
+    def _room_in(self, text: str, ctx: ReplyContext) -> str | None:
+        rooms = ctx.room_names
+        for slug, name in rooms.items():
+            words = [w for w in re.findall(r"[a-z0-9]+", name.lower()) if w not in ("the", "room")]
+            if re.search(rf"\b{re.escape(slug)}\b", text, re.I) or (words and all(
+                    re.search(rf"\b{re.escape(w)}s?\b", text, re.I) for w in words)):
+                return slug
+        return None
+
+    def _mentions_goods(self, ctx: ReplyContext, text: str) -> bool:
+        return bool(re.search(r"\b(lantern|map|tea|oil|item|thing|wares|goods)s?\b", text, re.I))
+
+    def _offer(self, ctx: ReplyContext, sku: str, qty: int, lang: str) -> Reply:
+        """An offer the person confirms with a yes: the world makes it, the money waits for the yes."""
+        item = (ctx.stock or {})[sku]
+        name = ctx.speaker.name
+        if item["stock"] <= 0:
+            return Reply(say("out_of_stock", lang, name=name, item=item["name"]),
+                         meta={"refused": "out of stock", "sku": sku})
+        if item["stock"] < qty:
+            return Reply(say("only_have", lang, stock=item["stock"], item=item["name"], name=name),
+                         meta={"refused": "not enough stock", "sku": sku})
+        phrase = _item_phrase(item, qty)
+        return Reply(say("offer", lang, item=phrase[0].upper() + phrase[1:], total=item["price"] * qty, name=name),
+                     [Action("sell", {"sku": sku, "qty": qty})], meta={"sku": sku})
+
+    def _sell(self, ctx: ReplyContext, text: str, sku: str | None, lang: str) -> Reply:
+        if sku is None:
+            return Reply(say("which", lang, name=ctx.speaker.name, list=self._list_line(ctx, lang)))
+        reply = self._offer(ctx, sku, _qty_in(text), lang)
+        if reply.meta.get("refused") == "out of stock":
+            others = [i for s, i in (ctx.stock or {}).items() if s != sku and i["stock"] > 0]
+            if others and lang == "en":
+                reply.text += f" I do have {_join([i['name'] for i in others[:3]])}."
+        return reply
+
+    def _list_line(self, ctx: ReplyContext, lang: str = "en") -> str:
+        items = [i for i in (ctx.items or []) if i.stock > 0]
+        if not items:
+            return say("sold_out", lang)
+        listing = _join([say("item_price", lang, item=i.name, price=i.price) for i in items], AND.get(lang, "and"))
+        return ("I have " if lang == "en" else "") + listing + "." if lang == "en" else listing
+
+    def _price_or_list(self, ctx: ReplyContext, sku: str | None, lang: str = "en") -> Reply:
+        stock = ctx.stock or {}
+        if sku:
+            it = stock[sku]
+            if it["stock"] <= 0:
+                return Reply(say("out_of_stock", lang, name=ctx.speaker.name, item=it["name"]),
+                             meta={"refused": "out of stock", "sku": sku})
+            # a price named is an offer made: "yes" next takes it (the money still waits for that yes)
+            return Reply(say("price_offer", lang, item=it["name"], price=it["price"], stock=it["stock"]),
+                         [Action("sell", {"sku": sku, "qty": 1})], meta={"sku": sku})
+        items = [i for i in (ctx.items or []) if i.stock > 0]
+        if not items:
+            return Reply(say("sold_out", lang))
+        listing = _join([say("item_price", lang, item=i.name, price=i.price) for i in items], AND.get(lang, "and"))
+        return Reply(say("list", lang, items=listing, name=ctx.speaker.name))
+
+    def _no_shop(self, ctx: ReplyContext, lang: str = "en") -> Reply:
+        sellers = [(n, r) for n, role, r in ctx.residents if role in ("shopkeeper", "merchant", "trader")]
+        if sellers:
+            n, r = sellers[0]
+            where = ctx.room_names.get(r, r)
+            return Reply(say("no_shop", lang, name=ctx.speaker.name, seller=n, where=where),
+                         [Action("give_directions", {"room": r})] if r in ctx.room_names else [])
+        return Reply(f"I don't sell anything myself, {ctx.speaker.name}.")
+
+    async def _directions(self, ctx: ReplyContext, room: str | None, lang: str = "en") -> Reply:
+        rooms = [r for r in ctx.rooms if r.access == "public"]
+        by = {r.slug: r for r in ctx.rooms}
+        name = ctx.speaker.name
+        if room is None:
+            others = [r for r in rooms if ctx.here is None or r.slug != ctx.here.slug]
+            if not others:
+                return Reply("This is the only room in town for now.")
+            best = await self.best_room(ctx, others) or (others[0] if lang != "en" else None)
+            listing = _join([f"{r.name} ({_short_desc(r.description)})" for r in others[:6]])
+            if best is None:
+                return Reply(f"The places in town are {listing}.", [Action("give_directions", {"room": others[0].slug})])
+            tail = f" The places in town: {listing}." if lang == "en" and len(others) > 1 else ""
+            return Reply(f"{self._way(ctx, best, lang)}{tail}", [Action("give_directions", {"room": best.slug})])
+        r = by[room]
+        if ctx.here is not None and room == ctx.here.slug:
+            return Reply(say("here_already", lang, room=r.name, name=name))
+        return Reply(self._way(ctx, r, lang), [Action("give_directions", {"room": r.slug})])
+
+    def _way(self, ctx: ReplyContext, r: RoomFact, lang: str) -> str:
+        """Directions by the world's geography (from the notes: which room, which way)."""
+        geo = geography(ctx.persona.knowledge, ctx.rooms)
+        desc = _first_sentence(r.description)
+        names = ctx.room_names
+        home = ctx.here.slug if ctx.here is not None else ctx.persona.home
+        if r.slug in geo:
+            direction, origin = geo[r.slug]
+            origin = origin or home
+            here = ctx.here is not None and origin == ctx.here.slug
+            return say("where", lang, room=r.name, dir=DIRECTIONS[direction].get(lang, direction),
+                       of_from=_of(lang, None if here else names.get(origin, origin)), name=ctx.speaker.name, desc=desc)
+        for slug, (direction, origin) in geo.items():
+            if origin == r.slug and slug in names:  # the way back: the opposite direction
+                back = OPPOSITE[direction]
+                here = ctx.here is not None and ctx.here.slug == slug
+                return say("where", lang, room=r.name, dir=DIRECTIONS[back].get(lang, back),
+                           of_from=_of(lang, None if here else names[slug]), name=ctx.speaker.name, desc=desc)
+        return say("where_plain", lang, room=r.name, name=ctx.speaker.name, desc=desc,
+                   from_=names.get(home, home))
+
+    def _remember(self, ctx: ReplyContext) -> Reply:
+        a = ctx.acquaintance
+        name = ctx.speaker.name
+        if a is None or not a.returning:
+            return Reply(f"I don't think we've met before, {name}. I'm {ctx.persona.name}. Nice to meet you!")
+        fact = fact_line(a, ctx.memories, ask=False)
+        times = f"This is visit number {a.times_met}." if a.times_met > 1 else ""
+        return Reply(f"Of course I remember you, {name}! {fact} {times}".strip())
+
+    def _about_them(self, ctx: ReplyContext) -> Reply:
+        """What people told it about themselves answers their questions about themselves."""
+        a, name = ctx.acquaintance, ctx.speaker.name
+        facts = a.facts if a is not None else {}
+        said = [f"you're a {facts['is']}" if facts.get("is") else "",
+                f"you're from {facts['from']}" if facts.get("from") else "",
+                f"you like {facts['likes']}" if facts.get("likes") else ""]
+        said = [s for s in said if s]
+        if said:
+            return Reply(f"You told me {_join(said)}, {name}.")
+        mem = next((m for m in ctx.memories if m.subject_id == ctx.speaker.id and m.meta.get("event") == "personal"), None)
+        if mem is not None:
+            return Reply(f"{second_person(mem.text, name)}")
+        return Reply(f"You haven't told me yet, {name}. What do you do?")
+
+    def _introduce(self, ctx: ReplyContext, text: str) -> Reply:
+        fact = personal_facts(text)
+        if fact.get("is"):
+            return Reply(f"A {fact['is']}! I'll remember that, {ctx.speaker.name}.", meta={"fact": fact})
+        if fact:
+            return Reply(f"I'll remember that, {ctx.speaker.name}.", meta={"fact": fact})
+        return Reply(f"Nice to meet you, {ctx.speaker.name}! I'm {ctx.persona.name}.")
+
+    def _about(self, ctx: ReplyContext) -> Reply:
+        p = ctx.persona
+        who = first_person(p, p.identity) if p.identity else f"I am {p.name}, the {p.role}."
+        return Reply(f"{who} {help_line(ctx)}".strip())
+
+    def _farewell(self, ctx: ReplyContext, lang: str = "en") -> Reply:
+        return Reply(say("farewell", lang, name=ctx.speaker.name), [Action("emote", {"name": "wave"})], end=True)
+
+    def _fallback(self, ctx: ReplyContext) -> Reply:
+        name = ctx.speaker.name
+        mem = next((m for m in ctx.memories if m.subject_id == ctx.speaker.id and m.kind in ("reflection", "conversation")
+                    and (m.similarity or 0) > 0.5), None)
+        if mem is not None:
+            return Reply(f"That reminds me, {name}: {second_person(_memory_as_speech(mem), name)} {help_line(ctx)}".strip())
+        return Reply(f"Hmm, I'm not sure about that, {name}. {help_line(ctx)}")
+
+    async def greet(self, ctx: ReplyContext) -> Reply:
+        p, a, name = ctx.persona, ctx.acquaintance, ctx.speaker.name
+        here = ctx.here.name if ctx.here else "town"
+        lang = ctx.reply_lang
+        if a is not None and a.returning:
+            fact = fact_line(a, ctx.memories, ask=True)
+            hello = "Welcome back" if lang == "en" else say("greet_again", lang, name=name, help="").split(",")[0]
+            return Reply(f"{hello}, {name}! {fact}".strip(), [Action("emote", {"name": "wave"})],
+                         meta={"brain": self.kind, "intent": "greet", "returning": True})
+        return Reply(say("greet_new", lang, name=name, here=here, me=p.name, role=p.role or "resident",
+                         help=help_line(ctx)),
+                     [Action("emote", {"name": "wave"})], meta={"brain": self.kind, "intent": "greet", "returning": False})
+
+
+LOCATIVE = re.compile(r"\b(where|how|way|get|go|going|find|directions?|visit|places?|rooms?|explore|next|lost)\b", re.I)
+OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east"}
+RULE_NOTE = re.compile(r"\b(chat|moderator|report|ban|mute|kind|whisper|tip|rule|allowed|coins?)\b", re.I)
+OF_HERE = {"en": "of here", "es": "de aquí", "de": "von hier", "fr": "d'ici", "pt": "daqui"}
+OF_ROOM = {"en": "of {r}", "es": "de {r}", "de": "von {r}", "fr": "de {r}", "pt": "de {r}"}
+
+
+def _of(lang: str, room: str | None) -> str:
+    if room is None:
+        return OF_HERE.get(lang, OF_HERE["en"])
+    return OF_ROOM.get(lang, OF_ROOM["en"]).format(r=room)
+
+
+_GEO = re.compile(r"\b(?:the )?([a-z]+) is (?:to the |just |due )?(north|south|east|west)(?:\w*)(?: of (?:the )?([a-z]+))?",
+                  re.I)
+_FROM = re.compile(r"^\s*from (?:the )?([a-z]+)\b", re.I)
+
+
+def geography(knowledge: list[str], rooms: list[RoomFact]) -> dict[str, tuple[str, str | None]]:
+    """Which way each room lies, as a resident's notes say: {slug: (north|south|east|west, from slug)}."""
+    def slug_of(word: str | None) -> str | None:
+        if not word:
+            return None
+        w = word.lower().rstrip("s")
+        for r in rooms:
+            if w == r.slug or w in [x.rstrip("s") for x in re.findall(r"[a-z]+", r.name.lower())]:
+                return r.slug
+        return None
+
+    out: dict[str, tuple[str, str | None]] = {}
+    for line in knowledge:
+        origin = slug_of(_FROM.match(line).group(1)) if _FROM.match(line) else None
+        if origin is None:
+            m = re.search(r"\b(?:the )?([a-z]+) is the (?:centre|center|heart)\b", line, re.I)
+            origin = slug_of(m.group(1)) if m else None
+        for m in _GEO.finditer(line):
+            room = slug_of(m.group(1))
+            if room is not None and room not in out:
+                out[room] = (m.group(2).lower(), slug_of(m.group(3)) or origin)
+    return out
+
+
+def _voice(persona: Persona, line: str) -> str:
+    """A note as the resident says it: first person for itself."""
+    s = first_person(persona, line).strip()
+    return s if s.endswith((".", "!", "?")) else s + "."
+
+
+def _qty_explicit(text: str) -> int | None:
+    """A quantity the line states ("two", "3"), else None (unlike _qty_in, no default of one)."""
+    t = text.lower()
+    m = re.search(r"\b(\d{1,3})\b", t)
+    if m:
+        return max(1, int(m.group(1)))
+    for phrase, n in sorted(NUMBER_WORDS.items(), key=lambda kv: -len(kv[0])):
+        if phrase in ("a", "an", "one"):
+            continue
+        if re.search(rf"\b{re.escape(phrase)}\b", t):
+            return n
+    return None
+
+
+def _wants(text: str) -> bool:
+    return bool(re.search(r"\b(want|need|like|take|buy|get|have)\b", text, re.I))
+
+
+def _topic_of(line: str, question: str = "") -> str:
+    """What a knowledge answer was about: a word of the question the answer shares, else the
+    answer's longest word."""
+    shared = sorted(terms(question) & terms(line), key=len, reverse=True)
+    if shared:
+        return shared[0]
+    t = sorted(terms(question) - GENERIC, key=len, reverse=True) or sorted(terms(line), key=len, reverse=True)
+    return t[0] if t else "things"
+
+
+GENERIC = frozenset({"know", "tell", "like", "want", "need", "much", "many", "thing", "things", "really", "happens",
+                     "someone", "something", "anyone", "people"})
+
+
