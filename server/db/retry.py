@@ -39,12 +39,13 @@ async def ride_out(db, work: Callable[[], Awaitable[T]], deadline_s: float | Non
         except DatabaseUnavailable as e:
             # "restarting": our own supervisor is on it and says so at once; a full disk does not mend
             # itself in seconds; no deadline left: say so too.
-            if e.state != "unreachable" or getattr(db, "state", "ok") != "ok" or time.monotonic() + delay > end:
+            left = end - time.monotonic()
+            if e.state != "unreachable" or getattr(db, "state", "ok") != "ok" or left <= 0:
                 if tries:
                     RODE_OUT.labels("gave_up").inc()
                 raise
             tries += 1
-            await asyncio.sleep(delay)
+            await asyncio.sleep(min(delay, left))  # the last try lands on the deadline, not before it
             delay = min(delay * 2, 0.5)
             continue
         if tries:

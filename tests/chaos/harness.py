@@ -57,8 +57,13 @@ class RedisProc:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        if not os.path.exists(binary):  # CI installs Redis: there a missing binary fails, elsewhere it skips
+            import pytest
+
+            (pytest.fail if os.environ.get("CI") else pytest.skip)("redis-server is not installed")
         self.proc = subprocess.Popen(
-            [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -190,3 +190,52 @@ async def _retries(node: Node) -> float:
 async def _is_restarting(node: Node) -> bool:
     h = await node.health()
     return bool(h) and h["http"] == 503 and "restart" in str(h.get("database"))
+
+
+async def test_idempotent_work_gives_up_at_the_deadline_and_other_work_at_once(tmp_path):
+    """The database stays away past the deadline: a keyed transfer answers `unavailable` after
+    about `retry_deadline_s`, a plain session write at once; both change nothing."""
+    from sqlalchemy import text
+
+    from server.db import Database
+    from server.db.embedded import EmbeddedPostgres
+    from server.db.health import DatabaseUnavailable
+    from server.db.migrate import upgrade
+    from server.economy.ledger import Ledger
+
+    pg = EmbeddedPostgres(tmp_path / "external" / "pgdata")
+    url = pg.start()
+    db = Database(url, retry_deadline_s=1.0)
+    ledger = Ledger(db)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        from server.accounts.models import User
+
+        a, b = uuid.uuid4(), uuid.uuid4()
+        async with db.session() as s:
+            for u in (a, b):
+                s.add(User(id=u, username=f"u{u.hex[:8]}", password_hash="x"))
+        await ledger.transfer(a, b, 5, idempotency_key="before")
+        held = (await ledger.balance(a), await ledger.balance(b))
+        await asyncio.to_thread(_pg_ctl, pg, "-w", "-m", "fast", "stop")
+        t0 = time.monotonic()
+        with pytest.raises(DatabaseUnavailable):
+            await ledger.transfer(a, b, 7, idempotency_key="during")
+        waited = time.monotonic() - t0
+        assert 0.9 <= waited < 3.0, waited
+        t0 = time.monotonic()
+        with pytest.raises(DatabaseUnavailable):
+            async with db.session() as s:
+                await s.execute(text("SELECT 1"))
+        assert time.monotonic() - t0 < 0.9
+        await asyncio.to_thread(pg.restart)
+        # Nothing of the refused transfer was written; the same key now goes through once.
+        assert (await ledger.balance(a), await ledger.balance(b)) == held
+        t = await ledger.transfer(a, b, 7, idempotency_key="during")
+        again = await ledger.transfer(a, b, 7, idempotency_key="during")
+        assert again.transaction_id == t.transaction_id
+        assert (await ledger.audit()).ok
+    finally:
+        await ledger.close()
+        await db.dispose()
+        pg.stop()
