@@ -211,8 +211,11 @@ return res
 
 # Lease and fence key per id: take every free lease (a new token from INCR on its fence key),
 # renew the ones we hold (same token); the token where this node holds the lease afterwards, else 0.
+# ARGV[3] "1": Redis started less than a TTL ago, so it may have forgotten leases whose holders still
+# act on them until their own 0.9 x TTL guard runs out: renew only, take nothing new yet.
 _FENCED_LEASES = """
 local res = {}
+local young = ARGV[3] == '1'
 for i = 1, #KEYS / 2 do
   local lease, fence = KEYS[2 * i - 1], KEYS[2 * i]
   local v = redis.call('GET', lease)
@@ -221,7 +224,7 @@ for i = 1, #KEYS / 2 do
     local t = redis.call('GET', fence)
     if not t then t = redis.call('INCR', fence) end
     res[i] = tonumber(t)
-  elseif not v then
+  elseif not v and not young then
     redis.call('SET', lease, ARGV[1], 'PX', ARGV[2])
     res[i] = redis.call('INCR', fence)
   else
@@ -270,6 +273,8 @@ class LeaseSet:
         Redis is not there."""
         ttl_ms = max(1, int(ttl_s * 1000))
         started = time.monotonic()
+        uptime = (await asyncio.wait_for(self.redis.info("server"), CALL_TIMEOUT_S)).get("uptime_in_seconds", 1e9)
+        young = "1" if float(uptime) < ttl_s else "0"
         async with self.redis.pipeline(transaction=False) as pipe:  # `async with`: reset even when it fails
             if heartbeat:
                 pipe.set(heartbeat, str(time.time()), px=ttl_ms)
@@ -277,7 +282,7 @@ class LeaseSet:
                 keys = []
                 for i in ids:
                     keys += [self.key(i), self.fence(i)]
-                await self._take(keys=keys, args=[self.node_id, ttl_ms], client=pipe)
+                await self._take(keys=keys, args=[self.node_id, ttl_ms, young], client=pipe)
             res = await asyncio.wait_for(pipe.execute(), CALL_TIMEOUT_S)
         tokens = res[-1] if ids else []
         held = set()
