@@ -20,7 +20,7 @@ import aiohttp
 from prometheus_client import Counter, Histogram
 
 from .errors import DeadlineExceeded, InferenceError, ModelUnavailable, Overloaded
-from .spec import GenerateResult, ModelSpec, Priority
+from .spec import REMOTE_BACKENDS, GenerateResult, ModelSpec, Priority
 
 log = logging.getLogger("ai.inference.client")
 
@@ -99,6 +99,7 @@ class Endpoint:
         self.depth: dict[int, int] = {int(p): 0 for p in Priority}
         self.in_flight = 0
         self.pid: int | None = None
+        self.slow_probes = 0
 
     def open(self) -> None:
         connector = (aiohttp.UnixConnector(path=self.path, limit=self.max_concurrency) if self.path
@@ -134,7 +135,7 @@ class InferenceClient:
     expects (a supervised child's), else whatever the services report."""
 
     def __init__(self, urls: str | Sequence[str], *, max_concurrency: int = 64, default_deadline_s: float = 60.0,
-                 refresh_s: float = 1.0, probe_timeout_s: float = 1.0, specs: Sequence[ModelSpec] | None = None) -> None:
+                 refresh_s: float = 1.0, probe_timeout_s: float = 2.0, specs: Sequence[ModelSpec] | None = None) -> None:
         if isinstance(urls, str):
             urls = [u.strip() for u in urls.split(",")]
         urls = [u for u in urls if u]
@@ -194,9 +195,16 @@ class InferenceClient:
                 if r.status != 200:
                     raise InferenceError(f"HTTP {r.status}")
                 data = await r.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError, InferenceError, ValueError, OSError) as e:
+        except asyncio.TimeoutError:
+            # slow, not gone: a busy service keeps its last known state (a refused connection is what marks it down)
+            ep.slow_probes += 1
+            if ep.slow_probes >= 5:
+                ep.down(f"no answer to /healthz in {self.probe_timeout_s:.0f} s, {ep.slow_probes} times in a row")
+            return
+        except (aiohttp.ClientError, InferenceError, ValueError, OSError) as e:
             ep.down(f"{type(e).__name__}: {e}".rstrip(": "))
             return
+        ep.slow_probes = 0
         if not ep.up:
             log.info("inference service %s is up (pid %s)", ep.url, data.get("pid"))
         ep.up, ep.error, ep.pid = True, "", data.get("pid")
@@ -233,7 +241,7 @@ class InferenceClient:
         for spec in self.specs:
             if spec.name not in out:
                 out[spec.name] = {"name": spec.name, "task": spec.task, "model_id": spec.model_id,
-                                  "device": spec.base_url if spec.backend == "openai" else spec.device,
+                                  "device": spec.base_url if spec.backend in REMOTE_BACKENDS else spec.device,
                                   "state": "unavailable", "reason": f"inference service unreachable ({why})",
                                   "service": None}
         return list(out.values())

@@ -18,7 +18,7 @@ from .errors import DeadlineExceeded, InferenceError, ModelUnavailable, Overload
 from .loading import DEFAULT_EMBED_MODEL_ID
 from .queue import Request, RequestQueue
 from .remote import OpenAIChatBackend
-from .spec import GenerateResult, ModelSpec, Priority
+from .spec import REMOTE_BACKENDS, GenerateResult, ModelSpec, Priority
 from .worker import ModelWorker
 
 log = logging.getLogger("ai.inference")
@@ -41,7 +41,7 @@ class InferenceService:
         self._queue = RequestQueue(max_queue)
         self._status: dict[str, dict[str, Any]] = {
             name: {"name": name, "task": s.task, "model_id": s.model_id,
-                   "device": s.base_url if s.backend == "openai" else s.device,
+                   "device": s.base_url if s.backend in REMOTE_BACKENDS else s.device,
                    "state": "loading", "reason": "not started"}
             for name, s in self._specs.items()
         }
@@ -64,8 +64,11 @@ class InferenceService:
         for name, spec in self._specs.items():
             self._queue.add_model(name)
             status = self._status[name]
-            if spec.backend == "openai":
-                if not spec.base_url:
+            if spec.backend in REMOTE_BACKENDS:
+                if spec.backend == "openai" and spec.task != "generate":
+                    status.update(state="error", reason=f"backend openai serves task generate only, not {spec.task} "
+                                                        "(backend service: any task)")
+                elif not spec.base_url:
                     status.update(state="error", reason="backend openai needs base_url")
                 else:
                     backend = OpenAIChatBackend(spec)
@@ -180,7 +183,7 @@ class InferenceService:
         params = self._generate_params(max_new_tokens, stop, temperature, top_k, top_p, repetition_penalty, seed,
                                        num_beams)
         if tools:
-            if spec.backend == "openai":
+            if spec.backend in REMOTE_BACKENDS:
                 raise InferenceError(f"model {model!r} is remote: send tools to its server directly")
             params["tools"] = tuple(tools)
         approx = sum(len(m["content"]) for m in messages) // 4
@@ -197,7 +200,7 @@ class InferenceService:
         spec = self._check(model, "generate")
         if not isinstance(prompt, str) or not prompt:
             raise ValueError("prompt must be a non-empty string")
-        if spec.backend == "openai":
+        if spec.backend in REMOTE_BACKENDS:
             raise InferenceError(f"model {model!r} is remote: raw completions need a local model")
         params = self._generate_params(max_new_tokens, stop, temperature, top_k, top_p, repetition_penalty, seed,
                                        num_beams)

@@ -18,7 +18,9 @@ class Priority(IntEnum):
 
 Task = Literal["generate", "classify", "translate", "embed"]
 TASKS: tuple[str, ...] = ("generate", "classify", "translate", "embed")
-BACKENDS: tuple[str, ...] = ("transformers", "openai")
+BACKENDS: tuple[str, ...] = ("transformers", "openai", "service")
+#: backends whose model runs on another server (openai: generation only; service: any task)
+REMOTE_BACKENDS: tuple[str, ...] = ("openai", "service")
 
 
 @dataclass
@@ -32,7 +34,7 @@ class ModelSpec:
     dtype: str = "auto"  # auto | float32 | bfloat16 | float16
     max_batch_size: int = 8
     max_wait_ms: float = 10.0
-    backend: str = "transformers"  # transformers | openai
+    backend: str = "transformers"  # transformers | openai (generate) | service (embed/classify/translate/generate)
     # openai backend (generate only): POST {base_url}/v1/chat/completions
     base_url: str | None = None
     api_key: str | None = None

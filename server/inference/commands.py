@@ -41,7 +41,7 @@ def models_list(settings, args) -> int:
     from server.doctor import model_presence
 
     for spec in specs_from_settings(settings):
-        state, why = ("remote", spec.base_url) if spec.backend == "openai" else model_presence(spec.model_id)
+        state, why = ("remote", spec.base_url) if spec.backend in ("openai", "service") else model_presence(spec.model_id)
         print(f"{spec.name:<10} {spec.task:<10} {spec.model_id:<40} {state:<8} {why}")
     return 0
 

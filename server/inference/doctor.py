@@ -40,7 +40,9 @@ def doctor_section(settings: Settings) -> dict[str, tuple[str, str]]:
     out["placement"] = (where, "a child process of each node (`townsquare inference serve`), no torch in the world"
                         if where == "child" else "inside the world process")
     for spec in specs_from_settings(settings):
-        runs = (f"OpenAI-compatible server at {spec.base_url}" if spec.backend == "openai"
+        remote = spec.backend in ("openai", "service")
+        runs = (f"{'OpenAI-compatible server' if spec.task in ('generate', 'embed') else 'inference service'} at "
+                f"{spec.base_url}" if remote
                 else "this node's inference child" if where == "child" else "this process")
-        out[f"{spec.name} ({spec.task})"] = ("remote" if spec.backend == "openai" else "local", f"{spec.model_id}: {runs}")
+        out[f"{spec.name} ({spec.task})"] = ("remote" if remote else "local", f"{spec.model_id}: {runs}")
     return out

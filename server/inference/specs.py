@@ -36,7 +36,7 @@ def specs_from_settings(settings: Settings) -> list[ModelSpec]:
 
 
 def _remote(name: str, task: str, model_id: str, base_url: str, **common) -> ModelSpec:
-    return ModelSpec(name=name, task=task, model_id=model_id, backend="openai", base_url=base_url, max_batch_size=32,
+    return ModelSpec(name=name, task=task, model_id=model_id, backend="service", base_url=base_url, max_batch_size=32,
                      **common)
 
 
@@ -47,7 +47,7 @@ def placement(settings: Settings) -> str:
         return "remote"
     specs = specs_from_settings(settings)
     # every model elsewhere (or none): nothing heavy to isolate, the forwarding runs in the world process
-    if settings.inference_local == "process" or all(s.backend == "openai" for s in specs):
+    if settings.inference_local == "process" or all(s.backend in ("openai", "service") for s in specs):
         return "process"
     return "child"
 

@@ -15,7 +15,7 @@ from openai import AsyncOpenAI
 from ai.inference import InferenceService, ModelSpec, Priority
 from ai.inference.client import InferenceClient
 from ai.inference.server import tool_calls
-from ai.inference import DeadlineExceeded, ModelUnavailable, Overloaded
+from ai.inference import DeadlineExceeded, InferenceError, ModelUnavailable, Overloaded
 from tests.inference.conftest import ServiceProcess
 
 
@@ -189,3 +189,30 @@ async def test_the_client_maps_errors_and_deadlines(service):
         assert (await client.classify("toxicity", ["fine"]))[0].keys() == {"ok", "toxic", "spam"}
     finally:
         await client.stop()
+
+
+async def test_a_model_kind_can_run_on_another_service(service, local):
+    """backend "service": embed / classify / translate forwarded to another inference service's routes,
+    through this queue, with priority and deadline carried along."""
+    fwd = InferenceService([
+        ModelSpec("emb", "embed", "embed", backend="service", base_url=f"{service.url}/v1"),
+        ModelSpec("tox", "classify", "toxicity", backend="service", base_url=service.url),
+        ModelSpec("tr", "translate", "translate", backend="service", base_url=service.url),
+        ModelSpec("gone", "embed", "embed", backend="service", base_url="http://127.0.0.1:9"),
+    ])
+    await fwd.start()
+    try:
+        texts = ["where is the market?", "I like turtles"]
+        assert {s["name"]: s["state"] for s in fwd.status()} == {"emb": "remote", "tox": "remote", "tr": "remote",
+                                                                  "gone": "remote"}
+        got = await fwd.embed("emb", texts, deadline=30)
+        for g, w in zip(got, await local.embed("embed", texts)):
+            assert max(abs(a - b) for a, b in zip(g, w)) < 1e-5
+        assert await fwd.translate("tr", texts, source="en", target="es", deadline=30) == \
+            await local.translate("translate", texts, source="en", target="es")
+        scores = await fwd.classify("tox", texts, deadline=30)
+        assert [s.keys() for s in scores] == [s.keys() for s in await local.classify("toxicity", texts)]
+        with pytest.raises(InferenceError, match="cannot reach"):
+            await fwd.embed("gone", texts, deadline=5)
+    finally:
+        await fwd.stop()
