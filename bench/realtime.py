@@ -8,7 +8,9 @@ CPU and RSS read from /proc over the window.
 Runs, each against a fresh `townsquare serve` process:
 - tick: the default server (one world:tick per room per tick, tick_hz 10), N = 50, 200, 500, 1000
 - per-move: tick batching off (one world:tick broadcast per move), the baseline
-- idle: 2,000 connected clients that joined the room and do nothing: server RSS
+- idle: 2,000 (and 10,000 with `--idle 2000 10000`) connected clients that joined the room and do
+  nothing: the world process's RSS at boot and connected, with the default settings (the bundled
+  embedder in the node's supervised inference child, whose RSS is reported apart)
 
 The bench starts its own PostgreSQL (embedded, in a temp dir; or a scratch database on the
 server named by TOWNSQUARE_DATABASE_URL, dropped afterwards) and cleans up. Users are inserted
@@ -103,6 +105,14 @@ def rss_mib(proc: psutil.Process) -> float:
     return proc.memory_info().rss / 2**20
 
 
+def _has_torch(proc: psutil.Process) -> bool:
+    """Whether the world process mapped torch's library (it imported torch)."""
+    try:
+        return any("libtorch" in m.path for m in proc.memory_maps())
+    except psutil.Error:
+        return False
+
+
 def cpu_s(proc: psutil.Process) -> float:
     t = proc.cpu_times()
     return t.user + t.system
@@ -118,12 +128,14 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) ->
     from bench.realtime_bots import worker_main
 
     idle = mode == "idle"
-    server = Server(url, tmp, tick_hz=args.tick_hz, batching=(mode != "per-move"), with_models=args.with_models,
+    # idle runs measure the world process with the default settings: models in its inference child
+    server = Server(url, tmp, tick_hz=args.tick_hz, batching=(mode != "per-move"), with_models=args.with_models or idle,
                     profile=f"{args.profile}.{mode}-{n}" if args.profile else None)
     try:
         server.wait()
         sproc = psutil.Process(server.proc.pid)
         boot_rss = rss_mib(sproc)
+        child_rss = round(sum(rss_mib(c) for c in sproc.children(recursive=True)), 1)
         ctx = mp.get_context("spawn")
         q = ctx.Queue()
         t0v = ctx.Value("d", 0.0)
@@ -152,7 +164,8 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) ->
         failed = sum(r[1] for r in ready.values())
         out = {"mode": mode, "n": n, "tick_hz": args.tick_hz if mode != "per-move" else None, "connected": connected,
                "connect_failed": failed, "connect_s": round(max((r[2] for r in ready.values()), default=0), 1),
-               "server_rss_boot_mib": round(boot_rss, 1), "server_rss_connected_mib": round(rss_mib(sproc), 1)}
+               "server_rss_boot_mib": round(boot_rss, 1), "server_rss_connected_mib": round(rss_mib(sproc), 1),
+               "inference_child_rss_mib": child_rss, "torch_in_world": _has_torch(sproc)}
         t0 = time.time() + 0.5
         ws, we = t0 + warmup, t0 + warmup + duration
         t0v.value = t0 if len(ready) == procs_n else -1.0
@@ -229,7 +242,8 @@ def wait_quiet(max_s: float, pct: float) -> float:
 def line(r: dict) -> str:
     if r["mode"] == "idle":
         return (f"[idle] n={r['connected']}/{r['n']} rss={r.get('server_rss_mib')} MiB (boot {r['server_rss_boot_mib']}) "
-                f"cpu={r.get('server_cpu_pct')}%")
+                f"cpu={r.get('server_cpu_pct')}% inference child {r.get('inference_child_rss_mib')} MiB "
+                f"torch in world: {r.get('torch_in_world')}")
     return (f"[{r['mode']}] n={r['connected']}/{r['n']} p50={r.get('p50_ms')} p99={r.get('p99_ms')} ms "
             f"delivery={r.get('delivery_ratio')} srv_cpu={r.get('server_cpu_pct')}% rss={r.get('server_rss_mib')} MiB "
             f"bots_cpu={r.get('bots_cpu_pct')} other_cpu={r.get('other_cpu_pct')}% lag99={r.get('bot_loop_lag_p99_ms')}")
@@ -240,7 +254,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, nargs="*", default=[50, 200, 500, 1000])
     ap.add_argument("--baseline-n", type=int, nargs="*", default=[50, 200, 500, 1000])
-    ap.add_argument("--idle", type=int, default=2000, help="idle clients (0: skip)")
+    ap.add_argument("--idle", type=int, nargs="*", default=[2000], help="idle client counts (none: skip)")
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--sample", type=int, default=10)
     ap.add_argument("--rate", type=float, default=5.0)
@@ -257,7 +271,7 @@ def main() -> None:
     ap.add_argument("--quiet-wait", type=float, default=120.0, help="seconds to wait for a quiet machine before a run")
     args = ap.parse_args()
     if args.quick:
-        args.n, args.baseline_n, args.idle, args.warmup, args.duration = [50], [50], 100, 2.0, 5.0
+        args.n, args.baseline_n, args.idle, args.warmup, args.duration = [50], [50], [100], 2.0, 5.0
 
     tmp = Path(tempfile.mkdtemp(prefix="ts-bench-rt-"))
     (tmp / "world.yaml").write_text(WORLD)
@@ -271,11 +285,10 @@ def main() -> None:
 
         asyncio.run(_seed(url, Settings(world_file=tmp / "world.yaml", data_dir=tmp / "data", secret_key=SECRET),
                           only_if_empty=True))
-        most = max([*args.n, *args.baseline_n, args.idle, 1])
+        most = max([*args.n, *args.baseline_n, *args.idle, 1])
         tokens = asyncio.run(make_users(url, most))
         plan = [("tick", n) for n in args.n] + [("per-move", n) for n in args.baseline_n]
-        if args.idle:
-            plan.append(("idle", args.idle))
+        plan += [("idle", n) for n in args.idle]
         for mode, n in plan:
             for attempt in range(1, args.attempts + 1):
                 before = wait_quiet(args.quiet_wait, 30.0)
@@ -296,19 +309,24 @@ def main() -> None:
     def find(mode, n):
         return next((r for r in runs if r["mode"] == mode and r["n"] == n), None)
 
-    t500, idle = find("tick", 500), find("idle", args.idle)
+    t500 = find("tick", 500)
+    idles = [r for r in runs if r["mode"] == "idle"]
     targets = {}
     if t500 and t500.get("p99_ms") is not None:
         targets["tick_500_p99_lt_150ms"] = t500["p99_ms"] < 150
-    if idle and idle.get("server_rss_mib") is not None:
-        targets[f"idle_{args.idle}_rss_lt_1GiB"] = idle["server_rss_mib"] < 1024
+    for idle in idles:
+        targets.setdefault("boot_rss_lt_150MiB", idle["server_rss_boot_mib"] < 150)
+        if idle.get("server_rss_mib") is not None:
+            limit = 400 if idle["n"] >= 10000 else 1024
+            targets[f"idle_{idle['n']}_rss_lt_{limit}MiB"] = idle["server_rss_mib"] < limit
     result = {"bench": "realtime", "load": {"procs": args.procs, "sampled_per_proc": args.sample, "rate_hz": args.rate,
                                             "warmup_s": args.warmup, "window_s": args.duration, "tick_hz": args.tick_hz},
               "cpus": psutil.cpu_count(), "runs": runs, "targets": targets}
     print(json.dumps(result, indent=2))
     ticks = " ".join(f"N={r['n']}:{r.get('p99_ms')}ms/{r.get('delivery_ratio')}" for r in runs if r["mode"] == "tick")
     base = " ".join(f"N={r['n']}:{r.get('p99_ms')}ms/{r.get('delivery_ratio')}" for r in runs if r["mode"] == "per-move")
-    idle_txt = f"idle {idle['connected']}: {idle.get('server_rss_mib')} MiB" if idle else "idle: skipped"
+    idle_txt = (", ".join(f"idle {r['connected']}: {r.get('server_rss_mib')} MiB (boot {r['server_rss_boot_mib']})"
+                          for r in idles) or "idle: skipped")
     verdict = "PASS" if targets and all(targets.values()) else ("FAIL" if targets else "n/a")
     print(f"realtime: tick p99/delivery {ticks} | per-move {base} | {idle_txt} [{verdict}]")
 
