@@ -24,6 +24,7 @@ import { Wallet } from "./panels/wallet.js";
 import { clear, confirmDialog, el, formatCoins, formatDateTime, formatTime, openDialog, toast } from "./ui.js";
 import { keyboardWalking } from "./world/controls.js";
 import { RoomView } from "./world/renderer.js";
+import { doorMessage, useThing } from "./world/things.js";
 
 const root = document.getElementById("app");
 
@@ -88,6 +89,8 @@ class World {
     this.buildLayout();
     this.view = new RoomView(this.canvasHost, {
       onWalk: (x, y) => this.walkTo(x, y),
+      onUse: (thing) => useThing(thing, this.conn),
+      token: this.token,
       onSelect: (id) => this.people.open(id),
     });
     await this.view.init();
@@ -196,6 +199,18 @@ class World {
       this.chat.add(m);
     });
     c.on("chat:translation", (t) => this.chat.translation(t));
+    c.on("room:door", (d) => {
+      // Walked onto a door: the server joined us to the room behind it, or says why not.
+      if (!d || !this.room || d.from !== this.room.slug) return;
+      if (d.ok) {
+        this.applySnapshot(d);
+        rememberRoom(d.room.slug);
+      } else {
+        const text = doorMessage(d);
+        toast(text, "warn", 5000);
+        this.chat.system(text, "error");
+      }
+    });
     c.on("emote", ({ id, name, room } = {}) => {
       if (room && this.room && room !== this.room.slug) return;
       this.view.emote(id, name);
@@ -314,6 +329,7 @@ class World {
     if (!this.room) return;
     const reply = await this.conn.request("move", { x: Math.round(x * 100) / 100, y: Math.round(y * 100) / 100 });
     if (!reply.ok) {
+      if (marker) this.view.clearTarget();
       if (reply.error?.code !== "rate_limited") toast(describeError(reply.error), "warn", 2500);
       return;
     }

@@ -495,7 +495,9 @@ class RoomService:
         users.append({"id": conn.uid, "kind": "user", "name": conn.display_name, "x": you[0], "y": you[1],
                       "appearance": conn.data.get("appearance") or {}})
         npcs = [dict(p) for p in occ.values() if p["kind"] == "npc"]
-        return {"room": info.public(len(users)), "you": {"id": conn.uid, "x": you[0], "y": you[1]},
+        room = info.public(len(users))
+        room["speed"] = self.settings.move_speed  # tiles per second: the client predicts its own walking with it
+        return {"room": room, "you": {"id": conn.uid, "x": you[0], "y": you[1]},
                 "occupants": users, "npcs": npcs, "history": history}
 
     async def _leave_conn(self, conn: Connection) -> None:

@@ -1,11 +1,15 @@
-// The room renderer (PixiJS v8): the tile map, avatars and residents with name labels, chat
-// bubbles and emotes, click-to-walk. Positions come only from the server (world:tick); between
-// ticks each body glides from where it is drawn to its latest position.
+// The room renderer (PixiJS v8): the room's Tiled map (tilemap.js), avatars and residents drawn
+// from the bundled sprites (art.js) with name labels, chat bubbles and emotes, click-to-walk.
+// Positions come from the server (world:tick); between ticks each body glides from where it is
+// drawn to its latest position. Keyboard walking moves my own body ahead of the server
+// (controls.js: prediction) and the server's ticks only correct it.
 //
 // Coordinates are tiles (floats): tile (col, row) covers [col, col+1) x [row, row+1).
 
 import "pixi.js/unsafe-eval"; // the server's CSP has no 'unsafe-eval': Pixi must not build shaders with new Function
-import { Application, Container, Graphics, Rectangle, Text } from "pixi.js";
+import { Application, Container, Graphics, Rectangle, Sprite, Text } from "pixi.js";
+import { loadArt } from "./art.js";
+import { loadRoomMap } from "./tilemap.js";
 
 export const TILE = 32;
 const BUBBLE_MS = 6000;
@@ -14,10 +18,8 @@ const TELEPORT_TILES = 4; // farther than this in one tick: jump, do not glide
 const FIGURE = 1.3; // avatars are drawn a bit larger than a tile
 const HEAD = TILE * 1.1 * FIGURE; // from the feet to above the head
 
-const EMOTE_SIGNS = {
-  wave: "👋", dance: "💃", laugh: "😂", cheer: "🎉", clap: "👏",
-  sit: "🪑", nod: "🙂", shrug: "🤷", bow: "🙇", think: "🤔",
-};
+const SPRITE_ORDER = ["pants", "shirt", "skin", "hair", "sash", "base"]; // back to front
+const INTERACTIVE = new Set(["notice_board", "fountain", "bookshelf"]);
 
 /** A stable colour from an id, for people who have not picked their looks. */
 function hashColor(id, salt) {
@@ -54,8 +56,11 @@ class Body {
       e.stopPropagation();
       view.onSelect?.(this.id);
     });
-    this.figure = new Graphics();
+    this.figure = new Graphics(); // the hat (and the whole figure while the sprites load)
     this.figure.scale.set(FIGURE);
+    this.sprite = new Container();
+    this.dir = "down";
+    this.walked = 0;
     this.label = new Text({
       text: "",
       style: { fontFamily: "system-ui, sans-serif", fontSize: 12, fill: 0xffffff, fontWeight: "600", align: "center" },
@@ -64,7 +69,7 @@ class Body {
     this.label.y = TILE * 0.2;
     this.labelBg = new Graphics();
     this.overhead = new Container(); // bubble and emote
-    this.node.addChild(this.figure, this.labelBg, this.label, this.overhead);
+    this.node.addChild(this.sprite, this.figure, this.labelBg, this.label, this.overhead);
     this.x = p.x;
     this.y = p.y;
     this.from = { x: p.x, y: p.y };
@@ -93,6 +98,14 @@ class Body {
     const hair = color(a.hair, 0x3b2a20);
     const pants = color(a.pants, 0x33415c);
     const g = this.figure.clear();
+    const art = this.view.art;
+    if (art) {
+      this.drawSprite(art, { skin, shirt, hair, pants, sash: 0xffd166 }, npc);
+      if (me) g.ellipse(0, 0, TILE * 0.36, TILE * 0.13).stroke({ color: 0xffd166, width: 2 });
+      this.drawHat(g, a.hat);
+      this.drawLabel(npc, me);
+      return;
+    }
     // shadow, and a ring under the person playing
     g.ellipse(0, 0, TILE * 0.34, TILE * 0.12).fill({ color: 0x000000, alpha: 0.25 });
     if (me) g.ellipse(0, 0, TILE * 0.42, TILE * 0.16).stroke({ color: 0xffd166, width: 2 });
@@ -108,6 +121,40 @@ class Body {
         .fill(0xffd166)
         .stroke({ color: 0x7a5c00, width: 1 });
     }
+    this.drawLabel(npc, me);
+  }
+
+  /** The sprite layers, tinted with the person's colours; residents wear a gold sash. */
+  drawSprite(art, tints, npc) {
+    this.sprite.removeChildren().forEach((c) => c.destroy());
+    this.layers = {};
+    const [ax, ay] = art.avatar.anchor;
+    for (const layer of SPRITE_ORDER) {
+      if (layer === "sash" && !npc) continue;
+      const s = new Sprite(art.avatar.frames[layer][this.dir][0]);
+      s.x = -ax;
+      s.y = -ay;
+      if (layer !== "base") s.tint = tints[layer];
+      this.sprite.addChild(s);
+      this.layers[layer] = s;
+    }
+  }
+
+  /** Facing and walking frame from the way the body moved. */
+  pose(dx, dy) {
+    const art = this.view.art;
+    if (!art || !this.layers) return;
+    const dist = Math.hypot(dx, dy);
+    if (dist > 0.001) {
+      this.dir = Math.abs(dx) > Math.abs(dy) ? (dx < 0 ? "left" : "right") : dy < 0 ? "up" : "down";
+      this.walked += dist;
+    }
+    const walk = art.avatar.walk;
+    const frame = dist > 0.001 ? walk[Math.floor(this.walked * 3) % walk.length] : 0;
+    for (const [layer, s] of Object.entries(this.layers)) s.texture = art.avatar.frames[layer][this.dir][frame];
+  }
+
+  drawLabel(npc, me) {
     this.label.text = npc ? `${this.name} ◆` : this.name;
     this.label.style.fill = npc ? 0xffe29a : me ? 0xffffff : 0xe8f1ff;
     const w = this.label.width + 8;
@@ -163,12 +210,19 @@ class Body {
 
   /** Put the body where it is now (called every frame). */
   step(now) {
-    const f = Math.min(1, (now - this.start) / this.dur);
-    this.x = this.from.x + (this.to.x - this.from.x) * f;
-    this.y = this.from.y + (this.to.y - this.from.y) * f;
+    const ox = this.x;
+    const oy = this.y;
+    let going = false;
+    if (!this.local) {
+      const f = Math.min(1, (now - this.start) / this.dur);
+      this.x = this.from.x + (this.to.x - this.from.x) * f;
+      this.y = this.from.y + (this.to.y - this.from.y) * f;
+      going = f < 1;
+    }
+    this.pose(this.x - ox, this.y - oy);
     this.place();
     this.stepEmote(now);
-    return f < 1;
+    return going;
   }
 
   place() {
@@ -210,12 +264,22 @@ class Body {
   }
 
   emote(name) {
-    if (this.emoteNode) this.emoteNode.destroy();
-    const t = new Text({
-      text: `${EMOTE_SIGNS[name] || "✨"} ${name}`,
-      style: { fontFamily: "system-ui, sans-serif", fontSize: 13, fill: 0xffffff, stroke: { color: 0x000000, width: 3 } },
+    if (this.emoteNode) this.emoteNode.destroy({ children: true });
+    // A drawn icon (no emoji font needed) over the word.
+    const t = new Container();
+    const icon = this.view.art?.emotes?.[name];
+    if (icon) {
+      const s = new Sprite(icon);
+      s.anchor.set(0.5, 1);
+      s.y = -14;
+      t.addChild(s);
+    }
+    const word = new Text({
+      text: this.view.words?.emote?.(name) || name,
+      style: { fontFamily: "system-ui, sans-serif", fontSize: 12, fill: 0xffffff, stroke: { color: 0x000000, width: 3 } },
     });
-    t.anchor.set(0.5, 1);
+    word.anchor.set(0.5, 1);
+    t.addChild(word);
     t.y = -HEAD - (this.bubble ? this.bubble.height + 4 : 0);
     this.overhead.addChild(t);
     this.emoteNode = t;
@@ -229,7 +293,7 @@ class Body {
     if (!t || t.destroyed) return;
     const k = (now - this.emoteStarted) / EMOTE_MS;
     if (k >= 1) {
-      t.destroy();
+      t.destroy({ children: true });
       this.emoteNode = null;
       return;
     }
@@ -244,10 +308,13 @@ class Body {
 
 export class RoomView {
   /** host: the element the canvas goes in. onWalk(x, y): a floor click; onSelect(id): a body click. */
-  constructor(host, { onWalk, onSelect } = {}) {
+  constructor(host, { onWalk, onSelect, onUse, token } = {}) {
     this.host = host;
     this.onWalk = onWalk;
     this.onSelect = onSelect;
+    this.onUse = onUse; // an interactive object of the map was clicked (notice board, fountain, bookshelf)
+    this.token = token;
+    this.art = null;
     this.bodies = new Map();
     this.room = null;
     this.meId = null;
@@ -293,7 +360,13 @@ export class RoomView {
     this.marker = new Graphics();
     this.layer = new Container();
     this.layer.sortableChildren = true;
-    this.world.addChild(this.floor, this.marker, this.layer);
+    this.mapBelow = new Container();
+    this.mapBelow.eventMode = "none";
+    this.mapAbove = new Container();
+    this.mapAbove.eventMode = "none";
+    this.things = new Container(); // hit areas of the map's interactive objects
+    this.world.addChild(this.floor, this.mapBelow, this.things, this.marker, this.layer, this.mapAbove);
+    this.art = await loadArt();
     app.stage.addChild(this.world);
     app.ticker.stop();
     // The view follows its box (window resizes, the layout around it changing).
@@ -318,6 +391,42 @@ export class RoomView {
     this.meId = meId;
     this.marker.clear();
     this.drawFloor();
+    this.loadMap(room);
+  }
+
+  /** The room's Tiled map replaces the plain floor once it has loaded. */
+  async loadMap(room) {
+    for (const c of [this.mapBelow, this.mapAbove, this.things]) c.removeChildren().forEach((x) => x.destroy({ children: true }));
+    this.host.dataset.map = "loading";
+    if (!room.map) return;
+    let built;
+    try {
+      built = await loadRoomMap(room.map, this.token, TILE);
+    } catch (e) {
+      console.warn("room map did not load; drawing the plain floor", e);
+      this.host.dataset.map = "plain";
+      return;
+    }
+    if (this.room !== room || !this.app) return; // another room meanwhile
+    this.mapBelow.addChild(built.below);
+    this.mapAbove.addChild(built.above);
+    this.mapAbove.alpha = 0.92; // a hint of who walks under the trees and awnings
+    for (const o of built.objects) {
+      const kind = o.class || o.type;
+      if (!INTERACTIVE.has(kind)) continue;
+      const hit = new Graphics().rect(o.x, o.y, Math.max(o.width, TILE), Math.max(o.height, TILE)).fill({ color: 0xffffff, alpha: 0.001 });
+      hit.eventMode = "static";
+      hit.cursor = "help";
+      const props = Object.fromEntries((o.properties || []).map((p) => [p.name, p.value]));
+      hit.on("pointertap", (e) => {
+        e.stopPropagation();
+        this.onUse?.({ name: o.name, kind, ...props });
+      });
+      this.things.addChild(hit);
+    }
+    this.floor.clear();
+    this.host.dataset.map = "tiled";
+    this.invalidate();
   }
 
   drawFloor() {
@@ -381,12 +490,44 @@ export class RoomView {
     this._lastTickAt = now;
     for (const [id, x, y] of moves) {
       const b = this.bodies.get(id);
-      if (b) b.moveTo(x, y, now, this.tickMs * 1.1);
+      if (b?.local) {
+        b.server = { x, y }; // walking ahead of the server: its ticks only check on us (setLocal)
+        b.to = { x, y };
+      } else if (b) b.moveTo(x, y, now, this.tickMs * 1.1);
       if (id === this.meId && this._target && Math.hypot(x - this._target.x, y - this._target.y) < 0.05) {
         this.marker.clear();
         this._target = null;
       }
     }
+  }
+
+  /** Keyboard prediction: draw my body at (x, y) now, whatever the server's ticks say. */
+  setLocal(id, x, y) {
+    const b = this.bodies.get(id);
+    if (!b) return;
+    b.local = true;
+    b.x = x;
+    b.y = y;
+    this.invalidate();
+  }
+
+  /** Back to the server's positions, gliding from where the body is drawn. */
+  releaseLocal(id) {
+    const b = this.bodies.get(id);
+    if (!b?.local) return;
+    b.local = false;
+    const s = b.server || { x: b.x, y: b.y };
+    b.from = { x: b.x, y: b.y };
+    b.to = { x: s.x, y: s.y };
+    b.start = performance.now();
+    b.dur = this.tickMs;
+    this.invalidate();
+  }
+
+  clearTarget() {
+    this.invalidate();
+    this._target = null;
+    this.marker.clear();
   }
 
   showTarget(x, y) {
@@ -407,7 +548,7 @@ export class RoomView {
 
   position(id) {
     const b = this.bodies.get(id);
-    return b ? { x: b.x, y: b.y, tx: b.to.x, ty: b.to.y } : null;
+    return b ? { x: b.x, y: b.y, tx: b.to.x, ty: b.to.y, local: !!b.local, server: b.server || b.to } : null;
   }
 
   /** Something changed: draw on the next animation frame (and keep drawing while bodies glide). */
@@ -425,9 +566,11 @@ export class RoomView {
     const now = performance.now();
     let moving = false;
     for (const b of this.bodies.values()) moving = b.step(now) || moving;
+    const me = this.bodies.get(this.meId);
+    if (me) this.host.dataset.me = `${me.x.toFixed(3)},${me.y.toFixed(3)}`; // where I am drawn (tests read it)
     this.fit();
     this.app.render();
-    if (moving || now < this._animateUntil) this.invalidate();
+    if (moving || now < this._animateUntil || [...this.bodies.values()].some((b) => b.local)) this.invalidate();
   }
 
   /** Keep drawing for a while (a floating emote). */
@@ -452,6 +595,9 @@ export class RoomView {
     const cy = (me ? me.y * TILE : wh / 2) * scale;
     this.world.x = sw <= vw ? (vw - sw) / 2 : Math.min(0, Math.max(vw - sw, vw / 2 - cx));
     this.world.y = sh <= vh ? (vh - sh) / 2 : Math.min(0, Math.max(vh - sh, vh / 2 - cy));
+    // Where tiles are on screen (tests and tools click tiles with it): scale and offset in CSS pixels.
+    const view = `${scale.toFixed(4)},${this.world.x.toFixed(1)},${this.world.y.toFixed(1)}`;
+    if (this.host.dataset.view !== view) this.host.dataset.view = view;
   }
 
   destroy() {

@@ -1,0 +1,145 @@
+"""The world drawn from Tiled maps, in Chromium: the map served and drawn, a click behind the
+fountain walked around it, a door into another room, keyboard walking at the server's speed with
+no jump back, and two arrivals on different tiles."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+
+import pytest
+
+from tests.browser.conftest import fresh_room, new_person, person_in_world, shot_path
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+FOUNTAIN = (17, 9, 22, 14)  # the plaza's fountain rim: cols 17..21, rows 9..13 (blocked)
+
+
+async def position(page, pid: str) -> tuple[float, float]:
+    """Someone's server position from the people list, x and y read together (one tick)."""
+    xy = await page.locator(f'.person[data-id="{pid}"]').evaluate("li => [li.dataset.x, li.dataset.y]")
+    return float(xy[0]), float(xy[1])
+
+
+async def click_tile(page, x: float, y: float) -> None:
+    """Click the point (x, y) of the room (in tiles), from the view's scale and offset."""
+    host = page.locator(".canvas-host")
+    view = await host.get_attribute("data-view")
+    scale, ox, oy = (float(v) for v in view.split(","))
+    box = await page.locator(".canvas-host canvas").bounding_box()
+    await page.mouse.click(box["x"] + ox + x * 32 * scale, box["y"] + oy + y * 32 * scale)
+
+
+async def track(page, pid: str, until, timeout: float = 15.0) -> list[tuple[float, float, float]]:
+    """(time, x, y) of someone's server position until `until(x, y)` holds."""
+    seen = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        x, y = await position(page, pid)
+        seen.append((time.monotonic(), x, y))
+        if until(x, y):
+            return seen
+        await page.wait_for_timeout(50)
+    raise AssertionError(f"not there in time; last {seen[-3:]}")
+
+
+async def test_plaza_map_is_drawn_and_a_click_behind_the_fountain_is_walked_around(world, browser):
+    p = await new_person(browser, world.url, await world.register(), viewport=(1280, 800))
+    try:
+        from tests.browser.conftest import enter_room
+
+        await p.page.get_by_text("Online", exact=True).wait_for()
+        await enter_room(p, "plaza", "The Plaza")
+        await p.page.locator('.canvas-host[data-map="tiled"]').wait_for()
+        await p.page.wait_for_timeout(300)  # one frame after the map arrived, for the picture only
+        await p.page.screenshot(path=str(shot_path("room-plaza.png")))
+        start = await position(p.page, p.id)
+        assert start[1] > FOUNTAIN[3]  # south of the fountain
+        target = (19.5, 7.5)  # north of it: the straight line crosses the water
+        await click_tile(p.page, *target)
+        seen = await track(p.page, p.id, lambda x, y: (x, y) == target)
+        for _, x, y in seen:
+            assert not (FOUNTAIN[0] <= x < FOUNTAIN[2] and FOUNTAIN[1] <= y < FOUNTAIN[3]), (x, y)
+        assert any(x < FOUNTAIN[0] or x >= FOUNTAIN[2] for _, x, y in seen if FOUNTAIN[1] <= y < FOUNTAIN[3])
+        p.assert_clean()
+    finally:
+        await p.close()
+
+
+async def test_walking_onto_a_door_goes_into_the_next_room(world, browser):
+    p = await person_in_world(browser, world)
+    try:
+        await p.page.locator('.canvas-host[data-map="tiled"]').wait_for()
+        # Up the road (the view follows), then onto the plaza's north gate, toward the library.
+        await click_tile(p.page, 19.5, 5.5)
+        await track(p.page, p.id, lambda x, y: (x, y) == (19.5, 5.5))
+        await click_tile(p.page, 19.5, 0.5)
+        await p.page.locator('.stage[data-room="library"]').wait_for()
+        await p.page.locator('.canvas-host[data-map="tiled"]').wait_for()
+        x, y = await position(p.page, p.id)
+        assert abs(x - 14) + abs(y - 17) <= 3  # at the library's door-side spawn (or beside it)
+        await p.page.get_by_text("You are in The Library.").wait_for()
+        await p.page.wait_for_timeout(300)
+        await p.page.screenshot(path=str(shot_path("room-library.png")))
+        # And back: the library's front door leads to the plaza, by the north gate.
+        await click_tile(p.page, 13.5, 19.5)
+        await p.page.locator('.stage[data-room="plaza"]').wait_for()
+        x, y = await position(p.page, p.id)
+        assert abs(x - 20) + abs(y - 2) <= 3
+        p.assert_clean()
+    finally:
+        await p.close()
+
+
+async def test_keyboard_walking_runs_at_server_speed_without_jumping_back(world, browser):
+    slug, name = await fresh_room(world, width=30, height=8, spawn=(2.0, 4.0))
+    p = await person_in_world(browser, world, slug, name)
+    try:
+        speed = world.ctx.settings.move_speed
+        page = p.page
+        await page.locator(".canvas-host").focus()
+        x0, _ = await position(page, p.id)
+        # Sample where my avatar is drawn, every frame, in the page.
+        await page.evaluate("""() => {
+            window.__drawn = [];
+            const host = document.querySelector('.canvas-host');
+            const loop = () => { window.__drawn.push(parseFloat(host.dataset.me)); if (window.__drawn.length < 5000) requestAnimationFrame(loop); };
+            requestAnimationFrame(loop);
+        }""")
+        held = 2.0
+        await page.keyboard.down("ArrowRight")
+        await asyncio.sleep(held)
+        await page.keyboard.up("ArrowRight")
+        # The server comes to rest where the avatar stopped.
+        last = None
+        for _ in range(60):
+            now = await position(page, p.id)
+            if now == last:
+                break
+            last = now
+            await page.wait_for_timeout(150)
+        x1, _ = last
+        tiles = x1 - x0
+        assert abs(tiles - speed * held) <= 0.2 * speed * held, (tiles, speed * held)
+        drawn = [x for x in await page.evaluate("window.__drawn") if not math.isnan(x)]
+        backward = [(a, b) for a, b in zip(drawn, drawn[1:]) if b < a - 1e-6]
+        assert not backward, backward[:5]
+        assert abs(drawn[-1] - x1) < 0.05  # drawn where the server has it: no jump at the end
+        p.assert_clean()
+    finally:
+        await p.close()
+
+
+async def test_two_arrivals_stand_on_different_tiles(world, browser):
+    slug, name = await fresh_room(world, width=12, height=8, spawn=(5.0, 4.0))
+    a, b = await asyncio.gather(person_in_world(browser, world, slug, name), person_in_world(browser, world, slug, name))
+    try:
+        await a.page.locator(f'.person[data-id="{b.id}"]').wait_for()
+        pa, pb = await position(a.page, a.id), await position(a.page, b.id)
+        assert (int(pa[0]), int(pa[1])) != (int(pb[0]), int(pb[1])), (pa, pb)
+        assert (5.0, 4.0) in (pa, pb)
+    finally:
+        await a.close()
+        await b.close()
