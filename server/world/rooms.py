@@ -35,7 +35,7 @@ from server.world.models import Room, RoomBan, RoomInvite
 from server.world.paths import plan, walkways_of
 from server.world.runtime import Body, Mirror, RoomRuntime
 from server.world.seed import apply_map
-from server.world.spawns import Arrivals, free_spot
+from server.world.spawns import Arrivals, free_spot, nearest_walkable
 from server.world.tiled import MapError, RoomMap, for_clients, parse_map, plain_map
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class RoomService:
 
     def _walkable_near(self, info: RoomInfo, point: tuple[float, float]) -> tuple[float, float]:
         x, y = info.clamp(*point)
-        return free_spot(info, (x, y), set()) if info.blocked(x, y) else (x, y)
+        return nearest_walkable(info, (x, y)) if info.blocked(x, y) else (x, y)
 
     async def _info(self, s, row: Room) -> RoomInfo:
         """The room as cached: its map parsed once per revision."""
@@ -463,6 +463,9 @@ class RoomService:
         if info.blocked(x, y):
             raise ProtocolError("invalid_payload", f"the tile at ({int(x)}, {int(y)}) is blocked")
         here = self.mirror.position(info.slug, body_id)
+        if here is None and info.tiles:  # joined within the last tick: where the join put them
+            rec = await self.fleet.record(info.slug, body_id)
+            here = (rec["x"], rec["y"]) if rec and "x" in rec else None
         if here is not None and info.tiles and not walkways_of(info).reachable(here, (x, y)):
             raise ProtocolError("invalid_payload", f"there is no way to ({int(x)}, {int(y)}) from here")
         op = {"op": "move", "id": body_id, "x": x, "y": y}

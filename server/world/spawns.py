@@ -46,3 +46,19 @@ class Arrivals:
 
     def hold(self, room: str, x: float, y: float) -> None:
         self._held.setdefault(room, {})[(int(x), int(y))] = time.monotonic() + self.hold_s
+
+
+def nearest_walkable(info: RoomInfo, point: tuple[float, float]) -> tuple[float, float]:
+    """The centre of the walkable tile nearest to a point (a fountain's middle: its edge)."""
+    col, row = int(point[0]), int(point[1])
+    seen = {(col, row)}
+    todo = deque([(col, row)])
+    while todo:
+        c, r = todo.popleft()
+        if not info.tile_blocked(c, r):
+            return info.clamp(c + 0.5, r + 0.5)
+        for n in ((c + 1, r), (c - 1, r), (c, r + 1), (c, r - 1)):
+            if 0 <= n[0] < info.width and 0 <= n[1] < info.height and n not in seen:
+                seen.add(n)
+                todo.append(n)
+    return point
