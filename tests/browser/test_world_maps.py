@@ -143,3 +143,35 @@ async def test_two_arrivals_stand_on_different_tiles(world, browser):
     finally:
         await a.close()
         await b.close()
+
+
+async def test_an_admin_uploads_a_map_and_a_bad_one_is_refused_with_a_message(world, browser, tmp_path):
+    import json as _json
+
+    from server.world.tiled import plain_map
+
+    slug, name = await fresh_room(world, width=8, height=6, spawn=(1.0, 1.0))
+    account = await world.register()
+    await world.set_role(account, "admin")
+    admin = await new_person(browser, world.url, account, path="/admin/rooms", viewport=(1280, 900))
+    try:
+        page = admin.page
+        row = page.locator(f'tr[data-slug="{slug}"]')
+        await row.wait_for()
+        bad = plain_map(10, 6, [], (1.0, 1.0))
+        bad["layers"] = [layer for layer in bad["layers"] if layer["type"] != "objectgroup"]  # no spawn point
+        (tmp_path / "bad.tmj").write_text(_json.dumps(bad))
+        await row.get_by_label(f"Map file for {name}").set_input_files(str(tmp_path / "bad.tmj"))
+        await row.get_by_role("button", name="Upload map").click()
+        await row.get_by_role("alert").filter(has_text="no spawn point").wait_for()
+        await page.screenshot(path=str(shot_path("admin-map-upload.png")))
+        assert world.ctx.rooms.infos[slug].width == 8  # nothing changed
+        good = plain_map(10, 6, ["..........", "...##....."], (2.0, 2.0))
+        (tmp_path / "good.tmj").write_text(_json.dumps(good))
+        await row.get_by_label(f"Map file for {name}").set_input_files(str(tmp_path / "good.tmj"))
+        await row.get_by_role("button", name="Upload map").click()
+        await row.get_by_text("Map saved: 10 × 6").wait_for()
+        assert world.ctx.rooms.infos[slug].width == 10 and world.ctx.rooms.infos[slug].tiles[1][3] == "#"
+        admin.assert_clean()
+    finally:
+        await admin.close()

@@ -1,8 +1,9 @@
-// Rooms: create, edit name / capacity / access, archive and restore.
-// Routes: GET /api/admin/rooms, POST /api/admin/rooms, PATCH /api/admin/rooms/{slug}.
+// Rooms: create, edit name / capacity / access, archive and restore, upload a map.
+// Routes: GET /api/admin/rooms, POST /api/admin/rooms, PATCH /api/admin/rooms/{slug}, PUT /api/admin/rooms/{slug}/map.
 
 import { confirmDialog, el, setChildren } from "../../ui.js";
 import { input, select, smallForm, statusLine, table } from "../common.js";
+import { mapUpload } from "../roommap.js";
 
 function editRow(api, room, reload) {
   const st = statusLine();
@@ -51,6 +52,7 @@ export default {
               ["Size", (r) => `${r.width} × ${r.height}`],
               ["State", (r) => (r.archived ? "archived" : r.access)],
               ["Capacity / access", (r) => editRow(api, r, load)],
+              ["Map (Tiled .tmj)", (r) => mapUpload(api, r, load)],
             ],
             rooms,
             { caption: "Rooms", rowAttrs: (r) => ({ dataset: { slug: r.slug }, class: r.archived ? "archived" : "" }) },
