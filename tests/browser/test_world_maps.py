@@ -175,3 +175,32 @@ async def test_an_admin_uploads_a_map_and_a_bad_one_is_refused_with_a_message(wo
         admin.assert_clean()
     finally:
         await admin.close()
+
+
+async def test_the_room_list_says_where_to_begin_and_a_phone_shows_the_drawn_room(world, browser):
+    p = await new_person(browser, world.url, await world.register(), viewport=(1280, 800))
+    phone = await new_person(browser, world.url, await world.register(), viewport=(390, 844))
+    try:
+        page = p.page
+        await page.get_by_role("button", name="Join The Plaza").wait_for()
+        plaza = page.locator('.room-item[data-slug="plaza"]')
+        await plaza.get_by_text("Start here").wait_for()
+        await plaza.get_by_text("Inside: Mira").wait_for()
+        await plaza.get_by_text("a fountain in the middle").wait_for()
+        await page.screenshot(path=str(shot_path("room-picker.png")))
+        await page.get_by_role("button", name="Join The Market").click()
+        await page.locator('.stage[data-room="market"]').wait_for()
+        await page.locator('.canvas-host[data-map="tiled"]').wait_for()
+        await page.wait_for_timeout(300)
+        await page.screenshot(path=str(shot_path("room-market.png")))
+        await phone.page.get_by_role("button", name="Join The Plaza").click()
+        await phone.page.locator('.canvas-host[data-map="tiled"]').wait_for()
+        box = await phone.page.locator(".canvas-host canvas").bounding_box()
+        assert box["width"] <= 390 and box["height"] > 200
+        await phone.page.wait_for_timeout(300)
+        await phone.page.screenshot(path=str(shot_path("phone-plaza.png")))
+        p.assert_clean()
+        phone.assert_clean()
+    finally:
+        await p.close()
+        await phone.close()

@@ -34,6 +34,9 @@ export function chooseRoom(conn, { current = null, reason = "" } = {}) {
                 el("strong", { class: "room-name" }, r.name),
                 el("span", { class: "room-occupancy", "aria-label": `${r.occupants} of ${r.capacity} people` }, `${r.occupants} / ${r.capacity}`),
                 r.access === "private" ? el("span", { class: "badge" }, "private") : null,
+                !current && r.slug === "plaza" ? el("span", { class: "badge start" }, "Start here: the guide waits by the fountain") : null,
+                r.description ? el("span", { class: "room-description" }, r.description) : null,
+                r.inside?.length ? el("span", { class: "room-inside" }, `Inside: ${r.inside.map((p) => p.name).join(", ")}`) : null,
               ),
               el(
                 "button",

@@ -72,7 +72,7 @@ export function keyboardWalking(view, walk, meId) {
       pos = { x: me.x, y: me.y };
     }
     // A frame's timestamp may predate the keydown that started the loop: never a negative step.
-    const dt = Math.max(0, Math.min(0.1, (now - last) / 1000));
+    const dt = Math.max(0, Math.min(0.25, (now - last) / 1000));
     last = Math.max(last, now);
     const dir = direction();
     if (dir) {
@@ -136,6 +136,10 @@ export function keyboardWalking(view, walk, meId) {
     clearInterval(timer);
     timer = null;
     if (!pos) return;
+    // A slow page (frames far apart) can leave the prediction behind the server: stop where the
+    // server is then, ahead of us, so the avatar never steps back.
+    const server = view.position(meId())?.server;
+    if (server && (server.x - pos.x) * lastDir[0] + (server.y - pos.y) * lastDir[1] > 0) pos = { x: server.x, y: server.y };
     // The server keeps hundredths: round onward, the way we were going, never back.
     const onward = (v, d) => (d > 0 ? Math.ceil(v * 100) : d < 0 ? Math.floor(v * 100) : Math.round(v * 100)) / 100;
     let x = onward(pos.x, lastDir[0]);

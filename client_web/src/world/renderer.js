@@ -587,14 +587,15 @@ export class RoomView {
     const wh = this.room.height * TILE;
     let scale = Math.min(vw / ww, vh / wh);
     scale = Math.max(0.8, Math.min(scale, 2));
+    scale = Math.floor(scale * TILE) / TILE; // whole pixels per tile: no seams between tiles
     this.world.scale.set(scale);
     const sw = ww * scale;
     const sh = wh * scale;
     const me = this.bodies.get(this.meId);
     const cx = (me ? me.x * TILE : ww / 2) * scale;
     const cy = (me ? me.y * TILE : wh / 2) * scale;
-    this.world.x = sw <= vw ? (vw - sw) / 2 : Math.min(0, Math.max(vw - sw, vw / 2 - cx));
-    this.world.y = sh <= vh ? (vh - sh) / 2 : Math.min(0, Math.max(vh - sh, vh / 2 - cy));
+    this.world.x = Math.round(sw <= vw ? (vw - sw) / 2 : Math.min(0, Math.max(vw - sw, vw / 2 - cx)));
+    this.world.y = Math.round(sh <= vh ? (vh - sh) / 2 : Math.min(0, Math.max(vh - sh, vh / 2 - cy)));
     // Where tiles are on screen (tests and tools click tiles with it): scale and offset in CSS pixels.
     const view = `${scale.toFixed(4)},${this.world.x.toFixed(1)},${this.world.y.toFixed(1)}`;
     if (this.host.dataset.view !== view) this.host.dataset.view = view;
