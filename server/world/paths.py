@@ -94,7 +94,9 @@ def plan(info: RoomInfo, start: Point, goal: Point) -> list[Point] | None:
     centres = ways.route(start, goal)
     if centres is None:
         return None
-    points = [*centres[1:-1], goal] if len(centres) > 1 else [goal]
+    # Through every tile centre on the way, the goal's own included (a goal on a tile's corner may
+    # be out of sight from the tile before), then the goal; string-pulling drops what is not needed.
+    points = [*centres[1:], goal] if goal != centres[-1] else centres[1:] or [goal]
     # String-pulling: from each point, go straight to the farthest waypoint in sight.
     out: list[Point] = []
     here = start

@@ -118,3 +118,26 @@ def test_arrivals_spread_to_the_nearest_free_tile():
     taken = {(1, 0), (2, 0), (0, 0)}
     spot = free_spot(info, (1.0, 0.0), taken)
     assert (int(spot[0]), int(spot[1])) not in taken and not info.blocked(*spot)
+
+
+def test_a_goal_on_a_tile_corner_beside_an_obstacle_is_reached():
+    # The plaza's notice board stands at (24, 16); (25.0, 16.0) is a corner it shares.
+    info = info_of(load("plaza"), "plaza")
+    points = plan(info, (22.0, 16.0), (25.0, 16.0))
+    assert points and points[-1] == (25.0, 16.0)
+    here = (22.0, 16.0)
+    for p in points:
+        assert info.clear(*here, *p), (here, p)
+        here = p
+    # Exhaustively: every walkable point of a small maze reaches every other, corners included.
+    maze = info_of(plain_map(6, 5, ["......", ".##.#.", "...#..", ".#....", "......"], (0.0, 0.0)))
+    spots = [(c + dx, r + dy) for r in range(5) for c in range(6) for dx, dy in ((0.5, 0.5), (0.0, 0.0))
+             if not maze.blocked(c + dx, r + dy)]
+    for a in spots[::3]:
+        for b in spots:
+            route = plan(maze, a, b)
+            assert route is not None and route[-1] == b, (a, b)
+            here = a
+            for p in route:
+                assert maze.clear(*here, *p), (a, b, here, p)
+                here = p
