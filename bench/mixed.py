@@ -170,6 +170,8 @@ async def chat_worker(url: str, senders: list[str], readers: list[str], args: di
                     counts["sent"] += 1
             elif win[0] <= at < win[1]:
                 counts["send_failed"] += 1
+                code = (r.get("error") or {}).get("code", "no_ack")
+                counts.setdefault("refused", {})[code] = counts.get("refused", {}).get(code, 0) + 1
             nxt += period
 
     await asyncio.gather(*(sender(i, c) for i, c in enumerate(send_clients)))
@@ -276,7 +278,7 @@ def run_placement(placement: str, url: str, tmp: Path, marian: Path, tokens: dic
             "move_to_seen_p50_ms": pct(lat, 0.5), "move_to_seen_p99_ms": pct(lat, 0.99), "move_samples": len(lat),
             "chat_delivery_p50_ms": pct(delivery, 0.5), "chat_delivery_p99_ms": pct(delivery, 0.99),
             "translation_p50_ms": pct(trans, 0.5), "translation_p99_ms": pct(trans, 0.99),
-            **{k: chat.get(k) for k in ("sent", "send_failed", "delivered", "translated", "unavailable",
+            **{k: chat.get(k) for k in ("sent", "send_failed", "refused", "delivered", "translated", "unavailable",
                                         "resident_lines")},
             "errors": [list(map(str, e)) for e in errors],
         })
