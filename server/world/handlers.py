@@ -17,7 +17,7 @@ from server.protocol import ProtocolError
 from server.realtime.hub import Connection, Empty, Payload
 from server.realtime.transport import tune_transport
 from server.rest import check_json
-from server.text import SafeText
+from server.text import SafeText, clean_text
 from server.world.avatars import ProfileIn
 from server.world.rooms import RoomService
 from server.world.tiled import art_file
@@ -136,7 +136,7 @@ def setup(ctx) -> None:
         except (ValueError, UnicodeDecodeError):
             raise ProtocolError("invalid_payload", "the map was refused: the file is not JSON (export it from Tiled as .tmj)") from None
         check_json(doc)
-        reason = request.query.get("reason", "")[:200]
+        reason = clean_text(request.query.get("reason", ""), "reason", max_len=200)
         result = await rooms.set_map(request.match_info["slug"], doc, actor_id=request[CURRENT_USER].id, reason=reason)
         return {"room": result}
 
