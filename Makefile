@@ -5,13 +5,17 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 CLIENT_SRC := $(shell find client_web/src client_web/index.html client_web/admin.html client_web/package.json client_web/package-lock.json client_web/vite.config.* -type f 2>/dev/null)
 
-.PHONY: run test client chromium bench clean-venv
+.PHONY: run test lint client chromium bench clean-venv
 
 run: $(STAMP) client
 	$(BIN)/townsquare serve
 
-test: $(STAMP) client chromium
+# The linter runs first: CI (`.ci/run` = `make test`) fails on a lint error as on a failing test.
+test: lint client chromium
 	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check server ai tests bench migrations tools
 
 # torch first, from the pinned CPU wheel: the project's own pin then installs nothing more,
 # so CI never pulls a multi-GB CUDA build.

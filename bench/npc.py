@@ -43,6 +43,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from common import BenchDatabase, ServerProcess  # noqa: E402  (bench/ is on sys.path)
+
 os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/townsquare-runtime-{os.getuid()}")
 os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -248,7 +249,7 @@ async def drive(server: Server, bots: list[tuple[str, str, str]], admin: str, me
                     else:
                         try:
                             stats["latency"].append(await asyncio.wait_for(fut, 30) - sent)
-                        except asyncio.TimeoutError:
+                        except TimeoutError:
                             stats["timeouts"] += 1
                             waiting.pop((uid, npc), None)
                 else:
@@ -406,7 +407,7 @@ async def retrieval_times(url: str, sizes: list[int], queries: int) -> dict:
                 cand.append(len(got))
             n = min(queries, 50)
             t = time.perf_counter()
-            for q in range(n):
+            for _ in range(n):
                 await store.candidates(str(rid), vec(), subject_id=None, k_relevant=40, k_recent=20, k_subject=0)
             sql_ms = (time.perf_counter() - t) / n * 1000
             t = time.perf_counter()

@@ -34,6 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from common import ServerProcess  # noqa: E402  (bench/ is on sys.path)
+
 os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/townsquare-runtime-{os.getuid()}")
 os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -331,8 +332,8 @@ def main() -> None:
 
     from server.db.embedded import EmbeddedPostgres
 
-    result: dict = {"bench": "translation", "device": args.device, "readers": {l: args.readers_per_language
-                                                                                 for l in READER_LANGS},
+    result: dict = {"bench": "translation", "device": args.device, "readers": {lang: args.readers_per_language
+                                                                                 for lang in READER_LANGS},
                     "senders": args.senders, "cpu_count": os.cpu_count(), "switch_interval": args.switch_interval,
                     "loadavg_1m_before": round(os.getloadavg()[0], 2)}
     with tempfile.TemporaryDirectory(prefix="ts-bench-tr-") as d:

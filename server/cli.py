@@ -10,7 +10,7 @@ import logging
 import os
 import signal
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from server.config import ConfigError, Settings, load_settings
 

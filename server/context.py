@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import socketio
@@ -27,7 +28,7 @@ async def _allow_all(text: str, **_: Any) -> str:
     return text
 
 
-def get_ctx(app) -> "AppContext":
+def get_ctx(app) -> AppContext:
     """The context of an aiohttp app (`request.app`)."""
     return app[CTX_KEY]
 
@@ -35,8 +36,8 @@ def get_ctx(app) -> "AppContext":
 class AppContext:
     """Explicit dependencies: domains read what they need from here, never from globals."""
 
-    def __init__(self, settings: "Settings", db: "Database", sio: "socketio.AsyncServer", hub: "Hub",
-                 api: "Api", accounts: "Accounts", auth: "Auth", redis: "Redis | None", world: dict):
+    def __init__(self, settings: Settings, db: Database, sio: socketio.AsyncServer, hub: Hub,
+                 api: Api, accounts: Accounts, auth: Auth, redis: Redis | None, world: dict):
         self.settings = settings
         self.db = db
         self.sio = sio

@@ -16,7 +16,8 @@ import socket
 import sys
 import tempfile
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from . import metrics
 from .client import InferenceClient
@@ -153,7 +154,7 @@ class SupervisedInference:
         await self.client.stop()
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    async def __aenter__(self) -> "SupervisedInference":
+    async def __aenter__(self) -> SupervisedInference:
         await self.start()
         return self
 

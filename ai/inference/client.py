@@ -14,7 +14,8 @@ import heapq
 import itertools
 import logging
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import aiohttp
 from prometheus_client import Counter, Histogram
@@ -175,7 +176,7 @@ class InferenceClient:
         for ep in self.endpoints:
             await ep.close()
 
-    async def __aenter__(self) -> "InferenceClient":
+    async def __aenter__(self) -> InferenceClient:
         await self.start()
         return self
 
@@ -195,7 +196,7 @@ class InferenceClient:
                 if r.status != 200:
                     raise InferenceError(f"HTTP {r.status}")
                 data = await r.json()
-        except asyncio.TimeoutError:
+        except TimeoutError:
             # slow, not gone: a busy service keeps its last known state (a refused connection is what marks it down)
             ep.slow_probes += 1
             if ep.slow_probes >= 5:
@@ -414,7 +415,7 @@ class InferenceClient:
                                            timeout=aiohttp.ClientTimeout(total=left + 0.05)) as r:
                     ep.note_depth(r.headers.get("X-Queue-Depth"))
                     data = await r.json(content_type=None)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise DeadlineExceeded(f"model {body['model']!r}: no answer from {ep.url} before the deadline") from None
             except (aiohttp.ClientConnectionError, OSError) as e:
                 raise _Unreachable(f"{type(e).__name__}: {e}".rstrip(": ")) from None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .errors import ModelUnavailable
 from .loading import BUNDLED_EMBEDDER_IDS, bundled_embedder_path, looks_like_path

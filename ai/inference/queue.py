@@ -12,7 +12,8 @@ import itertools
 import threading
 import time
 from collections import deque
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 from . import metrics
 from .errors import DeadlineExceeded, InferenceError, Overloaded

@@ -9,7 +9,6 @@ queue acts as a priority-aware semaphore in front of the server. The server does
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
@@ -104,7 +103,7 @@ class OpenAIChatBackend:
                     detail = (await resp.text())[:200].replace("\n", " ")
                     raise InferenceError(f"model {self.spec.name!r}: {url} answered HTTP {resp.status}: {detail}")
                 data = await resp.json(content_type=None)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if timeout is not None:
                 raise DeadlineExceeded(f"model {self.spec.name!r}: no answer from {url} before the deadline") from None
             raise InferenceError(f"model {self.spec.name!r}: {url} did not answer in {budget:.0f}s") from None
@@ -126,7 +125,7 @@ class OpenAIChatBackend:
                     detail = (await resp.text())[:200].replace("\n", " ")
                     raise InferenceError(f"model {self.spec.name!r}: {self.url} answered HTTP {resp.status}: {detail}")
                 data = await resp.json(content_type=None)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if timeout is not None:
                 raise DeadlineExceeded(f"model {self.spec.name!r}: no answer from {self.url} before the deadline") from None
             raise InferenceError(f"model {self.spec.name!r}: {self.url} did not answer in {budget:.0f}s") from None

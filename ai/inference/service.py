@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from . import metrics
 from .decode import group_key
@@ -126,7 +127,7 @@ class InferenceService:
             await asyncio.to_thread(worker.join)
         for backend in self._remote.values():
             await backend.close()
-        for name, status in self._status.items():
+        for status in self._status.values():
             if status["state"] in ("loaded", "remote", "loading"):
                 status.update(state="stopped", reason="service stopped")
         # futures whose results were posted by the workers settle on the next loop iterations
@@ -136,7 +137,7 @@ class InferenceService:
                 req.future.set_exception(error)
         self._workers.clear()
 
-    async def __aenter__(self) -> "InferenceService":
+    async def __aenter__(self) -> InferenceService:
         await self.start()
         return self
 

@@ -109,8 +109,8 @@ def build_tiny_bert_classifier(
 ) -> Path:
     """A tiny BertForSequenceClassification with `id2label`; multi_label sets problem_type."""
     import torch
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
     from tokenizers import processors
+    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
 
     path = Path(path)
     tok = _word_level_tokenizer(["[PAD]", "<unk>", "[CLS]", "[SEP]", "[MASK]"])

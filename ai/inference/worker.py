@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from . import metrics
 from .errors import InferenceError, ModelUnavailable, first_line

@@ -102,7 +102,7 @@ class _FastLinear:
         self.cal_b = cal_b
 
     @classmethod
-    def build(cls, model, vectorizer, predict_prob) -> "_FastLinear | None":
+    def build(cls, model, vectorizer, predict_prob) -> _FastLinear | None:
         import numpy as np
 
         try:

@@ -79,7 +79,7 @@ class Lexicon:
         self.things = _word_set(data.get("things"))
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Lexicon":
+    def from_file(cls, path: str | Path) -> Lexicon:
         text = Path(path).read_text(encoding="utf-8")
         return cls(yaml.safe_load(text) or {}, source=str(path))
 

@@ -107,7 +107,7 @@ class ModerationRules:
         return copy.deepcopy(asdict(self))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "ModerationRules":
+    def from_dict(cls, data: dict[str, Any] | None) -> ModerationRules:
         """Rules from a mapping; missing keys keep their defaults, unknown keys are an error.
 
         `thresholds` given here are laid over the defaults per category and level.
@@ -115,7 +115,7 @@ class ModerationRules:
         return cls().merged(data or {})
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "ModerationRules":
+    def from_file(cls, path: str | Path) -> ModerationRules:
         """Rules from a YAML or JSON file."""
         text = Path(path).read_text(encoding="utf-8")
         if str(path).endswith(".json"):
@@ -126,7 +126,7 @@ class ModerationRules:
             data = yaml.safe_load(text)
         return cls.from_dict(data or {})
 
-    def merged(self, override: dict[str, Any] | None) -> "ModerationRules":
+    def merged(self, override: dict[str, Any] | None) -> ModerationRules:
         """These rules with a per-room override applied; self is left unchanged.
 
         Word lists and allowed_domains are extended (a room adds words; to lift a world word

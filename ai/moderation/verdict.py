@@ -32,7 +32,7 @@ class Action(enum.StrEnum):
         return _SEVERITY[self]
 
     @classmethod
-    def worst(cls, *actions: "Action") -> "Action":
+    def worst(cls, *actions: Action) -> Action:
         return max(actions, key=lambda a: _SEVERITY[a], default=cls.ALLOW)
 
 

@@ -12,8 +12,17 @@ from .agent import AgentConfig, Conversation, Heard, PeopleStore, ResidentAgent
 from .brain import Acquaintance, Brain, ReplyContext, heuristic_reflections
 from .brains import LLMBrain, RetrievalBrain, parse_insights
 from .interface import ActionRefused, Item, Offer, Person, RoomFact, Sale, Surroundings, World
-from .memory import (KINDS, Memory, MemoryDraft, MemoryStore, MemoryStream, StreamConfig, Weights,
-                     heuristic_importance, score_memories)
+from .memory import (
+                     KINDS,
+                     Memory,
+                     MemoryDraft,
+                     MemoryStore,
+                     MemoryStream,
+                     StreamConfig,
+                     Weights,
+                     heuristic_importance,
+                     score_memories,
+)
 from .persona import Persona, PersonaError, RoutineSlot
 from .scheduler import Budgets, TokenBucket, WorldClock
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 KINDS = ("sell", "give_directions", "move_to", "emote")
 EMOTES = ("wave", "dance", "laugh", "cheer", "clap", "sit", "nod", "shrug", "bow", "think")

@@ -30,7 +30,8 @@ import logging
 import random
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .brain import Brain
 from .brains import RetrievalBrain

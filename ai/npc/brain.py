@@ -15,9 +15,10 @@ import logging
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from .actions import NUMBER_WORDS, Reply
 from .interface import Item, Offer, Person, RoomFact
@@ -169,7 +170,7 @@ def rule_intents(text: str) -> list[str]:
     return [name for name, rx in RULES if rx.search(text)]
 
 
-def _cos(a: Sequence[float], b: Sequence[float]) -> float:
+def dot(a: Sequence[float], b: Sequence[float]) -> float:
     return sum(x * y for x, y in zip(a, b))
 
 
@@ -188,14 +189,14 @@ def first_person(persona: Persona, sentence: str) -> str:
     return s
 
 
-def _join(items: list[str], conj: str = "and") -> str:
+def join_words(items: list[str], conj: str = "and") -> str:
     items = [i for i in items if i]
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + f" {conj} " + items[-1]
 
 
-def _qty_in(text: str) -> int:
+def qty_in(text: str) -> int:
     t = text.lower()
     m = re.search(r"\b(\d{1,3})\b", t)
     if m:
@@ -208,7 +209,7 @@ def _qty_in(text: str) -> int:
     return 1
 
 
-def _item_phrase(item: Item | dict, qty: int) -> str:
+def item_phrase(item: Item | dict, qty: int) -> str:
     name = item.name if isinstance(item, Item) else item["name"]
     return f"{qty} x {name}" if qty > 1 else f"a {name}" if not name.lower().startswith(("a ", "an ")) else name
 
@@ -258,19 +259,19 @@ FILLER = frozenset({"by", "the", "way", "and", "but", "so", "too", "here", "now"
                     "really", "actually", "btw"})
 
 
-def _first_sentence(text: str) -> str:
+def first_sentence(text: str) -> str:
     text = " ".join((text or "").split())
     m = re.match(r"(.+?[.!?])(\s|$)", text)
     return m.group(1) if m else text
 
 
-def _short_desc(text: str) -> str:
-    s = _first_sentence(text).rstrip(".!?")
+def short_desc(text: str) -> str:
+    s = first_sentence(text).rstrip(".!?")
     s = re.sub(r"^(The|A|An) ", lambda m: m.group(1).lower() + " ", s)
     return s if len(s) <= 60 else s[:57].rsplit(" ", 1)[0] + "…"
 
 
-def _memory_as_speech(m: Memory) -> str:
+def memory_as_speech(m: Memory) -> str:
     return m.text.rstrip(".") + "."
 
 
@@ -298,7 +299,7 @@ def fact_line(a: Acquaintance, memories: list[Memory], *, ask: bool) -> str:
         return f"Last time you asked me about {t}. Did that work out?" if ask else f"Last time we talked about {t}."
     mem = next((m for m in memories if m.subject_id == a.id and m.kind in ("conversation", "reflection")), None)
     if mem is not None:
-        said = second_person(_memory_as_speech(mem), a.name)
+        said = second_person(memory_as_speech(mem), a.name)
         return f"I remember: {said}" if not ask else f"Good to see you again. {said}"
     return "Good to see you again." if ask else "We've met before."
 
@@ -324,7 +325,7 @@ def heuristic_summary(persona: Persona, who: Person, lines: list[tuple[str, str]
     said = sum(1 for w, _ in lines if w == who.name)
     parts = [f"Talked with {who.name} ({said} lines)"]
     if topics:
-        parts.append(f"about {_join(list(dict.fromkeys(topics))[:4])}")
+        parts.append(f"about {join_words(list(dict.fromkeys(topics))[:4])}")
     text = " ".join(parts)
     if outcomes:
         text += "; " + "; ".join(outcomes[:3])
@@ -348,9 +349,9 @@ def heuristic_reflections(persona: Persona, memories: list[Memory]) -> list[tupl
         bought = [str(m.meta["item"]) for m in ms if m.meta.get("event") == "purchase" and m.meta.get("item")]
         bits = []
         if bought:
-            bits.append(f"bought {_join(list(dict.fromkeys(bought))[:3])} from me")
+            bits.append(f"bought {join_words(list(dict.fromkeys(bought))[:3])} from me")
         if topics:
-            bits.append(f"cares about {_join([t for t, _ in topics.most_common(3)])}")
+            bits.append(f"cares about {join_words([t for t, _ in topics.most_common(3)])}")
         if not bits:
             bits.append("likes to stop and talk with me")
         out.append((f"{name} {' and '.join(bits)}.", [m.id for m in ms][:20],
@@ -365,11 +366,11 @@ def heuristic_reflections(persona: Persona, memories: list[Memory]) -> list[tupl
     common = [t for t, n in topics.most_common(2) if n >= 2]
     if common:
         ids = [i for t in common for i in evidence[t]][:20]
-        out.append((f"Lately people ask me most about {_join(common)}.", ids, {"importance": 6.0, "topic": common[0]}))
+        out.append((f"Lately people ask me most about {join_words(common)}.", ids, {"importance": 6.0, "topic": common[0]}))
     sales = [m for m in memories if m.meta.get("event") == "purchase"]
     if len(sales) >= 2:
         items = Counter(str(m.meta.get("item")) for m in sales)
-        out.append((f"{_join([i for i, _ in items.most_common(2)])} sell best lately.", [m.id for m in sales][:20],
+        out.append((f"{join_words([i for i, _ in items.most_common(2)])} sell best lately.", [m.id for m in sales][:20],
                     {"importance": 6.0, "topic": "sales"}))
     return out[:3]
 
@@ -377,4 +378,4 @@ def heuristic_reflections(persona: Persona, memories: list[Memory]) -> list[tupl
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     na = math.sqrt(sum(x * x for x in a)) or 1.0
     nb = math.sqrt(sum(x * x for x in b)) or 1.0
-    return _cos(a, b) / (na * nb)
+    return dot(a, b) / (na * nb)

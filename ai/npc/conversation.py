@@ -146,11 +146,13 @@ class Conversing:
         ph = self.phases
         embed = self.embed if models else None
         acq = acquaintance or await self.people.get(self.id, person.id)
-        t1 = time.monotonic(); ph.setdefault("c_people", deque(maxlen=500)).append(t1 - t0)
+        t1 = time.monotonic()
+        ph.setdefault("c_people", deque(maxlen=500)).append(t1 - t0)
         rooms = await self._rooms()
         items = await self.world.shop(self.id)
         sur = await self.world.look_around(self.id)
-        t2 = time.monotonic(); ph.setdefault("c_world", deque(maxlen=500)).append(t2 - t1)
+        t2 = time.monotonic()
+        ph.setdefault("c_world", deque(maxlen=500)).append(t2 - t1)
         here = next((r for r in rooms if r.slug == sur.room), None) or (
             RoomFact(sur.room, sur.room_name) if sur.room else None)
         qv = None
@@ -162,7 +164,8 @@ class Conversing:
                 qv = (await embed([plain], Priority.NPC_REPLY, min(self.config.query_embed_s, deadline)))[0]
             except InferenceError:
                 self.figures["query_unembedded"] = self.figures.get("query_unembedded", 0) + 1
-        t3 = time.monotonic(); ph.setdefault("c_embed", deque(maxlen=500)).append(t3 - t2)
+        t3 = time.monotonic()
+        ph.setdefault("c_embed", deque(maxlen=500)).append(t3 - t2)
         memories = []
         if retrieve:
             try:
@@ -342,7 +345,7 @@ class Conversing:
         conv.ended = True
         if self.conversations.get(conv.person.id) is conv:
             del self.conversations[conv.person.id]
-        said = [l for l in conv.lines if l[0] == conv.person.name]
+        said = [line for line in conv.lines if line[0] == conv.person.name]
         if not said:
             return
         if summarize_now or self.brain.kind != "llm":

@@ -146,7 +146,7 @@ class Listening:
         try:
             brain = self._brain_for(Priority.NPC_REPLY)
             reply = await asyncio.wait_for(brain.greet(ctx), self.config.reply_deadline_s)
-        except (asyncio.TimeoutError, InferenceError):
+        except (TimeoutError, InferenceError):
             reply = await self.retrieval.greet(ctx)
         if not self.running or self.room is None:
             return

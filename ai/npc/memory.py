@@ -26,9 +26,10 @@ import math
 import re
 import time
 from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Protocol, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from ai.inference import InferenceError, Priority
 
@@ -38,7 +39,7 @@ KINDS = ("observation", "conversation", "reflection", "digest")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass

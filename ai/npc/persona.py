@@ -64,7 +64,7 @@ class Persona:
 
     # -- parsing ------------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Persona":
+    def from_dict(cls, data: dict[str, Any]) -> Persona:
         """From a world-file resident entry (persona fields nested under `persona`, or flat)."""
         if not isinstance(data, dict):
             raise PersonaError("a resident must be a mapping")

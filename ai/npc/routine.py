@@ -7,7 +7,7 @@ import asyncio
 import logging
 import random
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ai.inference import InferenceError, Priority
 
@@ -70,7 +70,7 @@ class Routine:
         for conv in list(self.conversations.values()):
             if not conv.replying and now - conv.last > self.config.conversation_idle_s:
                 await self._end(conv, "idle")
-            elif conv.offer is not None and not conv.replying and conv.offer.expires_at <= datetime.now(timezone.utc):
+            elif conv.offer is not None and not conv.replying and conv.offer.expires_at <= datetime.now(UTC):
                 # an offer that lapsed is said to have lapsed; a yes after it gets a fresh one
                 o, conv.offer, conv.lapsed = conv.offer, None, conv.offer
                 line = say("lapsed_notice", self._lang(conv), name=conv.person.name,

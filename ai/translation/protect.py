@@ -10,9 +10,9 @@ exactly once, whatever the model did.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
 
 # Emoji: flags (two regional indicators), pictographs with their modifiers, joiners and selectors.
 _EMOJI_CHAR = (

@@ -385,7 +385,7 @@ def upgrade() -> None:
     version_num = int(bind.execute(sa.text("SHOW server_version_num")).scalar())
     new_id = "uuidv7()" if version_num >= 180000 else "gen_random_uuid()"
 
-    op.execute(f"""
+    op.execute("""
         CREATE TABLE ledger_accounts (
           id         bigint GENERATED ALWAYS AS IDENTITY,
           kind       text NOT NULL,

@@ -52,7 +52,7 @@ class ChatDraft:
     reason: str | None = None  # why blocked/masked/flagged, told to the sender
     moderation: dict = field(default_factory=dict)  # categories/scores from moderation
     hold: bool = False  # flagged and held: stored, not delivered
-    conn: "Connection | None" = None  # the sender's connection (None for NPCs)
+    conn: Connection | None = None  # the sender's connection (None for NPCs)
     meta: dict = field(default_factory=dict)
 
 
@@ -71,7 +71,7 @@ class ChatStage:
     async def after_deliver(self, message: dict, draft: ChatDraft) -> None:
         """In a background task after chat:message went out."""
 
-    async def transform_history(self, messages: list[dict], conn: "Connection") -> list[dict]:
+    async def transform_history(self, messages: list[dict], conn: Connection) -> list[dict]:
         return messages
 
 

@@ -15,8 +15,8 @@ import fcntl
 import logging
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 

@@ -6,8 +6,8 @@ import asyncio
 import fcntl
 import os
 import socket
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 from urllib.parse import urlparse
 
 from server.config import ConfigError, Settings
@@ -91,7 +91,7 @@ async def check_reachable(url: str, timeout: float = 5.0) -> None:
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
     try:
         conn = await asyncio.wait_for(asyncpg.connect(dsn), timeout)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as e:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as e:
         host = urlparse(dsn).hostname or "local socket"
         raise ConfigError(f"cannot reach the database at {host}: {e.__class__.__name__}: {e}") from None
     await conn.close()

@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 from server.db.embedded import EmbeddedPostgres
 from server.db.engine import Database

@@ -18,10 +18,11 @@ import hashlib
 import logging
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import text
@@ -32,9 +33,9 @@ import server.accounts.models  # noqa: F401  (the audit log's and wallets' forei
 from server.admin.audit import record
 from server.db.health import DatabaseFull, DatabaseUnavailable, is_connection_loss, is_disk_full
 from server.db.retry import ride_out
-from server.economy.pgpool import StatementPool
 from server.economy.errors import RETRYABLE, sqlstate, to_protocol_error
 from server.economy.invariants import AuditCheck, run_checks
+from server.economy.pgpool import StatementPool
 from server.protocol import ProtocolError
 from server.text import clean_text
 
@@ -103,7 +104,7 @@ def fingerprint(*parts: Any) -> bytes:
 
 
 def _iso(t: datetime | None) -> str | None:
-    return t.astimezone(timezone.utc).isoformat() if t else None
+    return t.astimezone(UTC).isoformat() if t else None
 
 
 # -- results ------------------------------------------------------------------------------------
@@ -587,4 +588,4 @@ class Ledger:
             async with conn.transaction(isolation="repeatable_read", readonly=True):
                 checks, figures = await run_checks(conn, max_rows)
         return AuditReport(ok=all(c.ok for c in checks), checks=checks, figures=figures,
-                           checked_at=_iso(datetime.now(timezone.utc)))
+                           checked_at=_iso(datetime.now(UTC)))

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 
 from server.cli import command
-from server.inference.specs import specs_from_settings
 from server.doctor import DOCTOR_SECTIONS
 from server.inference.doctor import doctor_section
-
+from server.inference.specs import specs_from_settings
 
 DOCTOR_SECTIONS["inference"] = doctor_section
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from server.inference.specs import build_service, placement
 from server.doctor import DOCTOR_SECTIONS
 from server.inference.doctor import doctor_section
+from server.inference.specs import build_service, placement
 
 log = logging.getLogger(__name__)
 

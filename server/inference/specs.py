@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from ai.inference import ModelSpec
 from ai.translation import translation_specs
-
 from server.config import Settings
 
 

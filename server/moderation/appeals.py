@@ -13,7 +13,7 @@ from server.admin.audit import record
 from server.chat.models import ChatMessage
 from server.db import Database, utcnow
 from server.moderation.models import Appeal, Sanction
-from server.moderation.policy import Notifier, Policy, _uuid, iso, is_active, sanction_json
+from server.moderation.policy import Notifier, Policy, _uuid, is_active, iso, sanction_json
 from server.protocol import ProtocolError
 
 OUTCOMES = ("granted", "denied")

@@ -24,7 +24,6 @@ def run(settings, args) -> int:
     """Moderate lines from stdin: one JSON verdict per line (action, categories, scores, masked text)."""
     from ai.moderation import ModerationRules
     from ai.moderation.cli import run as moderate
-
     from server.world.seed import load_world_file
 
     if args.rules:

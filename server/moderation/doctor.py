@@ -10,7 +10,6 @@ Status = tuple[str, str]
 
 def doctor_section(settings: Any) -> dict[str, Status]:
     from ai.moderation import ModerationRules, Moderator, default_lexicon
-
     from server.doctor import model_presence
     from server.world.seed import load_world_file
 

@@ -44,7 +44,7 @@ class Ladder:
     reset_s: float = 30 * 24 * 3600.0
 
     @classmethod
-    def from_settings(cls, settings) -> "Ladder":
+    def from_settings(cls, settings) -> Ladder:
         return cls(settings.moderation_strikes_to_mute, settings.moderation_strike_window_s,
                    tuple(settings.moderation_mute_ladder_s) or (300,), settings.moderation_ladder_reset_s)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ai.moderation import ModerationRules
 from sqlalchemy import delete, select
 
+from ai.moderation import ModerationRules
 from server.admin.audit import record
 from server.db import Database, utcnow
 from server.moderation.models import ModerationRuleSet

@@ -12,9 +12,9 @@ import logging
 from collections import Counter as Tally
 from typing import Any
 
-from ai.moderation import Moderator, Verdict
 from prometheus_client import Counter
 
+from ai.moderation import Moderator, Verdict
 from server.moderation.rules_store import RulesStore
 from server.protocol import ProtocolError
 

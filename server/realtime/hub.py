@@ -10,8 +10,9 @@ import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import socketio
 from limits import RateLimitItem, RateLimitItemPerSecond, parse

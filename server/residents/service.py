@@ -16,14 +16,27 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text
 
 from ai.inference import InferenceError, Overloaded, Priority
-from ai.npc import (AgentConfig, Budgets, Heard, LLMBrain, MemoryStream, Person, Persona, PersonaError, ResidentAgent,
-                    RetrievalBrain, Sale, StreamConfig, WorldClock)
+from ai.npc import (
+    AgentConfig,
+    Budgets,
+    Heard,
+    LLMBrain,
+    MemoryStream,
+    Person,
+    Persona,
+    PersonaError,
+    ResidentAgent,
+    RetrievalBrain,
+    Sale,
+    StreamConfig,
+    WorldClock,
+)
 from ai.npc.interface import Offer
 from server.admin.audit import record as audit
 from server.protocol import ProtocolError
@@ -505,7 +518,7 @@ class ResidentService:
             for k, v in row_values(persona).items():
                 if k != "key":
                     setattr(row, k, v)
-            row.updated_at = datetime.now(timezone.utc)
+            row.updated_at = datetime.now(UTC)
             await audit(s, actor_id=actor_id, action="resident.update", target_type="resident", target_id=row.id,
                         reason=reason, details={"changed": sorted(changes)})
             rec = record_of(row)
@@ -518,7 +531,7 @@ class ResidentService:
             if row.status == "retired":
                 raise ProtocolError("conflict", f"{row.name} is already retired")
             row.status = "retired"
-            row.retired_at = datetime.now(timezone.utc)
+            row.retired_at = datetime.now(UTC)
             await audit(s, actor_id=actor_id, action="resident.retire", target_type="resident", target_id=row.id,
                         reason=reason, details={"key": row.key})
             rec = record_of(row)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import insert, text
 
@@ -67,7 +68,7 @@ class PgMemoryStore:
     async def add(self, resident_id: str, drafts: Sequence[MemoryDraft],
                   embeddings: Sequence[list[float] | None]) -> list[int]:
         rid = _rid(resident_id)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         rows = [{"resident_id": rid, "kind": d.kind, "text": d.text[:4000], "subject_id": d.subject_id,
                  "subject_name": d.subject_name, "importance": float(d.importance if d.importance is not None else 2.0),
                  "embedding": e, "evidence": list(d.evidence), "meta": dict(d.meta),

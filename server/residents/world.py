@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text, update
@@ -31,7 +31,7 @@ def _uuid(v: Any) -> uuid.UUID:
 
 
 class ServerWorld:
-    def __init__(self, ctx, service: "ResidentService"):
+    def __init__(self, ctx, service: ResidentService):
         self.ctx = ctx
         self.service = service
         self.counts = {"said": 0, "kept_back": 0, "moves": 0, "offers": 0, "sales": 0, "failed_sales": 0}
@@ -157,7 +157,7 @@ class ServerWorld:
             raise ActionRefused("not_found", f"I don't sell {sku}")
         if item.stock < qty:
             raise ActionRefused("conflict", f"I have only {item.stock} {item.name} left")
-        expires = datetime.now(timezone.utc) + timedelta(seconds=self.service.settings.residents_offer_ttl_s)
+        expires = datetime.now(UTC) + timedelta(seconds=self.service.settings.residents_offer_ttl_s)
         async with self.ctx.db.session() as s:
             await s.execute(update(ResidentOffer).where(
                 ResidentOffer.resident_id == _uuid(npc_id), ResidentOffer.user_id == _uuid(user_id),
@@ -176,7 +176,7 @@ class ServerWorld:
         async with self.ctx.db.session() as s:
             row = await s.scalar(select(ResidentOffer).where(
                 ResidentOffer.resident_id == _uuid(npc_id), ResidentOffer.user_id == _uuid(user_id),
-                ResidentOffer.status == "open", ResidentOffer.expires_at > datetime.now(timezone.utc))
+                ResidentOffer.status == "open", ResidentOffer.expires_at > datetime.now(UTC))
                 .order_by(ResidentOffer.created_at.desc()).limit(1))
         return _offer(row) if row is not None else None
 
@@ -201,7 +201,7 @@ class ServerWorld:
             if row is None or str(row.user_id) != str(user_id) or (npc_id is not None and str(row.resident_id) != str(npc_id)):
                 return Sale(False, code="not_found", message="no such offer")
             offer = _offer(row)
-            if row.status == "open" and row.expires_at <= datetime.now(timezone.utc):
+            if row.status == "open" and row.expires_at <= datetime.now(UTC):
                 row.status = "expired"
                 status = "expired"
             else:

@@ -12,7 +12,6 @@ UNTRANSLATED = ("lines are delivered untranslated; readers of another language g
 
 def doctor_section(settings: Any) -> dict[str, Status]:
     from ai.translation import LanguageIdentifier, is_template, model_ids, pair_name, pairs_for
-
     from server.doctor import model_presence
 
     out: dict[str, Status] = {}

@@ -17,15 +17,26 @@ import asyncio
 import logging
 import time
 import uuid
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from ai.translation import (InferenceBackend, LanguageIdentifier, NoBackend, TranslationCache,
-                            TranslationUnavailable, Translator, cache_key, needs_translation, protect,
-                            restore, text_hash)
+from ai.translation import (
+    InferenceBackend,
+    LanguageIdentifier,
+    NoBackend,
+    TranslationCache,
+    TranslationUnavailable,
+    Translator,
+    cache_key,
+    needs_translation,
+    protect,
+    restore,
+    text_hash,
+)
 from server.accounts.models import User
 from server.db.base import utcnow
 from server.translation.models import MessageTranslation

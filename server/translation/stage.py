@@ -9,7 +9,6 @@ History: each reader gets lines in their language (see TranslationService.histor
 from __future__ import annotations
 
 from ai.translation import needs_translation
-
 from server.chat.pipeline import ChatDraft, ChatStage
 
 

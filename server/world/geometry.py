@@ -34,7 +34,7 @@ class RoomInfo:
     objects: tuple[Place, ...] = ()
 
     @classmethod
-    def from_row(cls, room, parsed: RoomMap | None = None) -> "RoomInfo":
+    def from_row(cls, room, parsed: RoomMap | None = None) -> RoomInfo:
         info = cls(id=room.id, slug=room.slug, name=room.name, description=room.description or "",
                    width=room.width, height=room.height, capacity=room.capacity, access=room.access,
                    owner_id=room.owner_id, tiles=tuple(room.tiles or ()), spawn_x=room.spawn_x, spawn_y=room.spawn_y,

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -380,7 +380,7 @@ class RoomService:
         if actor is not None:
             self._require_owner(info, actor, moderators=True)
         uid = _uuid(user_id)
-        until = datetime.now(timezone.utc) + timedelta(minutes=minutes) if minutes else None
+        until = datetime.now(UTC) + timedelta(minutes=minutes) if minutes else None
         async with self.db.session() as s:
             target = await s.get(User, uid)
             if target is None:
@@ -446,7 +446,7 @@ class RoomService:
     async def _check_access(self, info: RoomInfo, conn: Connection) -> None:
         if has_role(conn.role, "admin"):
             return
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         async with self.db.session() as s:
             banned = await s.scalar(select(RoomBan.user_id).where(
                 RoomBan.room_id == info.id, RoomBan.user_id == conn.user_id,
@@ -641,7 +641,7 @@ class RoomService:
         if not force and now - self._last_save < self.settings.avatar_save_s:
             return
         self._last_save = now
-        for slug, rt in list(self.owned.items()):
+        for rt in list(self.owned.values()):
             positions = rt.take_unsaved()
             if positions:
                 if force:

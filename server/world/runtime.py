@@ -12,8 +12,9 @@ Operations (from the room's inbox, in order):
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from server.world.geometry import RoomInfo
 from server.world.paths import plan

@@ -12,10 +12,17 @@ import pytest
 import pytest_asyncio
 from openai import AsyncOpenAI
 
-from ai.inference import InferenceService, ModelSpec, Priority
+from ai.inference import (
+    DeadlineExceeded,
+    InferenceError,
+    InferenceService,
+    ModelSpec,
+    ModelUnavailable,
+    Overloaded,
+    Priority,
+)
 from ai.inference.client import InferenceClient
 from ai.inference.server import tool_calls
-from ai.inference import DeadlineExceeded, InferenceError, ModelUnavailable, Overloaded
 from tests.inference.conftest import ServiceProcess
 
 

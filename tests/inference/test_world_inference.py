@@ -26,7 +26,8 @@ async def test_embedder_is_loaded_and_answers(world_missing_models):
     a, b, c = await inf.embed("embed", ["where is the market?", "how do I get to the market", "I like turtles"],
                               priority=Priority.BACKGROUND, deadline=30)
     assert len(a) == 384
-    sim = lambda x, y: sum(i * j for i, j in zip(x, y))
+    def sim(x, y):
+        return sum(i * j for i, j in zip(x, y))
     assert sim(a, b) > sim(a, c)
 
 

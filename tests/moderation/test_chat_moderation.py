@@ -2,7 +2,7 @@
 NPC output, names, and the pipeline without the optional model."""
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from server.chat.pipeline import ChatDraft
 from server.moderation.models import ReviewItem, Sanction, Strike
 from server.protocol import ProtocolError
 from tests.conftest import call
-from tests.moderation.conftest import (fresh_room, lines_of, nothing, person, rest, staff, stored, uid)
+from tests.moderation.conftest import fresh_room, lines_of, nothing, person, rest, staff, stored, uid
 
 
 async def test_allow_and_mask_reach_the_room_block_tells_the_sender_only(world):
@@ -99,7 +99,7 @@ async def test_blocks_escalate_to_automatic_mutes_of_growing_length(world):
         assert r["action"] == "block", r
     notice = await ia.wait_for("moderation:notice", lambda d: d["action"] == "mute")
     until = datetime.fromisoformat(notice["until"])
-    assert 290 <= (until - datetime.now(timezone.utc)).total_seconds() <= 300 and notice["automatic"]
+    assert 290 <= (until - datetime.now(UTC)).total_seconds() <= 300 and notice["automatic"]
     assert "3 strikes" in notice["reason"]
 
     before = await lines_of(world, uid(a))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from server.moderation.models import Strike
 from tests.conftest import Inbox, call
-from tests.moderation.conftest import (audit_actions, fresh_room, nothing, person, rest, staff, stored, uid)
+from tests.moderation.conftest import audit_actions, fresh_room, nothing, person, rest, staff, stored, uid
 
 
 async def test_reports_through_resolution_with_the_reporter_told(world):
@@ -57,7 +57,7 @@ async def test_reports_through_resolution_with_the_reporter_told(world):
     item = body["item"]
     assert item["reporter"]["id"] == uid(b) and item["message"]["text"] == "you play like a potato"
     assert item["reports"] == 2
-    ctx_lines = [(l["text"], l["is_reported"]) for l in item["context"]]
+    ctx_lines = [(line["text"], line["is_reported"]) for line in item["context"]]
     assert ctx_lines[:3] == [("anyone up for a game?", False), ("you play like a potato", True), ("be nice", False)]
 
     # Upheld with a mute in the same call: a strike, the line leaves history, both reporters told.

@@ -15,7 +15,6 @@ import asyncio
 import time
 import uuid
 
-
 from ai.inference import Overloaded, Priority
 from server.config import ModelsConfig
 from tests.conftest import Inbox, call, start_world

@@ -8,7 +8,7 @@ import asyncio
 import math
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
@@ -19,7 +19,7 @@ from ai.npc import MemoryDraft, MemoryStream, Persona, RetrievalBrain, StreamCon
 from server.residents.store import PgMemoryStore
 
 DIM = 384
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def unit(seed: int | None = None, base: list[float] | None = None, mix: float = 0.0) -> list[float]:

@@ -15,7 +15,7 @@ from typing import Any
 from ai.inference import InferenceError, Priority
 
 from ..actions import EMOTES, Reply, parse_reply
-from ..brain import Brain, ReplyContext, _short_desc, heuristic_chatter, heuristic_reflections, heuristic_summary
+from ..brain import Brain, ReplyContext, heuristic_chatter, heuristic_reflections, heuristic_summary, short_desc
 from ..interface import Person
 from ..memory import Embedder, Memory, MemoryDraft, heuristic_importance
 from ..persona import Persona
@@ -69,7 +69,7 @@ class LLMBrain(Brain):
             out.append(f"People here: {', '.join(ctx.people[:12])}.")
         if ctx.rooms:
             out.append("Rooms of the world (the only places that exist): " +
-                       "; ".join(f"{r.name} ({r.slug}): {_short_desc(r.description)}" for r in ctx.rooms[:12]) + ".")
+                       "; ".join(f"{r.name} ({r.slug}): {short_desc(r.description)}" for r in ctx.rooms[:12]) + ".")
         if ctx.items is not None:
             if ctx.items:
                 out.append("Your wares (sku: name, price in coins, in stock): " +
@@ -106,7 +106,7 @@ class LLMBrain(Brain):
         msgs = [{"role": "system", "content": self.system_prompt(ctx)}]
         for who, text in ctx.lines[-8:]:
             if who == ctx.persona.name:
-                msgs.append({"role": "assistant", "content": '{"say": %s}' % _json_str(text)})
+                msgs.append({"role": "assistant", "content": f'{{"say": {_json_str(text)}}}'})
             else:
                 msgs.append({"role": "user", "content": f"{who}: {text}"})
         last = f"{ctx.speaker.name}{' (whispering)' if ctx.whisper else ''}: {ctx.text}"

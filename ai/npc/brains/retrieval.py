@@ -18,21 +18,21 @@ from ..brain import (
     EXAMPLES,
     Brain,
     ReplyContext,
-    _cos,
-    _first_sentence,
-    _item_phrase,
-    _join,
-    _memory_as_speech,
-    _qty_in,
-    _short_desc,
     affirmative,
+    dot,
     fact_line,
     first_person,
+    first_sentence,
     help_line,
+    item_phrase,
+    join_words,
+    memory_as_speech,
     negative,
     personal_facts,
+    qty_in,
     rule_intents,
     second_person,
+    short_desc,
 )
 from ..interface import Item, RoomFact
 from ..lexicon import AND, DIRECTIONS, gloss, say, understood
@@ -82,7 +82,7 @@ class RetrievalBrain(Brain):
                     self._examples = dict(ex)
         best, score = None, 0.0
         for k, vs in self._examples.items():
-            s = max(_cos(ctx.query_vector, v) for v in vs)
+            s = max(dot(ctx.query_vector, v) for v in vs)
             if s > score:
                 best, score = k, s
         return (best, score) if score >= self.intent_threshold else (None, score)
@@ -93,7 +93,7 @@ class RetrievalBrain(Brain):
             return None, 0.0
         if ctx.query_vector is not None:
             vecs = await self._vectors(ctx.embed, lines, self._knowledge, ctx.persona.key, ctx.deadline)
-            scored = [(_cos(ctx.query_vector, v), t) for t, v in zip(lines, vecs) if v is not None]
+            scored = [(dot(ctx.query_vector, v), t) for t, v in zip(lines, vecs) if v is not None]
             if scored:
                 s, t = max(scored)
                 return (t, s) if s >= self.knowledge_threshold else (None, s)
@@ -107,7 +107,7 @@ class RetrievalBrain(Brain):
         if ctx.query_vector is not None:
             texts = [f"{r.name}: {r.description}" for r in rooms]
             vecs = await self._vectors(ctx.embed, texts, self._rooms, "rooms", ctx.deadline)
-            scored = [(_cos(ctx.query_vector, v), i) for i, v in enumerate(vecs) if v is not None]
+            scored = [(dot(ctx.query_vector, v), i) for i, v in enumerate(vecs) if v is not None]
             if scored:
                 s, i = max(scored)
                 return rooms[i] if s >= 0.3 else None
@@ -158,7 +158,7 @@ class RetrievalBrain(Brain):
                 return out(self._offer(ctx, target, qty or 1, lang), "offer", stock[target]["name"])
         if ctx.offer is not None and "buy" not in intents and ("shop" in intents or sku == ctx.offer.sku):
             o = ctx.offer
-            return out(Reply(say("restate", lang, item=_item_phrase(Item(o.sku, o.name, o.price, 0), o.qty),
+            return out(Reply(say("restate", lang, item=item_phrase(Item(o.sku, o.name, o.price, 0), o.qty),
                                  total=o.total, name=name)), "offer", o.name)
         if affirmative(text) and len(text) < 40 and not intents:
             return out(Reply(say("no_offer", lang, name=name)), "affirm")
@@ -239,7 +239,7 @@ class RetrievalBrain(Brain):
             return []
         if ctx.query_vector is not None:
             vecs = await self._vectors(ctx.embed, lines, self._knowledge, ctx.persona.key, ctx.deadline)
-            scored = [(_cos(ctx.query_vector, v), t) for t, v in zip(lines, vecs) if v is not None]
+            scored = [(dot(ctx.query_vector, v), t) for t, v in zip(lines, vecs) if v is not None]
             if scored:
                 return sorted(scored, reverse=True)
         q = terms(ctx.text) - terms(ctx.persona.name)  # its own name says who is asked, not what
@@ -267,25 +267,25 @@ class RetrievalBrain(Brain):
         if item["stock"] < qty:
             return Reply(say("only_have", lang, stock=item["stock"], item=item["name"], name=name),
                          meta={"refused": "not enough stock", "sku": sku})
-        phrase = _item_phrase(item, qty)
+        phrase = item_phrase(item, qty)
         return Reply(say("offer", lang, item=phrase[0].upper() + phrase[1:], total=item["price"] * qty, name=name),
                      [Action("sell", {"sku": sku, "qty": qty})], meta={"sku": sku})
 
     def _sell(self, ctx: ReplyContext, text: str, sku: str | None, lang: str) -> Reply:
         if sku is None:
             return Reply(say("which", lang, name=ctx.speaker.name, list=self._list_line(ctx, lang)))
-        reply = self._offer(ctx, sku, _qty_in(text), lang)
+        reply = self._offer(ctx, sku, qty_in(text), lang)
         if reply.meta.get("refused") == "out of stock":
             others = [i for s, i in (ctx.stock or {}).items() if s != sku and i["stock"] > 0]
             if others and lang == "en":
-                reply.text += f" I do have {_join([i['name'] for i in others[:3]])}."
+                reply.text += f" I do have {join_words([i['name'] for i in others[:3]])}."
         return reply
 
     def _list_line(self, ctx: ReplyContext, lang: str = "en") -> str:
         items = [i for i in (ctx.items or []) if i.stock > 0]
         if not items:
             return say("sold_out", lang)
-        listing = _join([say("item_price", lang, item=i.name, price=i.price) for i in items], AND.get(lang, "and"))
+        listing = join_words([say("item_price", lang, item=i.name, price=i.price) for i in items], AND.get(lang, "and"))
         return ("I have " if lang == "en" else "") + listing + "." if lang == "en" else listing
 
     def _price_or_list(self, ctx: ReplyContext, sku: str | None, lang: str = "en") -> Reply:
@@ -301,7 +301,7 @@ class RetrievalBrain(Brain):
         items = [i for i in (ctx.items or []) if i.stock > 0]
         if not items:
             return Reply(say("sold_out", lang))
-        listing = _join([say("item_price", lang, item=i.name, price=i.price) for i in items], AND.get(lang, "and"))
+        listing = join_words([say("item_price", lang, item=i.name, price=i.price) for i in items], AND.get(lang, "and"))
         return Reply(say("list", lang, items=listing, name=ctx.speaker.name))
 
     def _no_shop(self, ctx: ReplyContext, lang: str = "en") -> Reply:
@@ -322,7 +322,7 @@ class RetrievalBrain(Brain):
             if not others:
                 return Reply("This is the only room in town for now.")
             best = await self.best_room(ctx, others) or (others[0] if lang != "en" else None)
-            listing = _join([f"{r.name} ({_short_desc(r.description)})" for r in others[:6]])
+            listing = join_words([f"{r.name} ({short_desc(r.description)})" for r in others[:6]])
             if best is None:
                 return Reply(f"The places in town are {listing}.", [Action("give_directions", {"room": others[0].slug})])
             tail = f" The places in town: {listing}." if lang == "en" and len(others) > 1 else ""
@@ -335,7 +335,7 @@ class RetrievalBrain(Brain):
     def _way(self, ctx: ReplyContext, r: RoomFact, lang: str) -> str:
         """Directions by the world's geography (from the notes: which room, which way)."""
         geo = geography(ctx.persona.knowledge, ctx.rooms)
-        desc = _first_sentence(r.description)
+        desc = first_sentence(r.description)
         names = ctx.room_names
         home = ctx.here.slug if ctx.here is not None else ctx.persona.home
         if r.slug in geo:
@@ -371,7 +371,7 @@ class RetrievalBrain(Brain):
                 f"you like {facts['likes']}" if facts.get("likes") else ""]
         said = [s for s in said if s]
         if said:
-            return Reply(f"You told me {_join(said)}, {name}.")
+            return Reply(f"You told me {join_words(said)}, {name}.")
         mem = next((m for m in ctx.memories if m.subject_id == ctx.speaker.id and m.meta.get("event") == "personal"), None)
         if mem is not None:
             return Reply(f"{second_person(mem.text, name)}")
@@ -398,7 +398,7 @@ class RetrievalBrain(Brain):
         mem = next((m for m in ctx.memories if m.subject_id == ctx.speaker.id and m.kind in ("reflection", "conversation")
                     and (m.similarity or 0) > 0.5), None)
         if mem is not None:
-            return Reply(f"That reminds me, {name}: {second_person(_memory_as_speech(mem), name)} {help_line(ctx)}".strip())
+            return Reply(f"That reminds me, {name}: {second_person(memory_as_speech(mem), name)} {help_line(ctx)}".strip())
         return Reply(f"Hmm, I'm not sure about that, {name}. {help_line(ctx)}")
 
     async def greet(self, ctx: ReplyContext) -> Reply:
@@ -464,7 +464,7 @@ def _voice(persona: Persona, line: str) -> str:
 
 
 def _qty_explicit(text: str) -> int | None:
-    """A quantity the line states ("two", "3"), else None (unlike _qty_in, no default of one)."""
+    """A quantity the line states ("two", "3"), else None (unlike qty_in, no default of one)."""
     t = text.lower()
     m = re.search(r"\b(\d{1,3})\b", t)
     if m:

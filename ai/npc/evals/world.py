@@ -13,9 +13,10 @@ import asyncio
 import itertools
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ai.npc.brain import Acquaintance
 from ai.npc.interface import ActionRefused, Item, Offer, Person, RoomFact, Sale, Surroundings
@@ -81,7 +82,7 @@ class EvalWorld:
         return Person(pid, name, "user", *self.pos[pid])
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self.skew
+        return datetime.now(UTC) + self.skew
 
     def _room(self, slug: str) -> dict | None:
         return next((r for r in self.data.get("rooms", []) if r["slug"] == slug), None)
@@ -210,7 +211,7 @@ class MemoryBook:
     async def add(self, resident_id: str, drafts: Sequence[MemoryDraft], embeddings) -> list[int]:
         out = []
         for d, e in zip(drafts, embeddings):
-            at = d.created_at or datetime.now(timezone.utc)
+            at = d.created_at or datetime.now(UTC)
             m = Memory(next(self._ids), d.kind, d.text, float(d.importance or 2.0), at, at, d.subject_id,
                        d.subject_name, list(d.evidence), dict(d.meta))
             self.rows.setdefault(resident_id, []).append((m, e))
@@ -233,7 +234,7 @@ class MemoryBook:
         return list(picked.values())
 
     async def touch(self, resident_id: str, ids) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for m, _ in self.rows.get(resident_id, []):
             if m.id in ids:
                 m.last_accessed = now
@@ -277,7 +278,7 @@ class MemoryBook:
 
     async def meet(self, resident_id: str, person_id: str, name: str, *, visit: bool = False,
                    facts: dict | None = None) -> Acquaintance:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         a = self.people.get((resident_id, person_id))
         if a is None:
             a = self.people[(resident_id, person_id)] = Acquaintance(person_id, name, 1, now, now, {})

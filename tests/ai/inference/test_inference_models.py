@@ -7,8 +7,16 @@ import pytest
 import torch
 
 from ai.inference import (
-    DEFAULT_EMBED_MODEL_ID, InferenceError, InferenceService, ModelSpec, ModelUnavailable, Priority, default_specs, pull_models,
-    resolve_device, resolve_dtype,
+    DEFAULT_EMBED_MODEL_ID,
+    InferenceError,
+    InferenceService,
+    ModelSpec,
+    ModelUnavailable,
+    Priority,
+    default_specs,
+    pull_models,
+    resolve_device,
+    resolve_dtype,
 )
 from ai.inference.pull import PullFailed
 

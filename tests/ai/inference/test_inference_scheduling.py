@@ -6,7 +6,13 @@ import asyncio
 import pytest
 
 from ai.inference import (
-    DeadlineExceeded, GenerateResult, InferenceError, ModelSpec, ModelUnavailable, Overloaded, Priority,
+    DeadlineExceeded,
+    GenerateResult,
+    InferenceError,
+    ModelSpec,
+    ModelUnavailable,
+    Overloaded,
+    Priority,
 )
 
 

@@ -5,14 +5,24 @@ its plumbing (queue, priorities, batching) with a tiny random Llama whose text i
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest_asyncio
 from prometheus_client import REGISTRY
 
 from ai.inference import DeadlineExceeded, GenerateResult, InferenceService, ModelSpec, Priority, default_specs
-from ai.npc import (Acquaintance, Item, LLMBrain, Memory, Offer, Person, Persona, ReplyContext, RetrievalBrain,
-                    parse_insights)
+from ai.npc import (
+    Acquaintance,
+    Item,
+    LLMBrain,
+    Memory,
+    Offer,
+    Person,
+    Persona,
+    ReplyContext,
+    RetrievalBrain,
+    parse_insights,
+)
 from ai.npc.brain import heuristic_reflections
 from server.world.seed import load_world_file
 
@@ -118,13 +128,13 @@ async def test_farewell_ends_and_a_pending_offer_is_restated(inference):
     r = await brain.reply(ctx_for("mira", "ok bye!", inference))
     assert r.end and "Goodbye, Ana" in r.text
     offer = Offer("o1", "npc", "u-ana", "lantern", "Brass lantern", 1, 120, 120,
-                  datetime.now(timezone.utc) + timedelta(minutes=2))
+                  datetime.now(UTC) + timedelta(minutes=2))
     r = await brain.reply(await with_vector(ctx_for("tobin", "how much was that again?", inference, offer=offer)))
     assert "120 coins" in r.text and "yes" in r.text.lower()
 
 
 def test_heuristic_reflections_cite_evidence():
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def m(i, text, subject=None, **meta):
         return Memory(i, "observation", text, 5.0, now, now, subject_id=subject, subject_name="Ana" if subject else None,
@@ -160,7 +170,7 @@ class Canned:
 
 
 def test_the_prompt_holds_persona_memories_lines_and_facts():
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     mem = Memory(7, "conversation", "Ana bought a Brass lantern and asked about oil.", 6.0, now, now, "u-ana", "Ana")
     ctx = ctx_for("tobin", "Is the oil any good?", memories=[mem], lines=[("Ana", "hello"), ("Tobin", "Welcome!")],
                   acquaintance=Acquaintance("u-ana", "Ana", times_met=2, facts={"last_bought": "Brass lantern"}))
@@ -192,7 +202,7 @@ async def test_llm_replies_are_parsed_into_actions_and_fall_back_when_broken():
 
 
 async def test_llm_background_work_parses_or_falls_back():
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ms = [Memory(i, "observation", t, 4.0, now, now) for i, t in enumerate(
         ["Ana bought a lantern", "Ana asked about oil", "Bo asked about the library"], start=10)]
     brain = LLMBrain(Canned("1. Ana is a loyal customer (because of 1, 2)\n2. nonsense line\n"
@@ -225,8 +235,8 @@ async def test_tiny_llama_answers_through_the_queue_in_batches(inference):
     assert all(r.meta["parsed"] in ("text", "json", "repaired", "salvaged") for r in replies)
     assert (s1 - s0) > (c1 - c0), "the six prompts were never decoded together"
     # background work goes to the same model at BACKGROUND priority and still returns something usable
-    ms = [Memory(1, "observation", "Ana bought a lantern", 4.0, datetime.now(timezone.utc),
-                 datetime.now(timezone.utc), "u-ana", "Ana", meta={"topic": "lantern"})] * 2
+    ms = [Memory(1, "observation", "Ana bought a lantern", 4.0, datetime.now(UTC),
+                 datetime.now(UTC), "u-ana", "Ana", meta={"topic": "lantern"})] * 2
     out = await brain.reflect(PERSONAS["tobin"], ms)
     assert isinstance(out, list)
     summary = await brain.summarize(PERSONAS["tobin"], ANA, [("Ana", "hi"), ("Tobin", "hello")], ["lantern"], [])

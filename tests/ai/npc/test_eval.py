@@ -4,6 +4,7 @@ brain with the bundled embedder, and the pieces it rests on (the lexicon, the ev
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest_asyncio
 
@@ -90,13 +91,13 @@ def test_geography_from_the_notes():
 
 
 def test_a_day_plan_from_the_routine_and_yesterdays_reflections():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from ai.npc import Memory, Persona
     from ai.npc.plans import make_plan
 
     tobin = Persona.from_dict(next(r for r in WORLD["residents"] if r["key"] == "tobin"))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     reflections = [Memory(1, "reflection", "Brass lantern and Map of Townsquare sell best lately.", 6.0, now, now)]
     plan = make_plan(tobin, 1, reflections)
     assert plan.at(7 * 60 + 30).activity == "opening the stall"

@@ -3,7 +3,7 @@ that shed background work first."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -84,7 +84,7 @@ def test_world_budget_and_a_busy_queue_stop_background():
 
 
 def test_scoring_normalises_each_component():
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def m(i, hours, imp, sim):
         t = now - timedelta(hours=hours)

@@ -6,8 +6,15 @@ import asyncio
 import pytest
 
 from ai.inference import DeadlineExceeded, InferenceService, ModelSpec, Overloaded, Priority
-from ai.translation import (InferenceBackend, NoBackend, TranslationCache, TranslationUnavailable, Translator,
-                            pair_name, translation_specs)
+from ai.translation import (
+    InferenceBackend,
+    NoBackend,
+    TranslationCache,
+    TranslationUnavailable,
+    Translator,
+    pair_name,
+    translation_specs,
+)
 from tests.ai.translation.fakes import FakeBackend
 
 
