@@ -140,7 +140,9 @@ async def test_kill_9_of_the_postmaster_heals_and_nothing_is_lost(world, people)
     healed_s = time.monotonic() - killed_at
     print(f"\nhealed {healed_s:.1f} s after kill -9 of the postmaster; /healthz said {seen} meanwhile")
     assert world.proc.poll() is None
-    assert all(s in ("restarting", None) or s.startswith("unreachable") for s in seen), seen
+    # The first probes may still answer "ok" on a backend that has not yet noticed its postmaster died.
+    noticed = seen[next((i for i, s in enumerate(seen) if s != "ok"), len(seen)):]
+    assert all(s in ("restarting", None) or s.startswith("unreachable") for s in noticed), seen
 
     status, body = post(f"{world.base}/api/auth/login", {"username": "ana_sup", "password": PASSWORD})
     assert status == 200 and body["user"]["username"] == "ana_sup", body

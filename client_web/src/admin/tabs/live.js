@@ -41,7 +41,10 @@ function rows(obj, prefix = []) {
   const out = [];
   for (const [k, v] of Object.entries(obj || {})) {
     const path = [...prefix, label(k)];
-    if (Array.isArray(v)) out.push([path.join(" · "), v.length ? v.map((x) => (x && typeof x === "object" ? JSON.stringify(x) : plain(x))).join(", ") : "none"]);
+    if (Array.isArray(v) && v.some((x) => x && typeof x === "object")) {
+      // a list of records (e.g. inference services): one labelled row per field, named by the record's own name or url
+      v.forEach((x, i) => out.push(...rows(x && typeof x === "object" ? x : { value: x }, [...path, String((x && (x.name || x.url)) || i + 1)])));
+    } else if (Array.isArray(v)) out.push([path.join(" · "), v.length ? v.map(plain).join(", ") : "none"]);
     else if (v && typeof v === "object") {
       const inner = rows(v, path);
       out.push(...(inner.length ? inner : [[path.join(" · "), "none"]]));
