@@ -1,7 +1,9 @@
 """Stage 3: the bundled `alt-profanity-check` model (TF-IDF + linear SVM, cheap on CPU).
 
 It scores a whole line and, scored one word at a time over its vocabulary once at load, gives
-a per-word profanity score used to mask single words that the lexicon does not know.
+a per-word profanity score used to mask single words that the lexicon does not know. It runs from
+plain tables read out of the pickles once (`profanity_table`), so the world process never imports
+scikit-learn; when that fails the pickles are loaded here as before.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import logging
 import threading
 import warnings
 from importlib import metadata
+
+from .profanity_table import ProfanityTable, load_table
 
 __all__ = ["BundledModel", "get_bundled_model"]
 
@@ -24,7 +28,7 @@ class BundledModel:
         self.error: str | None = None
         self.version: str | None = None
         self._predict = None
-        self._fast: _FastLinear | None = None
+        self._fast: _FastLinear | ProfanityTable | None = None
         self._word_scores: dict[str, float] = {}
         self._loaded = False
         self._lock = threading.Lock()
@@ -36,6 +40,14 @@ class BundledModel:
                 return self.available
             self._loaded = True
             try:
+                self._fast = load_table()
+                self._word_scores = {}
+                self.version = _package_version()
+                self.available = True
+                return True
+            except Exception as exc:  # no cache and the extraction failed: the pickles in this process
+                log.info("bundled profanity model: plain tables unavailable (%s); loading scikit-learn", exc)
+            try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # sklearn version-skew warnings on unpickle
                     from profanity_check import predict_prob
@@ -46,10 +58,7 @@ class BundledModel:
                     self._fast = _FastLinear.build(model, vectorizer, predict_prob)
                 self._predict = predict_prob
                 self._word_scores = {w: float(s) for w, s in zip(vocab, scores)}
-                try:
-                    self.version = metadata.version("alt-profanity-check")
-                except metadata.PackageNotFoundError:
-                    self.version = None
+                self.version = _package_version()
                 self.available = True
             except Exception as exc:  # missing package, unreadable pickle, sklearn mismatch
                 self.error = f"{type(exc).__name__}: {exc}"
@@ -78,9 +87,23 @@ class BundledModel:
         """Whether lines are scored by the direct linear form instead of sklearn calls."""
         return self._fast is not None
 
+    @property
+    def in_process_sklearn(self) -> bool:
+        """Whether the pickles were loaded in this process (the plain tables could not be used)."""
+        return self.available and not isinstance(self._fast, ProfanityTable)
+
     def word_score(self, word: str) -> float:
         """Score of the word on its own; 0.0 for words outside the model's vocabulary."""
+        if isinstance(self._fast, ProfanityTable):
+            return self._fast.word_score(word)
         return self._word_scores.get(word, 0.0)
+
+
+def _package_version() -> str | None:
+    try:
+        return metadata.version("alt-profanity-check")
+    except metadata.PackageNotFoundError:
+        return None
 
 
 class _FastLinear:

@@ -39,7 +39,8 @@ async def main():
     await runner.setup()
     ctx = get_ctx(app)
     vec = await ctx.inference.embed("embed", ["where is the market?"], deadline=30)
-    out = {"torch": "torch" in sys.modules, "transformers": "transformers" in sys.modules, "dim": len(vec[0]),
+    out = {"torch": "torch" in sys.modules, "transformers": "transformers" in sys.modules,
+           "sklearn": "sklearn" in sys.modules, "moderation": ctx.moderation.status()["bundled_model"], "dim": len(vec[0]),
            "child": ctx.inference.pid, "figures": ctx.live_figures["inference"]()}
     await runner.cleanup()
     out["child_left"] = not os.path.exists(f"/proc/{out['child']}")
@@ -57,6 +58,8 @@ def test_a_default_world_imports_no_torch_and_stops_its_child(db_url, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["torch"] is False and result["transformers"] is False
+    # moderation's bundled classifier is in the world process, as plain tables without scikit-learn
+    assert result["moderation"]["available"] is True and result["sklearn"] is False
     assert result["dim"] == 384  # the bundled embedder answered, from the child
     assert result["figures"]["placement"] == "child"
     assert result["figures"]["models"]["embed"]["state"] == "loaded"

@@ -1,5 +1,7 @@
 """Stage 3: the bundled alt-profanity-check model."""
 
+import os
+
 from ai.moderation import Action, Lexicon, ModerationRules, Moderator
 from ai.moderation.bundled import BundledModel, get_bundled_model
 
@@ -71,3 +73,37 @@ def test_fast_path_gives_the_same_probabilities_as_predict_prob():
     texts = [t for t in texts if t.strip()] + ["FUCK", "Ünïcode wörds", "zzqx"]
     for got, want in zip(b.line_scores(texts), predict_prob(texts)):
         assert abs(got - float(want)) < 1e-9
+
+
+def test_tables_are_extracted_once_into_the_cache_and_need_no_sklearn(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from ai.moderation import profanity_table
+
+    monkeypatch.setenv("TOWNSQUARE_CACHE_DIR", str(tmp_path))
+    b = BundledModel()
+    assert b.load() and b.fast_path and not b.in_process_sklearn
+    assert profanity_table.cache_path().parent == tmp_path and profanity_table.cache_path().exists()
+    shared = get_bundled_model()
+    texts = ["you fucking idiot", "nice weather for fishing", "what a jerk, seriously", ""]
+    assert b.line_scores(texts) == shared.line_scores(texts)
+    assert b.word_score("jerk") == shared.word_score("jerk") and b.word_score("notaword123") == 0.0
+    # a fresh process scores from the cached file without importing scikit-learn, scipy or numpy
+    probe = ("import sys; from ai.moderation.bundled import BundledModel; b = BundledModel(); b.load(); "
+             "print(b.available, b.in_process_sklearn, [m for m in ('sklearn', 'scipy', 'numpy') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "TOWNSQUARE_CACHE_DIR": str(tmp_path)})
+    assert out.stdout.split() == ["True", "False", "[]"], out.stderr[-2000:]
+
+
+def test_without_the_tables_the_pickles_are_loaded_in_process(monkeypatch):
+    from ai.moderation import bundled
+
+    def broken():
+        raise RuntimeError("no tables here")
+
+    monkeypatch.setattr(bundled, "load_table", broken)
+    b = BundledModel()
+    assert b.load() and b.in_process_sklearn and b.fast_path
+    assert b.line_scores(["you fucking idiot"])[0] > 0.9 and b.word_score("fuck") > 0.97
