@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from server.db.health import DatabaseFull, DatabaseUnavailable, is_connection_loss, is_disk_full
+from server.db.health import DatabaseFull, DatabaseUnavailable, is_connection_loss, is_disk_full, is_read_only
 
 
 class Database:
@@ -46,6 +46,8 @@ class Database:
         except DatabaseUnavailable:
             raise
         except Exception as e:
+            if is_read_only(e):  # a demoted primary: its pooled connections are no use, the next ones find the new one
+                await self.engine.dispose()
             if is_connection_loss(e):  # the server went away mid-way; idempotency keys make the retry safe
                 raise DatabaseUnavailable("unreachable") from e
             if is_disk_full(e):  # the transaction was rolled back whole: say so, not `internal`

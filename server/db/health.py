@@ -42,6 +42,12 @@ def _chain(exc: BaseException, depth: int = 8):
         depth -= 1
 
 
+def is_read_only(exc: BaseException) -> bool:
+    """True when the server refused a write as read-only (SQLSTATE 25006): a demoted primary or a standby
+    answers at the address, so this connection must be dropped and a new one made (to the new primary)."""
+    return any((getattr(e, "sqlstate", None) or "") == "25006" for e in _chain(exc))
+
+
 def is_connection_loss(exc: BaseException) -> bool:
     """True when `exc` means the server is gone or not accepting connections (not a bad query)."""
     import asyncpg
@@ -56,6 +62,8 @@ def is_connection_loss(exc: BaseException) -> bool:
             return True
         state = getattr(e, "sqlstate", None) or ""
         if state.startswith("08") or state.startswith("57P"):  # connection exception; shutdown, starting up
+            return True
+        if state == "25006":  # read-only: the primary was demoted behind the same address (a failover)
             return True
         if isinstance(e, asyncpg.InterfaceError) and "closed" in str(e):
             return True

@@ -106,8 +106,11 @@ class StatementPool:
         conn = await self._get()
         try:
             result = await getattr(conn, method)(sql, *args)
-        except asyncpg.PostgresError:
-            self._put(conn)  # the server answered with an error: the connection is clean (autocommit)
+        except asyncpg.PostgresError as e:
+            if getattr(e, "sqlstate", "") == "25006":  # read-only: a demoted primary; reconnect to find the new one
+                self._discard(conn)
+            else:
+                self._put(conn)  # the server answered with an error: the connection is clean (autocommit)
             raise
         except BaseException:
             self._discard(conn)  # cancelled or broken mid-call: state unknown
