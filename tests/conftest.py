@@ -158,6 +158,9 @@ def make_settings(tmp: Path, **overrides):
 
     base = dict(data_dir=tmp, secret_key="test-secret-key-" + "x" * 32, port=0, log_format="json",
                 tick_hz=20.0,
+                # Models inside the test process (torch is imported once for the session): a child
+                # inference service per world costs ~15 s of the 2 cores; tests/inference covers the child.
+                inference_local="process",
                 # Many tests sign many people up from 127.0.0.1, each expecting the full starting grant;
                 # tests/foundation/test_account_security.py sets these tight.
                 signup_rate="100000/minute", grant_daily_budget=None, grant_per_address_per_day=None)
