@@ -334,6 +334,29 @@ class Ledger:
                         balance=row["from_balance"], to_balance=row["to_balance"], replayed=row["was_replayed"],
                         created_at=row["tx_created_at"])
 
+    async def pay(self, user_id: Any, account: str, amount: Any, *, idempotency_key: Any, memo: Any = "") -> dict[str, Any]:
+        """User to a system account of the world (a coin in the fountain): the account, a sink, is
+        opened on first use. The same key again returns the first result and moves nothing."""
+        amount = check_amount(amount)
+        key = check_key(idempotency_key)
+        memo = check_text(memo, "memo", MAX_MEMO)
+        uid = as_uuid(user_id)
+        if not isinstance(account, str) or not account or account in ("mint", "treasury") or ":" in account:
+            raise ProtocolError("invalid_payload", "payments go to a world account such as 'fountain'")
+
+        async def op(s: AsyncSession) -> dict[str, Any]:
+            wallet = await s.scalar(text("SELECT ledger_wallet(:u, :g)"), {"u": uid, "g": self.starting_grant})
+            await s.execute(text("INSERT INTO ledger_accounts (kind, key) VALUES ('sink', :k) ON CONFLICT (key) DO NOTHING"),
+                            {"k": account})
+            sink = await s.scalar(text("SELECT id FROM ledger_accounts WHERE key = :k"), {"k": account})
+            row = await self._post(s, "purchase", uid, key, fingerprint("pay", account, amount, memo), memo,
+                                   [wallet, sink], [-amount, amount])
+            balance = await s.scalar(text("SELECT balance FROM ledger_accounts WHERE id = :a"), {"a": wallet})
+            return {"transaction_id": str(row.tx_id), "balance": balance, "amount": amount, "account": account,
+                    "memo": memo, "replayed": row.was_replayed, "created_at": _iso(row.tx_created_at)}
+
+        return await self._in_session(op)
+
     # -- history --------------------------------------------------------------------------------
     async def history(self, user_id: Any, *, before: Any = None, limit: int = 20) -> list[dict[str, Any]]:
         """The user's entries, newest first; `before` is a transaction id from a previous page."""

@@ -61,6 +61,11 @@ class InviteIn(Payload):
     user_id: SafeText = Field(min_length=1, max_length=64)
 
 
+class ThingIn(Payload):
+    thing: SafeText = Field(min_length=1, max_length=64)  # the object's name on the map ("fountain")
+    idempotency_key: SafeText | None = Field(None, min_length=8, max_length=128)  # a toss moves money: required there
+
+
 class BanIn(InviteIn):
     reason: SafeText = Field("", max_length=200)
     minutes: int | None = Field(None, ge=1, le=60 * 24 * 365)
@@ -140,6 +145,10 @@ def setup(ctx) -> None:
         result = await rooms.set_map(request.match_info["slug"], doc, actor_id=request[CURRENT_USER].id, reason=reason)
         return {"room": result}
 
+    @hub.on("thing:use", ThingIn, rate="5/second")
+    async def thing_use(conn: Connection, p: ThingIn):
+        return await rooms.use_thing(conn, p.thing, p.idempotency_key)
+
     @hub.on("profile:update", ProfileIn, rate="10/minute")
     async def profile_update(conn: Connection, p: ProfileIn):
         if p.display_name is None and p.language is None and p.appearance is None:
@@ -160,6 +169,8 @@ def setup(ctx) -> None:
                 "avatar": {"display_name": avatar.display_name, "appearance": avatar.appearance, "room": room,
                            "x": avatar.x, "y": avatar.y},
                 "languages": list(ctx.settings.languages)}
+        if avatar.room_id is None:  # never in a room yet: the guide's tour
+            data["onboarding"] = rooms.newcomer_tour()
         for name, field in ctx.session_fields.items():  # other domains' parts (moderation: sanctions)
             try:
                 data[name] = await field(conn.user_id)

@@ -32,10 +32,12 @@ from server.realtime.hub import Connection, room_channel
 from server.world.avatars import Avatars
 from server.world.geometry import RoomInfo
 from server.world.models import Room, RoomBan, RoomInvite
+from server.world.onboarding import Onboarding
 from server.world.paths import plan, walkways_of
 from server.world.runtime import Body, Mirror, RoomRuntime
 from server.world.seed import apply_map
 from server.world.spawns import Arrivals, free_spot, nearest_walkable
+from server.world.things import find_thing, reading, toss_coin, toss_update, within_reach
 from server.world.tiled import MapError, RoomMap, for_clients, parse_map, plain_map
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class RoomService:
         self.infos: dict[str, RoomInfo] = {}
         self._maps: dict[str, tuple[int, RoomMap | None]] = {}  # parsed maps by room, with their revision
         self.arrivals = Arrivals()
+        self.onboarding = Onboarding(ctx.world)
         self.owned: dict[str, RoomRuntime] = {}
         self._lease_at: dict[str, float] = {}
         self.tick_hz = ctx.settings.tick_hz
@@ -126,6 +129,33 @@ class RoomService:
         """Waypoints from start to goal around obstacles (the goal last); None: unreachable."""
         info = self.infos.get(slug)
         return plan(info, start, goal) if info else None
+
+    async def use_thing(self, conn: Connection, name: str, idempotency_key: str | None) -> dict[str, Any]:
+        """Use an object of the room: a fountain within reach takes a coin (wallet:update follows),
+        a board or a shelf gives its text and books."""
+        slug = conn.require_room()
+        info = self.infos.get(slug) or await self._room_or_404(slug)
+        place = find_thing(info, name)
+        if place.kind != "fountain":
+            return reading(place)  # read from anywhere in the room
+        if not idempotency_key:
+            raise ProtocolError("invalid_payload", "a coin toss needs an idempotency_key")
+        here = self.mirror.position(slug, conn.uid)
+        if here is None:  # joined a moment ago: the mirror hears of it with the next tick
+            record = await self.fleet.record(slug, conn.uid)
+            here = (record["x"], record["y"]) if record else None
+        if here is None or not within_reach(place, *here):
+            raise ProtocolError("forbidden", f"walk up to the {place.name} first")
+        paid = await toss_coin(self.ctx.ledger, conn.user_id, info, place, idempotency_key or "")
+        if not paid["replayed"]:
+            await self.hub.to_user(conn.user_id, "wallet:update", toss_update(paid))
+        return {"thing": place.name, "transaction_id": paid["transaction_id"], "balance": paid["balance"],
+                "amount": paid["amount"], "replayed": paid["replayed"]}
+
+    def newcomer_tour(self) -> dict[str, Any] | None:
+        """The guide's tour for a newcomer's `session` (see server/world/onboarding.py)."""
+        room = self.onboarding.room
+        return self.onboarding.tour(self.infos.get(room) if room else None, self.infos, self.mirror.rooms.get(room or ""))
 
     def _walkable_near(self, info: RoomInfo, point: tuple[float, float]) -> tuple[float, float]:
         x, y = info.clamp(*point)
@@ -262,6 +292,9 @@ class RoomService:
             x, y = here
         elif spawn is None and avatar.room_id == info.id and not info.blocked(avatar.x, avatar.y):
             x, y = info.clamp(avatar.x, avatar.y)
+        elif spawn is None and avatar.room_id is None and (
+                near := self.onboarding.arrival_near(info, self.mirror.rooms.get(slug))) is not None:
+            x, y = self._arrive(info, near)  # a newcomer: beside the guide
         else:
             x, y = self._arrive(info, info.spawn_point(spawn))
         record = {"sid": conn.sid, "node": self.node_id, "name": avatar.display_name,
