@@ -62,6 +62,20 @@ class Row:
     tokens: list[int] = field(default_factory=list)
     text: str | None = None
     finish: str | None = None
+    streamed: str = ""  # text already handed to the request's `on_text` sink
+
+    def stream(self, tokenizer) -> None:
+        """Hand the caller's `on_text` sink the text that is now certain (streaming)."""
+        sink = self.req.params.get("on_text")
+        if sink is None or self.finish is not None:
+            return
+        safe = _streamable(tokenizer.decode(self.tokens, skip_special_tokens=True).lstrip(), self.stop)
+        if len(safe) > len(self.streamed) and safe.startswith(self.streamed):
+            delta, self.streamed = safe[len(self.streamed):], safe
+            try:
+                self.req.loop.call_soon_threadsafe(sink, delta)  # before the result: the loop runs them in order
+            except RuntimeError:  # the loop is closed: nobody is listening
+                pass
 
     @property
     def plain_greedy(self) -> bool:
@@ -211,6 +225,19 @@ class GenerateEngine(Engine):
         metrics.TOKENS_PER_SECOND.labels(self.spec.name).set(self._tps)
 
 
+def _streamable(text: str, stops: list[str]) -> str:
+    """The part of a partial output that later tokens cannot change: no half-decoded character, no
+    trailing whitespace (the result is stripped), nothing that may be the start of a stop string."""
+    text = text.rstrip("\ufffd").rstrip()
+    hold = 0
+    for s in stops:
+        for n in range(min(len(s) - 1, len(text)), hold, -1):
+            if text.endswith(s[:n]):
+                hold = n
+                break
+    return text[:len(text) - hold] if hold else text
+
+
 def _cut_at_stop(text: str, stops: list[str]) -> str | None:
     cut = None
     for s in stops:
@@ -340,6 +367,7 @@ class DecodeBatch:
                 ):
                     row.finish = "length"
             (done if row.finish else keep).append(i)
+            row.stream(eng.tokenizer)
         produced = sum(1 for tok in chosen if tok not in eng.eos_ids)
         if produced:  # counted before any caller sees its result
             metrics.GENERATED_TOKENS.labels(eng.spec.name).inc(produced)

@@ -261,46 +261,98 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if body.get("n", 1) != 1:
         raise BadRequest("n must be 1")
     stream = bool(body.get("stream"))
-    if body.get("parse_tool_calls", True) is False:  # Townsquare extension: the caller parses the raw text itself
-        parse = lambda text: []  # noqa: E731
-    else:
-        parse = lambda text: tool_calls(text, tools) if tools else []  # noqa: E731
+    # Townsquare extension `parse_tool_calls: false`: the caller parses the raw text itself
+    parse_calls = bool(tools) and body.get("parse_tool_calls", True) is not False
+
+    def parse(text: str) -> list[dict]:
+        return tool_calls(text, tools) if parse_calls else []
+
     cid, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), body["model"]
-    call = svc.generate(model, messages, priority=priority, deadline=deadline, tools=tools or None, **kwargs)
-    if not stream:
-        result = await call
-        message: dict[str, Any] = {"role": "assistant", "content": result.text}
-        finish = result.finish_reason
+    if stream:
+        return await _stream_chat(request, svc, cid, created, model, parse, parse_calls, messages,
+                                  priority=priority, deadline=deadline, tools=tools or None, **kwargs)
+    result = await svc.generate(model, messages, priority=priority, deadline=deadline, tools=tools or None, **kwargs)
+    message: dict[str, Any] = {"role": "assistant", "content": result.text}
+    finish = result.finish_reason
+    calls = parse(result.text)
+    if calls:
+        message, finish = {"role": "assistant", "content": None, "tool_calls": calls}, "tool_calls"
+    return web.json_response({
+        "id": cid, "object": "chat.completion", "created": created, "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": _usage(0, result.tokens)})
+
+
+_TOOL_OPEN = "<tool_call>"
+
+
+def streamable_content(text: str, tools_parsed: bool) -> str:
+    """How much of a partial reply may be streamed as content: with tools offered, nothing from a
+    `<tool_call>` (or what may become one) on, and nothing of a reply that opens as a JSON object."""
+    if not tools_parsed:
+        return text
+    if text.lstrip().startswith("{"):
+        return ""
+    at = text.find(_TOOL_OPEN)
+    if at >= 0:
+        return text[:at]
+    for n in range(min(len(_TOOL_OPEN) - 1, len(text)), 0, -1):
+        if text.endswith(_TOOL_OPEN[:n]):
+            return text[:-n]
+    return text
+
+
+async def _stream_chat(request: web.Request, svc, cid: str, created: int, model: str, parse, parse_calls: bool,
+                       messages: list[dict], **kwargs) -> web.StreamResponse:
+    """Server-sent events as the decode loop makes tokens. The stream opens with the first piece of
+    text (or the result), so a request refused or failed before any token still gets its status code."""
+    pieces: asyncio.Queue[str | None] = asyncio.Queue()
+    call = asyncio.ensure_future(svc.generate(model, messages, on_text=pieces.put_nowait, **kwargs))
+    call.add_done_callback(lambda _t: pieces.put_nowait(None))  # after every piece: the loop keeps their order
+    try:
+        piece = await pieces.get()
+        if piece is None and call.exception() is not None:
+            raise call.exception()
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        depth = svc.queue_depth()
+        resp.headers["X-Queue-Depth"] = ",".join(str(depth.get(p, 0)) for p in Priority)
+        await resp.prepare(request)
+
+        async def send(delta: dict, finish: str | None) -> None:
+            chunk = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+            await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+        await send({"role": "assistant", "content": ""}, None)
+        text = sent = ""
+        while piece is not None:
+            text += piece
+            shown = streamable_content(text, parse_calls)
+            if len(shown) > len(sent):
+                await send({"content": shown[len(sent):]}, None)
+                sent = shown
+            piece = await pieces.get()
+        if call.exception() is not None:  # failed mid-stream: the status is gone, say it in the stream
+            exc = call.exception()
+            err = json.loads(_error_of(exc).text)
+            await resp.write(f"data: {json.dumps(err)}\n\n".encode())
+            await resp.write_eof()
+            return resp
+        result = call.result()
         calls = parse(result.text)
         if calls:
-            message, finish = {"role": "assistant", "content": None, "tool_calls": calls}, "tool_calls"
-        return web.json_response({
-            "id": cid, "object": "chat.completion", "created": created, "model": model,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": _usage(0, result.tokens)})
-    # Streaming: the result is computed before the stream opens, so errors still get their status code.
-    result = await call
-    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-    depth = svc.queue_depth()
-    resp.headers["X-Queue-Depth"] = ",".join(str(depth.get(p, 0)) for p in Priority)
-    await resp.prepare(request)
-
-    async def send(delta: dict, finish: str | None) -> None:
-        chunk = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-        await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
-
-    calls = parse(result.text)
-    await send({"role": "assistant", "content": ""}, None)
-    if calls:
-        await send({"tool_calls": [{"index": i, **c} for i, c in enumerate(calls)]}, None)
-        await send({}, "tool_calls")
-    else:
-        await send({"content": result.text}, None)
-        await send({}, result.finish_reason)
-    await resp.write(b"data: [DONE]\n\n")
-    await resp.write_eof()
-    return resp
+            await send({"tool_calls": [{"index": i, **c} for i, c in enumerate(calls)]}, None)
+            await send({}, "tool_calls")
+        else:
+            if result.text.startswith(sent) and len(result.text) > len(sent):
+                await send({"content": result.text[len(sent):]}, None)
+            await send({}, result.finish_reason)
+        await resp.write(b"data: [DONE]\n\n")
+        await resp.write_eof()
+        return resp
+    finally:
+        if not call.done():  # the client went away: the request leaves the queue or its decode row
+            call.cancel()
 
 
 async def completions(request: web.Request) -> web.Response:

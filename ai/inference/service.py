@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from . import metrics
@@ -169,9 +169,12 @@ class InferenceService:
         temperature: float = 0.0, top_k: int | None = None, top_p: float | None = None,
         repetition_penalty: float | None = None, seed: int | None = None, num_beams: int = 1,
         priority: Priority = Priority.NPC_REPLY, deadline: float | None = None, tools: list[dict] | None = None,
+        on_text: Callable[[str], None] | None = None,
     ) -> GenerateResult:
         """Chat completion: `messages` is [{"role", "content"}, ...]; temperature 0 means greedy.
-        `tools` (OpenAI function specs) go to the chat template; the caller parses any call out of the text."""
+        `tools` (OpenAI function specs) go to the chat template; the caller parses any call out of the text.
+        `on_text(delta)` is called on the event loop with each new piece of the reply as the decode loop
+        makes it (all before the result; their concatenation is a prefix of `result.text`)."""
         spec = self._check(model, "generate")
         if not isinstance(messages, list) or not messages or not all(
             isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
@@ -187,6 +190,8 @@ class InferenceService:
             if spec.backend in REMOTE_BACKENDS:
                 raise InferenceError(f"model {model!r} is remote: send tools to its server directly")
             params["tools"] = tuple(tools)
+        if on_text is not None:
+            params["on_text"] = on_text
         approx = sum(len(m["content"]) for m in messages) // 4
         group = group_key(params, spec.continuous_batching, approx)
         return await self._submit(spec, "generate", messages, params, group, 1, priority, deadline)

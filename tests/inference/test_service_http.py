@@ -5,6 +5,7 @@ results equal to the in-process service on the same models."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import aiohttp
@@ -22,7 +23,7 @@ from ai.inference import (
     Priority,
 )
 from ai.inference.client import InferenceClient
-from ai.inference.server import tool_calls
+from ai.inference.server import streamable_content, tool_calls
 from tests.inference.conftest import ServiceProcess
 
 
@@ -80,6 +81,59 @@ async def test_chat_completion_equals_the_in_process_result(service, local):
     await client.close()
 
 
+async def test_streaming_sends_tokens_as_they_are_generated(service, local):
+    messages = [{"role": "user", "content": "tell me about the fountain"}]
+    want = await local.generate("npc", messages, max_new_tokens=12)
+    client = AsyncOpenAI(base_url=f"{service.url}/v1", api_key="none")
+    chunks = [c async for c in await client.chat.completions.create(
+        model="npc", messages=messages, max_tokens=12, temperature=0, stream=True)]
+    await client.close()
+    pieces = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
+    assert len(pieces) >= 3 and "".join(pieces) == want.text  # one piece per decode step, not one at the end
+    assert chunks[-1].choices[0].finish_reason == want.finish_reason
+
+    # A long reply over a raw connection: the first words arrive while the rest is still being made,
+    # so hanging up then cancels the generation (a reply sent only once computed would have finished)
+    label = dict(model="npc", priority="npc_reply")
+    finished = await service.metric("townsquare_inference_requests_total", outcome="ok", **label)
+    cancelled = await service.metric("townsquare_inference_requests_total", outcome="cancelled", **label)
+    body = {"model": "npc", "messages": messages, "max_tokens": 1000, "stream": True}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{service.url}/v1/chat/completions", json=body) as r:
+            assert r.status == 200 and r.headers["Content-Type"].startswith("text/event-stream")
+            first = None
+            async for line in r.content:
+                if line.startswith(b"data: {"):
+                    first = json.loads(line[6:])["choices"][0]["delta"].get("content") or None
+                    if first:
+                        break
+    assert first and want.text.startswith(first)
+    await _until(lambda: service.metric("townsquare_inference_requests_total", outcome="cancelled", **label),
+                 cancelled + 1)
+    assert await service.metric("townsquare_inference_requests_total", outcome="ok", **label) == finished
+    # refused before any token: the status code is still the error's, not a 200 stream
+    status, data = await post(service, "/v1/chat/completions", {**body, "deadline_ms": 0})
+    assert status == 504 and data["error"]["code"] == "deadline_exceeded"
+
+
+async def test_the_decode_loop_hands_out_text_that_stop_strings_cannot_take_back(local):
+    messages = [{"role": "user", "content": "where is the market"}]
+    full = await local.generate("npc", messages, max_new_tokens=10)
+    stop = full.text.split()[3]
+    pieces: list[str] = []
+    got = await local.generate("npc", messages, max_new_tokens=10, stop=[stop], on_text=pieces.append)
+    assert got.finish_reason == "stop" and stop not in got.text
+    assert pieces and got.text.startswith("".join(pieces)) and stop not in "".join(pieces)
+
+
+async def _until(read, at_least: float, timeout: float = 30.0) -> None:
+    """Wait until a counter the service updates on its own reaches a value."""
+    deadline = time.monotonic() + timeout
+    while await read() < at_least:
+        assert time.monotonic() < deadline, "the counter did not move"
+        await asyncio.sleep(0.05)
+
+
 async def test_tools_reach_the_model_and_calls_are_parsed(service, local):
     tools = [{"type": "function", "function": {"name": "look_around", "parameters": {"type": "object"}}}]
     messages = [{"role": "user", "content": "hello"}]
@@ -97,6 +151,10 @@ async def test_tools_reach_the_model_and_calls_are_parsed(service, local):
     assert [c["function"]["name"] for c in calls] == ["look_around"]
     assert calls[0]["function"]["arguments"] == '{"radius": 3}'
     assert tool_calls('{"name": "not_offered", "arguments": {}}', tools) == []
+    # streamed with tools offered: text before a call goes out, the call itself comes as tool_calls
+    assert streamable_content("ok <tool_call>{\"name\"", True) == "ok "
+    assert streamable_content("ok <tool_c", True) == "ok " and streamable_content("ok <tool_c", False) == "ok <tool_c"
+    assert streamable_content(' {"name": "look', True) == ""
 
 
 async def test_completion_embeddings_classify_translate_equal_in_process(service, local):
