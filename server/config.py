@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     inference_local: Literal["child", "process"] = "child"
     inference_max_concurrency: int = Field(64, ge=1)  # calls in flight per service from this node
     inference_start_timeout_s: float = Field(300.0, gt=0)  # the node waits this long for its child's models
+    # Bearer token of the inference service(s): `inference serve` wants it on every request, nodes send it
+    inference_token: str = ""
     # Moderation (server/moderation; see docs/moderation-policy.md).
     moderation_hold_flagged: bool = False  # flagged lines wait for a moderator instead of being delivered
     moderation_strikes_to_mute: int = Field(3, ge=1)  # blocked lines within the window that mute

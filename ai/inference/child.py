@@ -94,6 +94,7 @@ class SupervisedInference:
                "--announce", "--parent-pipe"]
         env = dict(self.env if self.env is not None else os.environ)
         env.setdefault("HF_HUB_OFFLINE", "1")
+        env.pop("TOWNSQUARE_INFERENCE_TOKEN", None)  # its socket is in a 0700 directory of its own: no token
         self.proc = await asyncio.create_subprocess_exec(
             *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
             start_new_session=True,  # a Ctrl-C to the node's terminal is the node's to handle, not the child's

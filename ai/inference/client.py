@@ -82,8 +82,9 @@ class PrioritySlots:
 class Endpoint:
     """One inference service: its session, slots and last known health."""
 
-    def __init__(self, url: str, max_concurrency: int) -> None:
+    def __init__(self, url: str, max_concurrency: int, token: str | None = None) -> None:
         self.url = url
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         if url.startswith("unix:"):
             self.path = url[len("unix:"):].removeprefix("//")
             self.base = "http://localhost"
@@ -105,7 +106,7 @@ class Endpoint:
     def open(self) -> None:
         connector = (aiohttp.UnixConnector(path=self.path, limit=self.max_concurrency) if self.path
                      else aiohttp.TCPConnector(limit=self.max_concurrency, keepalive_timeout=30))
-        self.session = aiohttp.ClientSession(connector=connector)
+        self.session = aiohttp.ClientSession(connector=connector, headers=self.headers)
 
     async def close(self) -> None:
         if self.session is not None:
@@ -136,7 +137,8 @@ class InferenceClient:
     expects (a supervised child's), else whatever the services report."""
 
     def __init__(self, urls: str | Sequence[str], *, max_concurrency: int = 64, default_deadline_s: float = 60.0,
-                 refresh_s: float = 1.0, probe_timeout_s: float = 2.0, specs: Sequence[ModelSpec] | None = None) -> None:
+                 refresh_s: float = 1.0, probe_timeout_s: float = 2.0, specs: Sequence[ModelSpec] | None = None,
+                 token: str | None = None) -> None:
         if isinstance(urls, str):
             urls = [u.strip() for u in urls.split(",")]
         urls = [u for u in urls if u]
@@ -147,7 +149,7 @@ class InferenceClient:
                 raise ValueError(f"inference URL must be http(s)://host:port or unix:/path, not {u!r}")
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
-        self.endpoints = [Endpoint(u, max_concurrency) for u in urls]
+        self.endpoints = [Endpoint(u, max_concurrency, token) for u in urls]  # token: sent as a bearer token
         self.default_deadline_s = default_deadline_s
         self.refresh_s = refresh_s
         self.probe_timeout_s = probe_timeout_s
@@ -193,6 +195,9 @@ class InferenceClient:
         try:
             async with ep.session.get(f"{ep.base}/healthz",
                                       timeout=aiohttp.ClientTimeout(total=self.probe_timeout_s)) as r:
+                if r.status == 401:
+                    raise InferenceError("HTTP 401: the service wants a token (TOWNSQUARE_INFERENCE_TOKEN) "
+                                         + ("and refused this one" if ep.headers else "and none is set"))
                 if r.status != 200:
                     raise InferenceError(f"HTTP {r.status}")
                 data = await r.json()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import hmac
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ from .spec import ModelSpec, Priority
 log = logging.getLogger("ai.inference.server")
 
 SERVICE_KEY: web.AppKey = web.AppKey("inference_service", object)
+TOKEN_ENV = "TOWNSQUARE_INFERENCE_TOKEN"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 PRIORITY_NAMES = {p.name.lower(): p for p in Priority}
 
@@ -210,6 +212,21 @@ async def _queue_header(request: web.Request, handler):
     if not resp.prepared:
         resp.headers["X-Queue-Depth"] = ",".join(str(depth.get(p, 0)) for p in Priority)
     return resp
+
+
+def _auth(token: str):
+    """Every route wants `Authorization: Bearer <token>` (a service on a network address is not open)."""
+    expected = f"Bearer {token}".encode()
+
+    @web.middleware
+    async def check(request: web.Request, handler):
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            return error_response(401, "unauthorized", "this inference service wants Authorization: Bearer <token> "
+                                  f"(the token in its {TOKEN_ENV})", **{"WWW-Authenticate": "Bearer"})
+        return await handler(request)
+
+    return check
 
 
 async def _body(request: web.Request) -> dict:
@@ -415,9 +432,10 @@ async def translate(request: web.Request) -> web.Response:
                               "data": [{"index": i, "text": t} for i, t in enumerate(texts)]})
 
 
-def create_app(service) -> web.Application:
-    """The HTTP app over a started (or starting) `InferenceService`."""
-    app = web.Application(middlewares=[_queue_header, _errors], client_max_size=MAX_BODY_BYTES)
+def create_app(service, *, token: str | None = None) -> web.Application:
+    """The HTTP app over a started (or starting) `InferenceService`; with a token, every route wants it."""
+    middlewares = [_auth(token)] if token else []
+    app = web.Application(middlewares=[*middlewares, _queue_header, _errors], client_max_size=MAX_BODY_BYTES)
     app[SERVICE_KEY] = service
     app["started_at"] = time.time()
     app.router.add_get("/v1/models", models)
@@ -446,13 +464,14 @@ def specs_from_json(text: str) -> list[ModelSpec]:
 
 
 async def serve(specs: list[ModelSpec], *, host: str = "127.0.0.1", port: int = 8090, unix: str | None = None,
-                max_queue: int = 256, stop: asyncio.Event | None = None, announce=None) -> None:
+                max_queue: int = 256, stop: asyncio.Event | None = None, announce=None,
+                token: str | None = None) -> None:
     """Bind first (so callers see `loading` rather than a refused connection), load every model, serve
     until `stop` is set; then refuse new work and let outstanding requests finish for up to 2 s."""
     from .service import InferenceService
 
     service = InferenceService(specs, max_queue=max_queue)
-    app = create_app(service)
+    app = create_app(service, token=token)
     # a client that hangs up cancels its handler, and so its request leaves the queue
     runner = web.AppRunner(app, handle_signals=False, access_log=None, handler_cancellation=True, shutdown_timeout=2)
     await runner.setup()
@@ -503,7 +522,9 @@ def _watch_parent(stop: asyncio.Event) -> None:
     loop.add_reader(sys.stdin.fileno(), readable)
 
 
-async def run_cli(specs: list[ModelSpec], args: argparse.Namespace) -> None:
+async def run_cli(specs: list[ModelSpec], args: argparse.Namespace, *, token: str | None = None) -> None:
+    """Serve until SIGINT/SIGTERM (or the parent's pipe closes); `token`, else $TOWNSQUARE_INFERENCE_TOKEN,
+    is the bearer token every request must carry (none: open, for 127.0.0.1 and private sockets)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -515,7 +536,7 @@ async def run_cli(specs: list[ModelSpec], args: argparse.Namespace) -> None:
         print(json.dumps(event, default=str), flush=True)
 
     await serve(specs, host=args.host, port=args.port, unix=args.unix, max_queue=args.max_queue, stop=stop,
-                announce=announce if args.announce else None)
+                announce=announce if args.announce else None, token=token or os.environ.get(TOKEN_ENV) or None)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,17 +11,19 @@ from server.config import Settings
 def specs_from_settings(settings: Settings) -> list[ModelSpec]:
     m = settings.models
     common = dict(device=m.device, dtype=m.dtype, max_wait_ms=m.max_wait_ms)
+    ours = {"api_key": settings.inference_token or None}  # another Townsquare service takes the fleet's token
     specs = []
     if m.embed_base_url:  # any OpenAI-compatible /v1/embeddings
         specs.append(_remote("embed", "embed", m.embed or "embed", m.embed_base_url, **common))
     elif m.embed:
         specs.append(ModelSpec(name="embed", task="embed", model_id=m.embed, max_batch_size=32, **common))
     if m.toxicity_base_url:  # another Townsquare inference service's /v1/classify
-        specs.append(_remote("toxicity", "classify", m.toxicity or "toxicity", m.toxicity_base_url, **common))
+        specs.append(_remote("toxicity", "classify", m.toxicity or "toxicity", m.toxicity_base_url, **ours,
+                             **common))
     elif m.toxicity:
         specs.append(ModelSpec(name="toxicity", task="classify", model_id=m.toxicity, max_batch_size=32, **common))
     if m.translation_base_url:  # another Townsquare inference service's /v1/translate
-        specs.append(_remote("translate", "translate", "translate", m.translation_base_url, **common))
+        specs.append(_remote("translate", "translate", "translate", m.translation_base_url, **ours, **common))
     else:  # one many-to-many model, or Opus-MT pair templates ("...-{src}-{tgt}") expanded per pair
         specs += translation_specs(m.translation, settings.languages, pivot=settings.translation_pivot,
                                    direct=settings.translation_pairs, max_batch_size=m.max_batch_size, **common)
@@ -58,7 +60,8 @@ def build_service(settings: Settings):
     if where == "remote":
         from ai.inference.client import InferenceClient
 
-        return InferenceClient(settings.inference_url, max_concurrency=settings.inference_max_concurrency)
+        return InferenceClient(settings.inference_url, max_concurrency=settings.inference_max_concurrency,
+                               token=settings.inference_token or None)
     specs = specs_from_settings(settings)
     if where == "child":
         from ai.inference.child import SupervisedInference

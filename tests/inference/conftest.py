@@ -24,17 +24,19 @@ ROOT = Path(__file__).resolve().parents[2]
 class ServiceProcess:
     """`python -m ai.inference.server` on 127.0.0.1:port; kill() and start() again keep the port."""
 
-    def __init__(self, specs: list[ModelSpec], workdir: Path, *, max_queue: int = 256) -> None:
+    def __init__(self, specs: list[ModelSpec], workdir: Path, *, max_queue: int = 256,
+                 env: dict[str, str] | None = None) -> None:
         self.specs_file = workdir / "specs.json"
         self.specs_file.write_text(specs_to_json(specs))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.max_queue = max_queue
+        self.env = env or {}
         self.proc: subprocess.Popen | None = None
         self.log = open(workdir / "service.log", "ab")
 
     def start(self, timeout: float = 120.0) -> None:
-        env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+        env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", **self.env)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ai.inference.server", "--specs", str(self.specs_file), "--port", str(self.port),
              "--max-queue", str(self.max_queue), "--threads", "1", "--announce"],
