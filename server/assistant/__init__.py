@@ -1,0 +1,1 @@
+"""The world assistant: requests in words become the client's actions, for the asker only."""
