@@ -104,6 +104,16 @@ class Settings(BaseSettings):
     room_lease_ttl_s: float = Field(5.0, gt=0)  # a room's owner must renew within this (Redis fleets)
     redis_prefix: str = "ts:"  # prefix of the realtime keys and channel in Redis
     tick_batching: bool = True  # False: one world:tick per move (a baseline for bench/realtime.py)
+    # Interest management for wire-2 clients (server/realtime/frames.py): in rooms with at least
+    # interest_min_people people (and larger than a view), each gets per tick only the moves within its
+    # view (w, h tiles) plus margin, rounded out to cells, and the far ones every interest_far_every ticks
+    # (0: presence only). interest_rooms forces it per room: {"plaza": true, "cafe": false}.
+    interest_min_people: int = Field(100, ge=0)
+    interest_view: tuple[float, float] = (30.0, 20.0)
+    interest_margin: float = Field(4.0, ge=0)
+    interest_cell: float = Field(10.0, gt=0)
+    interest_far_every: int = Field(10, ge=0)
+    interest_rooms: dict[str, bool] = {}
     models: ModelsConfig = ModelsConfig()
     # Inference (server/inference; see docs/inference.md). Services to use, comma-separated
     # (http://host:port or unix:/path). Empty: this node runs its own, as a supervised child process

@@ -45,6 +45,7 @@ class Bus:
         self.on_resync: list[Callable[[], Awaitable[None]]] = []
         self._task: asyncio.Task | None = None
         self._subscribed = asyncio.Event()
+        self.frames = None  # server.realtime.frames.Frames: wire-2 connections get world:frame, not world:tick
 
     # -- publishing -----------------------------------------------------------------------
     async def publish(self, room: str, events: list[Event], skip_sid: str | None = None) -> None:
@@ -91,9 +92,30 @@ class Bus:
             except Exception:
                 log.exception("room observer failed")
         # Presence and emotes name their room, so a client that just switched rooms can drop a late one.
-        packets = [self.fanout.packet(name, {**data, "room": room} if name in ROOM_TAGGED else data)
-                   for name, data in events]
-        self.fanout.send(room_channel(room), packets, skip_sid)
+        frames = self.frames
+        channel = room_channel(room)
+        packets = []
+        for name, data in events:
+            if name == "world:tick" and frames is not None:
+                if packets:  # what came before the tick goes first, to everyone
+                    self.fanout.send(channel, packets, skip_sid)
+                    packets = []
+                wire2 = frames.tick(room, data, skip_sid)
+                self.fanout.send(channel, lambda data=data: [self.fanout.packet("world:tick", data)], skip_sid, exclude=wire2)
+                continue
+            if name == "presence:join" and frames is not None:  # wire 2 gets the body's number with it
+                if packets:
+                    self.fanout.send(channel, packets, skip_sid)
+                    packets = []
+                data = {**data, "room": room}
+                wire2 = frames.presence(room, data, skip_sid)
+                self.fanout.send(channel, [self.fanout.packet(name, data)], skip_sid, exclude=wire2)
+                continue
+            if name in ROOM_TAGGED:
+                data = {**data, "room": room}
+            packets.append(self.fanout.packet(name, data))
+        if packets:
+            self.fanout.send(channel, packets, skip_sid)
 
     async def _control(self, message: dict) -> None:
         for handler in self.on_control:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 import socketio
@@ -53,29 +53,34 @@ class Fanout:
         members = ns.get(channel)
         return list(members) if members else []
 
-    def send(self, channel: str, packets: Iterable[eio_packet.Packet], skip_sid: str | None = None) -> int:
-        """Queue `packets` for every connection of this node in `channel`; returns how many got them."""
+    def send(self, channel: str, packets: Iterable[eio_packet.Packet] | Callable[[], Iterable[eio_packet.Packet]],
+             skip_sid: str | None = None, exclude: Collection[str] = ()) -> int:
+        """Queue `packets` for every connection of this node in `channel` (but `skip_sid` and those in
+        `exclude`); returns how many got them. `packets` may be a function: called only if someone is left."""
         ns = self.sio.manager.rooms.get(NAMESPACE)
         members = ns.get(channel) if ns else None
         if not members:
             return 0
-        packets = list(packets)
         sockets = self.sio.eio.sockets
         sent = 0
+        built = None
         for sid, eio_sid in members.items():
-            if sid == skip_sid:
+            if sid == skip_sid or sid in exclude:
                 continue
+            if built is None:
+                built = list(packets() if callable(packets) else packets)
             sock = sockets.get(eio_sid)
-            if sock is not None and self._push(eio_sid, sock, packets):
+            if sock is not None and self.push(eio_sid, sock, built):
                 sent += 1
         return sent
 
     def send_to_sid(self, sid: str, packets: Iterable[eio_packet.Packet]) -> bool:
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
         sock = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
-        return sock is not None and self._push(eio_sid, sock, list(packets))
+        return sock is not None and self.push(eio_sid, sock, list(packets))
 
-    def _push(self, eio_sid: str, sock, packets: list) -> bool:
+    def push(self, eio_sid: str, sock, packets: list) -> bool:
+        """Write or queue packets for one engine.io socket (dropping it if it does not read)."""
         if sock.closed or sock.closing:
             return False
         if write_direct(sock, packets):

@@ -52,6 +52,8 @@ class Connection:
     language: str
     display_name: str
     room: str | None = None  # slug of the room this connection is in
+    wire: int = 1  # 2: room ticks as compact `world:frame`s, acks of `s`-tagged moves folded in (frames.py)
+    acks: list = field(default_factory=list)  # folded acks waiting for this connection's next frame
     connected_at: float = field(default_factory=time.monotonic)
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -137,12 +139,16 @@ class Hub:
         self._limiter = RateLimiter()
         self.handlers: dict[str, Handler] = {}
         self.schemas: dict[str, type[BaseModel]] = {}  # each event's payload schema
+        self.folded: set[str] = set()  # sids with folded acks waiting for a frame (server/realtime/frames.py)
         # Lifecycle hooks domains add to: a connect hook may refuse with ProtocolError.
         self.on_connect: list[Callable[[Connection], Awaitable[None]]] = []
         self.on_disconnect: list[Callable[[Connection], Awaitable[None]]] = []
 
-    def on(self, event: str, schema: type[BaseModel] = Empty, *, rate: str | None = None):
-        """Register `handler(conn, payload)`; `rate` is a limits string such as "5/second"."""
+    def on(self, event: str, schema: type[BaseModel] = Empty, *, rate: str | None = None, fold: bool = False):
+        """Register `handler(conn, payload)`; `rate` is a limits string such as "5/second".
+
+        `fold`: a wire-2 client may tag the event with `"s"` (its sequence number) instead of asking
+        for a Socket.IO ack; the reply then rides in its next `world:frame` as `[s, reply]`."""
         limit = parse(rate) if rate else None
         # Payloads with text in them go through the text rule as a whole (server/rest.check_json) before
         # the schema's own types; a numbers-only payload (move) skips that walk.
@@ -158,7 +164,18 @@ class Hub:
             child.inc()
 
         def deco(fn: Handler) -> Handler:
-            async def dispatch(sid: str, data: Any = None) -> dict[str, Any]:
+            async def dispatch(sid: str, data: Any = None) -> dict[str, Any] | None:
+                seq = None
+                if fold and type(data) is dict and "s" in data:
+                    data = dict(data)
+                    seq = data.pop("s")
+                reply = await run(sid, data, seq)
+                if seq is not None and (conn := self.connections.get(sid)) is not None and conn.wire == 2:
+                    conn.acks.append([seq, reply])
+                    self.folded.add(sid)
+                return reply
+
+            async def run(sid: str, data: Any, seq: Any) -> dict[str, Any]:
                 started = time.perf_counter()
                 result = "ok"
                 try:
@@ -166,6 +183,9 @@ class Hub:
                     if conn is None:
                         result = "unauthorized"
                         return error("unauthorized", "not authenticated")
+                    if seq is not None and (type(seq) is not int or not 0 <= seq < 2**31 or conn.wire != 2):
+                        result = "invalid_payload"
+                        return error("invalid_payload", "s is a folded ack's number (0 to 2^31-1), for wire 2 only")
                     if limit is not None and not self._limiter.hit(limit, event, conn.uid):
                         result = "rate_limited"
                         return error("rate_limited", f"too many {event} requests, slow down")

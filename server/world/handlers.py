@@ -6,7 +6,7 @@ import asyncio
 import gc
 import logging
 import math
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aiohttp import web
 from pydantic import Field, field_validator
@@ -29,6 +29,7 @@ SLUG = r"^[a-z0-9][a-z0-9_-]{0,47}$"
 
 class JoinIn(Payload):
     room: str = Field(min_length=1, max_length=48, pattern=SLUG)
+    wire: Literal[1, 2] | None = None  # 2: compact world:frame per tick (docs/realtime.md, "Wire 2")
 
 
 # Numbers only: "1" or true is not a coordinate (strict), though an integer is.
@@ -85,14 +86,14 @@ def setup(ctx) -> None:
 
     @hub.on("room:join", JoinIn, rate="5/second")
     async def room_join(conn: Connection, p: JoinIn):
-        return await rooms.join(conn, p.room)
+        return await rooms.join(conn, p.room, wire=p.wire)
 
     @hub.on("room:leave", Empty, rate="5/second")
     async def room_leave(conn: Connection, _: Empty):
         await rooms.leave(conn)
         return {}
 
-    @hub.on("move", MoveIn, rate=settings.move_rate)
+    @hub.on("move", MoveIn, rate=settings.move_rate, fold=True)
     async def move(conn: Connection, p: MoveIn):
         x, y = await rooms.move(conn, p.x, p.y, p.t)
         return {"x": x, "y": y}

@@ -28,6 +28,7 @@ from server.protocol import ProtocolError
 from server.realtime.bus import Bus
 from server.realtime.fanout import Fanout
 from server.realtime.fleet import LocalFleet, RedisFleet
+from server.realtime.frames import Frames, Interest
 from server.realtime.hub import Connection, room_channel
 from server.world.avatars import Avatars
 from server.world.geometry import RoomInfo
@@ -66,6 +67,7 @@ class RoomService:
         self.bus.observers.append(self.mirror.observe)
         self.bus.on_control.append(self._on_control)
         self.bus.on_resync.append(self._resync_all)
+        self.frames = self.bus.frames = Frames(ctx.hub, self.fanout, self.mirror, self.interest_of)
         self.avatars = Avatars(ctx.db, ctx.settings.languages)
         self.infos: dict[str, RoomInfo] = {}
         self._maps: dict[str, tuple[int, RoomMap | None]] = {}  # parsed maps by room, with their revision
@@ -276,10 +278,13 @@ class RoomService:
         occ = sorted((self.mirror.rooms.get(slug) or {}).values(), key=lambda p: (p["kind"] != "npc", p["name"]))
         return [{"name": p["name"], "kind": p["kind"]} for p in occ[:limit]]
 
-    async def join(self, conn: Connection, slug: str, spawn: str | None = None) -> dict[str, Any]:
-        """`spawn`: a named spawn point of the room's map (a door leads there)."""
+    async def join(self, conn: Connection, slug: str, spawn: str | None = None, wire: int | None = None) -> dict[str, Any]:
+        """`spawn`: a named spawn point of the room's map (a door leads there). `wire`: 2 for
+        `world:frame`s instead of `world:tick`s (server/realtime/frames.py); None keeps the connection's."""
         info = await self._room_or_404(slug)
         await self._check_access(info, conn)
+        if wire is not None:
+            conn.wire = wire
         if conn.room == slug:  # joining where you are: the snapshot again, nothing changes
             history = await self._history(slug, conn)
             you = self.mirror.position(slug, conn.uid) or info.spawn()
@@ -531,9 +536,13 @@ class RoomService:
         users.append({"id": conn.uid, "kind": "user", "name": conn.display_name, "x": you[0], "y": you[1],
                       "appearance": conn.data.get("appearance") or {}})
         npcs = [dict(p) for p in occ.values() if p["kind"] == "npc"]
+        me = {"id": conn.uid, "x": you[0], "y": you[1]}
+        if conn.wire == 2:  # bodies' numbers, as world:frame names them
+            for p in (*users, *npcs, me):
+                p["n"] = self.mirror.number(info.slug, p["id"])
         room = info.public(len(users))
         room["speed"] = self.settings.move_speed  # tiles per second: the client predicts its own walking with it
-        return {"room": room, "you": {"id": conn.uid, "x": you[0], "y": you[1]},
+        return {"room": room, "you": me,
                 "occupants": users, "npcs": npcs, "history": history}
 
     async def _leave_conn(self, conn: Connection) -> None:
@@ -624,6 +633,7 @@ class RoomService:
                 nxt = loop.time()
             try:
                 await self.tick_once()
+                self.frames.flush()
                 await self._save_walkers()
             except asyncio.CancelledError:
                 raise
@@ -668,6 +678,19 @@ class RoomService:
             await self.bus.publish_many(batches)
         if changes:
             await self.fleet.save_positions(changes)
+
+    def interest_of(self, slug: str) -> Interest | None:
+        """The room's area of interest for wire-2 frames, or None: everyone sees everyone."""
+        s = self.settings
+        info = self.infos.get(slug)
+        forced = s.interest_rooms.get(slug)
+        if forced is False or info is None:
+            return None
+        w, h = s.interest_view
+        if forced is None and (len(self.mirror.rooms.get(slug) or ()) < s.interest_min_people or s.interest_min_people == 0
+                               or (info.width <= w + 2 * s.interest_margin and info.height <= h + 2 * s.interest_margin)):
+            return None
+        return Interest(w, h, s.interest_margin, s.interest_cell, s.interest_far_every)
 
     async def _save_walkers(self, force: bool = False) -> None:
         now = time.monotonic()

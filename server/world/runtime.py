@@ -190,6 +190,22 @@ class Mirror:
     def __init__(self) -> None:
         self.rooms: dict[str, dict[str, dict]] = {}
         self.user_room: dict[str, str] = {}
+        # Each body's small number in a room on this node (wire-2 frames name bodies by it; `n` in presence).
+        self.numbers: dict[str, dict[str, int]] = {}
+        self._next_number: dict[str, int] = {}
+
+    def numbering(self, room: str) -> dict[str, int]:
+        return self.numbers.get(room) or {}
+
+    def number(self, room: str, pid: str) -> int:
+        """The body's number in the room, given on first use (kept while it is in the room)."""
+        nums = self.numbers.get(room)
+        if nums is None:
+            nums = self.numbers[room] = {}
+        n = nums.get(pid)
+        if n is None:
+            n = nums[pid] = self._next_number[room] = self._next_number.get(room, 0) + 1
+        return n
 
     def observe(self, room: str, events: list[Event]) -> None:
         occ = self.rooms.get(room)
@@ -203,10 +219,12 @@ class Mirror:
                         p["x"], p["y"] = m[1], m[2]
             elif name == "presence:join":
                 occ[data["id"]] = dict(data)
+                self.number(room, data["id"])
                 if data.get("kind") == "user":
                     self.user_room[data["id"]] = room
             elif name == "presence:leave":
                 occ.pop(data["id"], None)
+                self.numbers.get(room, {}).pop(data["id"], None)
                 if self.user_room.get(data["id"]) == room:
                     del self.user_room[data["id"]]
 
@@ -217,6 +235,7 @@ class Mirror:
         occ = self.rooms[room] = {}
         for p in presences:
             occ[p["id"]] = dict(p)
+            self.number(room, p["id"])
             if p.get("kind") == "user":
                 self.user_room[p["id"]] = room
 

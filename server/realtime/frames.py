@@ -1,0 +1,250 @@
+"""Wire 2: one compact `world:frame` per client per tick, with what is due to that client only.
+
+A connection that joined a room with `"wire": 2` gets, instead of the room's `world:tick`, one
+frame per tick (docs/realtime.md, "Wire 2"):
+
+    42["world:frame",{"room":"plaza","t":1765000000.1,"m":[3,10.5,4.25,7,11,4],"e":[3,1765000000.05],
+                      "f":[...],"a":[[12,{"ok":true,"x":10.5,"y":4.25}]]}]
+
+- `m`: the tick's moves as flat triples `n, x, y` (`n`: the body's number in this room on this
+  node, given in `presence:join` and the join snapshot as `"n"`; positions to 1/100 tile);
+- `e`: `n, t` pairs: the `t` a move carried, echoed when the body arrived at that move's target;
+- `f`: in rooms with interest management, every few ticks, where the far bodies (outside the
+  client's area) moved since the last `f`: flat triples like `m`;
+- `a`: the replies to this client's `s`-tagged events since its last frame (`[s, reply]`; see
+  `Hub.on(fold=True)`): the move acks, folded into the frame instead of a frame each.
+
+Interest management (`Interest`): the room is cut into square cells; a client's area is the cells
+its view (centred on its avatar) plus a margin touches. Each tick's moves are bucketed by cell and
+encoded once per cell; clients whose areas are the same cells share one encoded frame. Presence
+(joins, leaves, chat, emotes) still reaches the whole room.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from engineio import packet as eio_packet
+
+from server.realtime.fanout import NAMESPACE, Fanout
+from server.realtime.hub import Connection, Hub, room_channel
+
+
+@dataclass(frozen=True, slots=True)
+class Interest:
+    """Area of interest of a room: view (tiles, centred on the avatar) + margin, rounded out to cells."""
+
+    view_w: float = 30.0
+    view_h: float = 20.0
+    margin: float = 4.0
+    cell: float = 10.0
+    far_every: int = 10  # ticks between far updates (`f`); 0: far bodies are presence only
+
+    def cells(self, x: float, y: float) -> tuple[int, int, int, int]:
+        """(cx0, cx1, cy0, cy1): the cells, inclusive, that the area around (x, y) touches."""
+        hw, hh, c = self.view_w / 2 + self.margin, self.view_h / 2 + self.margin, self.cell
+        return int((x - hw) // c), int((x + hw) // c), int((y - hh) // c), int((y + hh) // c)
+
+    def sees(self, viewer: tuple[float, float], x: float, y: float) -> bool:
+        """Whether a body at (x, y) is in the area of a client standing at `viewer`."""
+        cx0, cx1, cy0, cy1 = self.cells(*viewer)
+        return cx0 <= int(x // self.cell) <= cx1 and cy0 <= int(y // self.cell) <= cy1
+
+
+def _n(v: float) -> str:
+    return repr(round(v, 2))
+
+
+class Frames:
+    """Builds and sends the wire-2 frames of this node's connections (one `Frames` per node)."""
+
+    def __init__(self, hub: Hub, fanout: Fanout, mirror, interest_of: Callable[[str], Interest | None]):
+        self.hub = hub
+        self.fanout = fanout
+        self.mirror = mirror  # numbers (`numbering`, `number`) and positions (`position`) of bodies
+        self.interest_of = interest_of
+        self._ticks: dict[str, int] = {}
+        self._recent: dict[str, deque] = {}  # room -> the last far_every ticks' {n: "n,x,y"}
+        self._ticked: set[str] = set()  # rooms that had a tick since the last flush
+        self.frames_sent = 0
+
+    def members(self, room: str) -> list[tuple[str, str, Connection]]:
+        """This node's wire-2 connections in the room: (sid, eio_sid, conn)."""
+        ns = self.fanout.sio.manager.rooms.get(NAMESPACE)
+        chan = ns.get(room_channel(room)) if ns else None
+        if not chan:
+            return []
+        conns = self.hub.connections
+        out = []
+        for sid, eio_sid in chan.items():
+            conn = conns.get(sid)
+            if conn is not None and conn.wire == 2:
+                out.append((sid, eio_sid, conn))
+        return out
+
+    def presence(self, room: str, data: dict, skip_sid: str | None = None) -> set[str]:
+        """presence:join to the room's wire-2 connections, with the body's number (`n`); returns their sids."""
+        members = [m for m in self.members(room) if m[0] != skip_sid]
+        if members:
+            pkt = self.fanout.packet("presence:join", {**data, "n": self.mirror.number(room, data["id"])})
+            for _, eio_sid, _ in members:
+                self._send(eio_sid, pkt)
+        return {m[0] for m in members}
+
+    # -- a tick -------------------------------------------------------------------------------
+    def tick(self, room: str, data: dict, skip_sid: str | None = None) -> set[str]:
+        """Send this tick's frames to the room's wire-2 connections here; returns their sids."""
+        tick_no = self._ticks[room] = self._ticks.get(room, 0) + 1
+        self._ticked.add(room)
+        cfg = self.interest_of(room)
+        members = self.members(room)
+        if cfg is not None and cfg.far_every:
+            recent = self._recent.get(room)
+            if recent is None or recent.maxlen != cfg.far_every:
+                recent = self._recent[room] = deque(recent or (), maxlen=cfg.far_every)
+            recent.append({})
+        elif room in self._recent:
+            del self._recent[room]
+        if not members:
+            return set()
+        nmap = self.mirror.numbering(room)
+        number = self.mirror.number
+        moves = data.get("moves") or ()
+        head = f'2["world:frame",{{"room":{json.dumps(room)},"t":{data.get("t")!r},'
+        served: set[str] = set()
+        if cfg is None:
+            m, e = [], []
+            for mv in moves:
+                n = nmap.get(mv[0]) or number(room, mv[0])
+                m.append(f"{n},{_n(mv[1])},{_n(mv[2])}")
+                if len(mv) > 3:
+                    e.append(f"{n},{mv[3]!r}")
+            body = head + '"m":[' + ",".join(m) + '],"e":[' + ",".join(e) + "]"
+            shared = None
+            for sid, eio_sid, conn in members:
+                if sid == skip_sid:
+                    continue
+                served.add(sid)
+                if conn.acks:
+                    self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=body + self._acks(conn) + "}]"))
+                else:
+                    if shared is None:
+                        shared = eio_packet.Packet(eio_packet.MESSAGE, data=body + "}]")
+                    self._send(eio_sid, shared)
+            return served
+        # Interest management: moves bucketed by cell, encoded once per cell.
+        cell = cfg.cell
+        cells_m: dict[tuple[int, int], list[str]] = {}
+        cells_e: dict[tuple[int, int], list[str]] = {}
+        latest = self._recent[room][-1] if cfg.far_every else None
+        for mv in moves:
+            n = nmap.get(mv[0]) or number(room, mv[0])
+            x, y = mv[1], mv[2]
+            key = (int(x // cell), int(y // cell))
+            entry = f"{n},{_n(x)},{_n(y)}"
+            bucket = cells_m.get(key)
+            if bucket is None:
+                bucket = cells_m[key] = []
+            bucket.append(entry)
+            if len(mv) > 3:
+                cells_e.setdefault(key, []).append(f"{n},{mv[3]!r}")
+            if latest is not None:
+                latest[n] = entry
+        m_cell = {k: ",".join(v) for k, v in cells_m.items()}
+        e_cell = {k: ",".join(v) for k, v in cells_e.items()}
+        areas: dict[tuple, str] = {}  # cells of an area -> its frame's body
+        shared: dict[tuple, Any] = {}
+        far_txt = None
+        far_phase = tick_no % cfg.far_every if cfg.far_every else -1
+        position = self.mirror.position
+        for sid, eio_sid, conn in members:
+            if sid == skip_sid:
+                continue
+            served.add(sid)
+            here = position(room, conn.uid)
+            area = cfg.cells(*here) if here is not None else None
+            body = areas.get(area)
+            if body is None:
+                body = areas[area] = head + self._area(area, m_cell, e_cell)
+            far = far_phase >= 0 and zlib.crc32(sid.encode()) % cfg.far_every == far_phase
+            if far and far_txt is None:
+                merged: dict[int, str] = {}
+                for d in self._recent[room]:
+                    merged.update(d)
+                far_txt = ',"f":[' + ",".join(merged.values()) + "]"
+            if conn.acks:
+                text = body + (far_txt if far else "") + self._acks(conn) + "}]"
+                self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=text))
+                continue
+            if not far and body.endswith('"m":[],"e":[]'):
+                continue  # nothing near moved, no far update due, no acks: no frame
+            key = (area, far)
+            pkt = shared.get(key)
+            if pkt is None:
+                pkt = shared[key] = eio_packet.Packet(eio_packet.MESSAGE, data=body + (far_txt if far else "") + "}]")
+            self._send(eio_sid, pkt)
+        return served
+
+    @staticmethod
+    def _area(area, m_cell: dict, e_cell: dict) -> str:
+        if area is None:  # the viewer's own position is not known here yet: the whole room
+            ms, es = [v for v in m_cell.values()], [v for v in e_cell.values()]
+        else:
+            cx0, cx1, cy0, cy1 = area
+            ms, es = [], []
+            if (cx1 - cx0 + 1) * (cy1 - cy0 + 1) <= len(m_cell):
+                for cx in range(cx0, cx1 + 1):
+                    for cy in range(cy0, cy1 + 1):
+                        v = m_cell.get((cx, cy))
+                        if v is not None:
+                            ms.append(v)
+                            w = e_cell.get((cx, cy))
+                            if w is not None:
+                                es.append(w)
+            else:  # fewer occupied cells than cells in the area: walk those
+                for k, v in m_cell.items():
+                    if cx0 <= k[0] <= cx1 and cy0 <= k[1] <= cy1:
+                        ms.append(v)
+                        w = e_cell.get(k)
+                        if w is not None:
+                            es.append(w)
+        return '"m":[' + ",".join(ms) + '],"e":[' + ",".join(es) + "]"
+
+    def _acks(self, conn: Connection) -> str:
+        acks, conn.acks = conn.acks, []
+        self.hub.folded.discard(conn.sid)
+        return ',"a":' + json.dumps(acks, separators=(",", ":"))
+
+    def _send(self, eio_sid: str, pkt) -> None:
+        sock = self.fanout.sio.eio.sockets.get(eio_sid)
+        if sock is not None and self.fanout.push(eio_sid, sock, [pkt]):
+            self.frames_sent += 1
+
+    def flush(self) -> None:
+        """Once per tick interval (the node's tick loop): far updates of rooms where nothing moved
+        this tick still go out on time; folded acks no tick carried go in a frame of their own."""
+        ticked, self._ticked = self._ticked, set()
+        now = round(time.time(), 3)
+        for room, recent in list(self._recent.items()):
+            if room not in ticked and any(recent):
+                self.tick(room, {"t": now, "moves": []})
+        self._ticked.clear()
+        if not self.hub.folded:
+            return
+        sids, self.hub.folded = self.hub.folded, set()
+        for sid in sids:
+            conn = self.hub.connections.get(sid)
+            if conn is None or not conn.acks:
+                continue
+            eio_sid = self.fanout.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
+            if eio_sid is None:
+                conn.acks = []
+                continue
+            text = f'2["world:frame",{{"room":{json.dumps(conn.room)},"t":{now!r},"m":[],"e":[]'
+            self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=text + self._acks(conn) + "}]"))

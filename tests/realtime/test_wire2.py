@@ -1,0 +1,108 @@
+"""Wire 2: compact world:frames with folded move acks, and interest management in large rooms."""
+
+from __future__ import annotations
+
+from tests.conftest import Inbox, call
+from tests.realtime.conftest import EVENTS, fresh_room, person, uid
+
+FRAME = "world:frame"
+
+
+async def wire2(world, room: str):
+    """A person on wire 2: (account, client, inbox, join reply)."""
+    account, client = await world.user()
+    inbox = Inbox(client, *EVENTS, FRAME)
+    reply = await call(client, "room:join", {"room": room, "wire": 2})
+    assert reply["ok"], reply
+    return account, client, inbox, reply
+
+
+def triples(flat: list) -> list[tuple]:
+    return [tuple(flat[i:i + 3]) for i in range(0, len(flat), 3)]
+
+
+def seen_at(inbox: Inbox, n: int, part: str = "m") -> list[tuple[float, float]]:
+    return [(x, y) for d in inbox.items[FRAME] for (k, x, y) in triples(d.get(part) or []) if k == n]
+
+
+async def test_a_wire2_client_gets_one_compact_frame_per_tick_with_its_acks_folded_in(world):
+    room = await fresh_room(world)
+    a, ca, ia, ja = await wire2(world, room.slug)
+    b, cb, ib, jb = await person(world, room.slug)  # an old client: world:tick and acks as before
+    frames_b = []
+    cb.on(FRAME, frames_b.append)
+    me = ja["you"]["n"]
+    b_n = next((p["n"] for p in ja["occupants"] if p["id"] == uid(b)), None)
+    if b_n is None:
+        b_n = (await ia.wait_for("presence:join", lambda d: d["id"] == uid(b)))["n"]
+
+    await ca.emit("move", {"x": 4, "y": 3, "t": 123.5, "s": 7})  # no Socket.IO ack asked: it comes in a frame
+    frame = await ia.wait_for(FRAME, lambda d: d.get("a"))
+    assert frame["a"] == [[7, {"ok": True, "x": 4.0, "y": 3.0}]]
+    assert frame["room"] == room.slug
+    arrived = await ia.wait_for(FRAME, lambda d: (me, 4.0, 3.0) in triples(d["m"]))
+    assert [me, 123.5] == arrived["e"][arrived["e"].index(me):arrived["e"].index(me) + 2]
+    assert not ia.items["world:tick"]  # a wire-2 client gets frames only
+    # The old client sees the same walk in its world:tick, and its acked moves still answer.
+    await ib.wait_for("world:tick", lambda d: any(m[0] == uid(a) and m[1:3] == [4.0, 3.0] for m in d["moves"]))
+    assert (await call(cb, "move", {"x": 6, "y": 5}))["ok"]
+    await ia.wait_for(FRAME, lambda d: (b_n, 6.0, 5.0) in triples(d["m"]))
+    assert not frames_b
+
+    # A refused move answers in the frame too; an `s` from a wire-1 client is refused.
+    await ca.emit("move", {"x": "far", "y": 3, "s": 8})
+    bad = await ia.wait_for(FRAME, lambda d: any(s == 8 for s, _ in d.get("a") or []))
+    assert [r for s, r in bad["a"] if s == 8][0]["error"]["code"] == "invalid_payload"
+    refused = await call(cb, "move", {"x": 1, "y": 1, "s": 3})
+    assert refused["error"]["code"] == "invalid_payload"
+
+
+async def test_interest_management_sends_near_moves_each_tick_and_far_ones_seldom(world):
+    rooms, settings = world.ctx.rooms, world.ctx.settings
+    room = await fresh_room(world, width=80, height=12, spawn=(2.0, 2.0))
+    settings.interest_rooms = {room.slug: True}
+    settings.interest_view, settings.interest_margin, settings.interest_cell = (10.0, 6.0), 2.0, 4.0
+    settings.interest_far_every = 3
+    try:
+        a, ca, ia, ja = await wire2(world, room.slug)
+        b, cb, ib, jb = await wire2(world, room.slug)
+        await ia.wait_for("presence:join", lambda d: d["id"] == uid(b))
+        b_n = jb["you"]["n"]
+        rooms.owned[room.slug].max_step = 2.0  # 20 tiles a second: the walks below take a second or two
+        assert (await call(ca, "move", {"x": 3, "y": 3}))["ok"]
+        # A's area: x from 3 - 7 to 3 + 7, rounded out to 4-tile cells: x < 12.
+        assert (await call(cb, "move", {"x": 60, "y": 3}))["ok"]
+        await ib.wait_for(FRAME, lambda d: (b_n, 60.0, 3.0) in triples(d["m"]), timeout=15)
+        # Far: A gets B's position in the seldom `f` part, not tick by tick.
+        await ia.wait_for(FRAME, lambda d: (b_n, 60.0, 3.0) in triples(d.get("f") or []), timeout=15)
+        far_ticks = [x for x, _ in seen_at(ia, b_n)]
+        assert all(x < 12 for x in far_ticks)
+        assert len(seen_at(ia, b_n, "f")) < len(seen_at(ib, b_n)), "far moves come at a lower rate"
+
+        # B walks into A's area: its moves reach A every tick from the edge on.
+        mark = len(ia.items[FRAME])
+        assert (await call(cb, "move", {"x": 6, "y": 3}))["ok"]
+        await ia.wait_for(FRAME, lambda d: (b_n, 6.0, 3.0) in triples(d["m"]), timeout=15)
+        near = [x for d in ia.items[FRAME][mark:] for (k, x, _) in triples(d["m"]) if k == b_n]
+        assert near and all(x < 12 for x in near)
+        walked = [x for d in ib.items[FRAME][mark:] for (k, x, _) in triples(d["m"]) if k == b_n]
+        assert len([x for x in walked if x < 12]) <= len(near) + 1  # every step inside, give or take the edge tick
+
+        # B walks out again: its moves stop at the edge; the far update brings where it ended.
+        mark = len(ia.items[FRAME])
+        assert (await call(cb, "move", {"x": 70, "y": 3}))["ok"]
+        await ia.wait_for(FRAME, lambda d: (b_n, 70.0, 3.0) in triples(d.get("f") or []), timeout=20)
+        out = [x for d in ia.items[FRAME][mark:] for (k, x, _) in triples(d["m"]) if k == b_n]
+        assert out and all(x < 12 for x in out)
+
+        # Presence of the far ones stays right: C joins and leaves far away; A hears both.
+        c, cc, ic, jc = await wire2(world, room.slug)
+        assert (await call(cc, "move", {"x": 75, "y": 8}))["ok"]
+        await ia.wait_for("presence:join", lambda d: d["id"] == uid(c))
+        assert (await call(cc, "room:leave"))["ok"]
+        await ia.wait_for("presence:leave", lambda d: d["id"] == uid(c))
+        assert rooms.interest_of(room.slug) is not None
+    finally:
+        settings.interest_rooms = {}
+        settings.interest_view, settings.interest_margin, settings.interest_cell = (30.0, 20.0), 4.0, 10.0
+        settings.interest_far_every = 10
