@@ -15,7 +15,8 @@ def doctor_section(settings: Any) -> dict[str, Status]:
     from server.doctor import model_presence
 
     out: dict[str, Status] = {}
-    out["language id"] = LanguageIdentifier(settings.languages, settings.default_language).status
+    out["language id"] = LanguageIdentifier(settings.languages, settings.default_language,
+                                            accuracy=settings.translation_langid_accuracy).status
     setting = settings.models.translation
     if not setting:
         out["model"] = ("missing", "not configured (TOWNSQUARE_MODELS__TRANSLATION, e.g. facebook/m2m100_418M, "

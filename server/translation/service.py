@@ -106,7 +106,8 @@ class TranslationService:
         self.settings = settings
         self.languages = list(settings.languages)
         self.default_language = settings.default_language
-        self.langid = LanguageIdentifier(self.languages, self.default_language)
+        self.langid = LanguageIdentifier(self.languages, self.default_language,
+                                         accuracy=settings.translation_langid_accuracy)
         self.translator = Translator(self._backend(inference), cache=TranslationCache(settings.translation_cache_size),
                                      deadline_s=settings.translation_deadline_s)
         self.book = LanguageBook(db)
