@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -18,16 +17,14 @@ from server.config import Settings
 from server.context import CTX_KEY, AppContext
 from server.db import Database
 from server.db.health import DatabaseUnavailable
+from server.domain import Domain
+from server.domains import DOMAINS
 from server.realtime.guard import WireGuard, origin_check
 from server.realtime.hub import Hub
 from server.rest import Api, body_timeout, error_middleware, json_response, security_headers
 from server.world.seed import load_world_file
 
 log = logging.getLogger(__name__)
-
-# Domains in the order their setup runs; each is `server.<name>.handlers` with `setup(ctx)` and
-# optional `startup(ctx)` / `shutdown(ctx)`. A domain not present yet is skipped.
-DOMAINS = ["inference", "accounts", "world", "chat", "economy", "moderation", "translation", "residents", "admin"]
 
 CLIENT_DIR = Path(__file__).resolve().parents[1] / "client_web"
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -39,17 +36,6 @@ except PackageNotFoundError:  # running from a source tree without an install
     VERSION = "0.0.0"
 
 
-def _domain_modules() -> list:
-    mods = []
-    for name in DOMAINS:
-        try:
-            mods.append(importlib.import_module(f"server.{name}.handlers"))
-        except ModuleNotFoundError as e:
-            if e.name not in (f"server.{name}", f"server.{name}.handlers"):
-                raise
-    return mods
-
-
 async def _bounded(coro, timeout: float, what: str) -> None:
     """Await a shutdown step for at most `timeout` s: a stuck one is logged and left, so the node still stops."""
     try:
@@ -58,7 +44,8 @@ async def _bounded(coro, timeout: float, what: str) -> None:
         log.error("%s took over %.0f s; left unfinished", what, timeout)
 
 
-def create_app(settings: Settings, database_url: str) -> web.Application:
+def create_app(settings: Settings, database_url: str, domains: tuple[Domain, ...] = DOMAINS) -> web.Application:
+    """The world's app with `domains` set up in order (server.domains.DOMAINS unless a test gives others)."""
     db = Database(database_url, retry_deadline_s=settings.db_retry_deadline_s)
     redis = None
     if settings.redis_url:
@@ -100,9 +87,9 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
         ctx.live_figures["redis"] = link_of(redis).figures
     app[CTX_KEY] = ctx
 
-    modules = _domain_modules()
-    for mod in modules:
-        mod.setup(ctx)
+    for domain in domains:
+        if domain.setup is not None:
+            domain.setup(ctx)
 
     async def healthz(request: web.Request) -> web.Response:
         try:
@@ -131,19 +118,19 @@ def create_app(settings: Settings, database_url: str) -> web.Application:
     _add_client_routes(app)
 
     async def on_startup(app: web.Application) -> None:
-        for mod in modules:
-            if hasattr(mod, "startup"):
-                await mod.startup(ctx)
-        log.info("world up: node %s, %d domains", ctx.node_id, len(modules))
+        for domain in domains:
+            if domain.startup is not None:
+                await domain.startup(ctx)
+        log.info("world up: node %s, %d domains", ctx.node_id, len(domains))
 
     async def on_shutdown(app: web.Application) -> None:
         # Runs before connections close: domains save positions and say goodbye.
-        for mod in reversed(modules):
-            if hasattr(mod, "shutdown"):
+        for domain in reversed(domains):
+            if domain.shutdown is not None:
                 try:
-                    await _bounded(mod.shutdown(ctx), settings.shutdown_timeout_s, f"shutdown of {mod.__name__}")
+                    await _bounded(domain.shutdown(ctx), settings.shutdown_timeout_s, f"shutdown of {domain.name}")
                 except Exception:
-                    log.exception("shutdown of %s failed", mod.__name__)
+                    log.exception("shutdown of %s failed", domain.name)
 
     async def on_cleanup(app: web.Application) -> None:
         if redis is not None:

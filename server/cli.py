@@ -10,26 +10,10 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
 
 from server.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("townsquare")
-
-# Domains add subcommands: name -> (configure parser, run(settings, args) -> exit code).
-EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[Settings, argparse.Namespace], int]]] = {}
-
-
-GROUP_HELP = {"models": "the configured AI models: pull (needs internet), list",
-              "economy": "the ledger: audit every invariant", "residents": "the NPC residents: list",
-              "inference": "the inference service: serve (models, queue and workers over HTTP)"}
-
-
-def command(name: str, configure: Callable[[argparse.ArgumentParser], None]):
-    def deco(fn):
-        EXTRA_COMMANDS[name] = (configure, fn)
-        return fn
-    return deco
 
 
 # -- serve ------------------------------------------------------------------------------------
@@ -47,17 +31,17 @@ async def _prepare(url: str, settings: Settings, *, seed: bool = True) -> None:
 async def _seed(url: str, settings: Settings, *, only_if_empty: bool = False):
     from sqlalchemy import func, select
 
-    from server.app import _domain_modules
     from server.db import Database
+    from server.domains import seed_steps
     from server.world.models import Room
     from server.world.seed import load_world_file, seed_world
 
-    _domain_modules()  # domains register their seed steps on import
     db = Database(url, pool_size=2)
     try:
         async with db.session() as s:
             has_rooms = bool(await s.scalar(select(func.count()).select_from(Room)))
-            report = await seed_world(s, load_world_file(settings.world_file), rooms=not (only_if_empty and has_rooms))
+            report = await seed_world(s, load_world_file(settings.world_file), rooms=not (only_if_empty and has_rooms),
+                                      steps=seed_steps())
     finally:
         await db.dispose()
     return report
@@ -208,7 +192,6 @@ def cmd_admin(settings: Settings, args) -> int:
         try:
             existing = await accounts.by_name(args.name)
             if existing is None:
-                from server.app import _domain_modules  # noqa: F401  (hooks such as the starting grant)
                 user = await accounts.register(args.name, password, role=args.role)
                 print(f"created {user.username} ({user.role})")
             else:
@@ -226,8 +209,9 @@ def cmd_admin(settings: Settings, args) -> int:
 
 def cmd_doctor(settings: Settings, args) -> int:
     from server.doctor import run_doctor
+    from server.domains import doctor_sections
 
-    report = run_doctor(settings)
+    report = run_doctor(settings, doctor_sections())
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
@@ -261,36 +245,23 @@ def build_parser() -> argparse.ArgumentParser:
     doc = sub.add_parser("doctor", help="check database, Redis, models and device")
     doc.add_argument("--json", action="store_true")
     doc.set_defaults(fn=cmd_doctor)
-    _load_domain_commands()
-    # Under `python -m server.cli` this module is __main__; domains registered on `server.cli`.
-    from server.cli import EXTRA_COMMANDS as registered
+    from server.domains import commands
 
-    for name, (configure, fn) in registered.items():
-        parts = name.split(" ")
-        summary = (fn.__doc__ or "").strip().split("\n")[0].rstrip(".")  # the command's docstring, first line
-        parser = sub.choices.get(parts[0]) or sub.add_parser(
-            parts[0], help=GROUP_HELP.get(parts[0], summary if len(parts) == 1 else None))
-        if len(parts) > 1:
-            if not getattr(parser, "_ts_sub", None):
-                parser._ts_sub = parser.add_subparsers(dest=f"{parts[0]}_cmd", required=True)
-            parser = parser._ts_sub.add_parser(parts[1], help=summary or None)
-        configure(parser)
-        parser.set_defaults(fn=fn)
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for c in commands():
+        group, _, name = c.name.partition(" ")
+        summary = (c.run.__doc__ or "").strip().split("\n")[0].rstrip(".")  # the command's docstring, first line
+        if not name:
+            sub.add_parser(group, help=summary or None).set_defaults(fn=c.run)
+            c.configure(sub.choices[group])
+            continue
+        if group not in groups:
+            groups[group] = sub.add_parser(group, help=c.group_help or None).add_subparsers(
+                dest=f"{group}_cmd", required=True)
+        parser = groups[group].add_parser(name, help=summary or None)
+        c.configure(parser)
+        parser.set_defaults(fn=c.run)
     return p
-
-
-def _load_domain_commands() -> None:
-    """Domains declare commands in `server.<domain>.commands`."""
-    import importlib
-
-    from server.app import DOMAINS
-
-    for name in DOMAINS:
-        try:
-            importlib.import_module(f"server.{name}.commands")
-        except ModuleNotFoundError as e:
-            if e.name not in (f"server.{name}", f"server.{name}.commands"):
-                raise
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,26 +6,33 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from aiohttp import web
+
 if TYPE_CHECKING:
     import socketio
     from redis.asyncio import Redis
 
+    from ai.inference.client import InferenceClient
+    from ai.inference.service import InferenceService
     from server.accounts.auth import Auth
     from server.accounts.service import Accounts
+    from server.accounts.sessions import SessionWatch
+    from server.assistant.service import Assistant
+    from server.chat.service import ChatService
     from server.config import Settings
     from server.db import Database
+    from server.economy.ledger import Ledger
+    from server.economy.shops import Shops
+    from server.moderation.service import ModerationService
     from server.realtime.hub import Hub
+    from server.residents.service import ResidentService
     from server.rest import Api
+    from server.translation.service import TranslationService
+    from server.world.rooms import RoomService
 
-# Checks a public string (display name, room name, description) before it is saved;
-# raises ProtocolError when it is refused. Moderation replaces the default, which allows all.
-from aiohttp import web
-
+# Checks a public string (display name, room name, description) before it is saved and returns
+# it; raises ProtocolError when it is refused.
 TextCheck = Callable[..., Awaitable[str]]
-
-
-async def _allow_all(text: str, **_: Any) -> str:
-    return text
 
 
 def get_ctx(app) -> AppContext:
@@ -34,7 +41,24 @@ def get_ctx(app) -> AppContext:
 
 
 class AppContext:
-    """Explicit dependencies: domains read what they need from here, never from globals."""
+    """Explicit dependencies: domains read what they need from here, never from globals.
+
+    The shared parts come in the constructor; each domain's service is a typed field that its
+    setup sets (None until then: a later domain may rely on an earlier one, in `server.domains`
+    order). Hooks offered by the context itself: `public_text_checks`, `live_figures`,
+    `session_fields` (and the hub's `on_connect` / `on_disconnect`)."""
+
+    # Domain services, set by their domain's setup.
+    inference: InferenceService | InferenceClient | None
+    session_watch: SessionWatch | None
+    rooms: RoomService | None
+    chat: ChatService | None
+    ledger: Ledger | None
+    shops: Shops | None
+    moderation: ModerationService | None
+    translation: TranslationService | None
+    residents: ResidentService | None
+    assistant: Assistant | None
 
     def __init__(self, settings: Settings, db: Database, sio: socketio.AsyncServer, hub: Hub,
                  api: Api, accounts: Accounts, auth: Auth, redis: Redis | None, world: dict):
@@ -48,20 +72,20 @@ class AppContext:
         self.redis = redis
         self.world = world  # the parsed world data file
         self.node_id = uuid.uuid4().hex[:12]
-        self.check_public_text: TextCheck = _allow_all
-        # Domain services, set by each domain's setup (None until that domain is present).
-        self.rooms: Any = None
-        self.chat: Any = None
-        self.ledger: Any = None
-        self.shops: Any = None
-        self.moderation: Any = None
-        self.translation: Any = None
-        self.inference: Any = None
-        self.residents: Any = None
+        self.inference = self.session_watch = self.rooms = self.chat = None
+        self.ledger = self.shops = self.moderation = self.translation = self.residents = self.assistant = None
+        # Run in order by check_public_text (moderation adds its check).
+        self.public_text_checks: list[TextCheck] = []
         # Figures for /admin and doctor: name -> zero-arg callable returning a JSON-able value.
         self.live_figures: dict[str, Callable[[], Any]] = {}
         # Extra fields of the `session` event: name -> async (user id) -> JSON-able value.
         self.session_fields: dict[str, Callable[[uuid.UUID], Awaitable[Any]]] = {}
+
+    async def check_public_text(self, text: str, **kw: Any) -> str:
+        """The text as every check passes it (all allow when none is added)."""
+        for check in self.public_text_checks:
+            text = await check(text, **kw)
+        return text
 
 
 CTX_KEY = web.AppKey("ctx", AppContext)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from server.config import Settings
 
 Status = tuple[str, str]  # (state, why)
-# Domains add sections: fn(settings) -> {name: (state, why)}.
-DOCTOR_SECTIONS: dict[str, Callable[[Settings], dict[str, Status]]] = {}
+Section = Callable[[Settings], dict[str, Status]]  # a domain's section: fn(settings) -> {name: (state, why)}
 
 
 def model_presence(model_id: str) -> Status:
@@ -100,10 +99,11 @@ def _models(settings: Settings) -> dict[str, Status]:
     return out
 
 
-def run_doctor(settings: Settings) -> dict[str, dict[str, Status]]:
+def run_doctor(settings: Settings, sections: Mapping[str, Section]) -> dict[str, dict[str, Status]]:
+    """The shared checks, then each domain's section (`server.domains.doctor_sections()`)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     report = {"database": _database(settings), "redis": _redis(settings), "models": _models(settings)}
-    for name, fn in DOCTOR_SECTIONS.items():
+    for name, fn in sections.items():
         try:
             report[name] = fn(settings)
         except Exception as e:

@@ -216,7 +216,8 @@ class WorldServer:
         self.clients.clear()
 
 
-async def start_world(settings, url: str, seed: bool = True) -> WorldServer:
+async def start_world(settings, url: str, seed: bool = True, domains=None) -> WorldServer:
+    """A world on a free port; `domains` replaces server.domains.DOMAINS (a test's extra domain)."""
     from aiohttp import web
 
     from server.app import create_app
@@ -224,7 +225,7 @@ async def start_world(settings, url: str, seed: bool = True) -> WorldServer:
 
     if seed:
         await _seed(url, settings, only_if_empty=True)
-    app = create_app(settings, url)
+    app = create_app(settings, url) if domains is None else create_app(settings, url, domains)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1)
     await runner.setup()
     port = free_port()

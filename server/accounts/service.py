@@ -38,6 +38,8 @@ ZXCVBN_MAX = 32
 
 # Called inside the registration transaction (e.g. the economy's starting grant).
 UserCreatedHook = Callable[[AsyncSession, User], Awaitable[None]]
+# Runs after the password matched and before a token is issued; raises ProtocolError to refuse.
+LoginHook = Callable[[User], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,9 @@ class Accounts:
         self._login_name_limit = parse(login_name_rate)  # per name over all addresses: softer
         self._login_ip_limit = parse(login_ip_rate)  # per address over all names
         self._signup_limit = parse(signup_rate)  # per address
+        # Hooks other domains add to (declared in accounts' Domain.offers).
         self.on_user_created: list[UserCreatedHook] = []
+        self.on_login: list[LoginHook] = []
 
     @classmethod
     def from_settings(cls, db: Database, settings) -> Accounts:
@@ -196,6 +200,15 @@ class Accounts:
         return user
 
     async def login(self, username: str, password: str, *, ip: str = "") -> tuple[str, User]:
+        """A token for name and password, unless an `on_login` hook refuses (moderation: a world ban)."""
+        user = await self.verify_login(username, password, ip=ip)
+        for hook in self.on_login:
+            await hook(user)
+        return self.issue_token(user), user
+
+    async def verify_login(self, username: str, password: str, *, ip: str = "") -> User:
+        """The user whose name and password these are (rate limited), without the login hooks:
+        a banned person can still prove who they are to file an appeal."""
         username = clean_text(username, "username", max_len=64)
         name = username.lower()
         for limit, key in ((self._login_limit, f"name:{name}|ip:{ip}"), (self._login_ip_limit, f"ip:{ip}"),
@@ -214,7 +227,7 @@ class Accounts:
             values["password_hash"] = await self.hash_password(password)
         async with self.db.session() as s:
             await s.execute(update(User).where(User.id == user.id).values(**values))
-        return self.issue_token(user), user
+        return user
 
     async def change_password(self, user_id: uuid.UUID, old_password: str, new_password: str) -> tuple[str, User]:
         """The caller's own password; every older token (other devices too) stops working."""

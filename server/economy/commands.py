@@ -7,7 +7,6 @@ import argparse
 import asyncio
 import json
 
-from server.cli import command
 from server.config import ConfigError, Settings
 
 
@@ -30,7 +29,6 @@ async def _audit(url: str, max_rows: int):
         await db.dispose()
 
 
-@command("economy audit", configure)
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """Check every ledger invariant; exit 1 with the offending rows when one fails."""
     import asyncpg

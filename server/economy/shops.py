@@ -18,15 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.admin.audit import record
 from server.economy.ledger import MAX_AMOUNT, MAX_REASON, Ledger, as_uuid, check_key, check_text, fingerprint
 from server.protocol import ProtocolError
-from server.world.seed import register_seed_step
 
 log = logging.getLogger(__name__)
 
 MAX_QTY = 1000
 PURCHASE_KINDS = ("purchase", "npc_sale")
 
-# npc id (as the client names it) -> shop key, or None when that npc keeps no shop.
+# npc id (as the client names it) -> shop key, or None when this resolver does not know it.
 NpcResolver = Callable[[str], Awaitable[str | None]]
+# (user id, shop key, sku, qty, buy's result) after a person's own purchase committed; must not block.
+PurchaseHook = Callable[[Any, str, str, int, dict[str, Any]], None]
 
 SQL_BUY = ("SELECT * FROM shop_buy($1::uuid, $2::text, $3::text, $4::integer, $5::text, $6::bytea, $7::text, "
            "$8::bigint)")
@@ -44,14 +45,24 @@ def check_qty(qty: Any) -> int:
 
 
 class Shops:
-    """`resolve_npc` is replaceable: the residents domain maps its npc ids to shop keys."""
+    """Offers two hooks: `npc_resolvers` (residents map their npc ids to shop keys) and
+    `on_purchase` (shopkeepers notice a purchase made at their shop)."""
 
     def __init__(self, ledger: Ledger):
         self.ledger = ledger
-        self.resolve_npc: NpcResolver = self.shop_exists
+        self.npc_resolvers: list[NpcResolver] = []
+        self.on_purchase: list[PurchaseHook] = []
+
+    async def resolve_npc(self, npc: str) -> str | None:
+        """The shop key of the npc the client names: the first resolver that knows it, else the
+        npc id is taken as the shop key itself."""
+        for resolver in self.npc_resolvers:
+            key = await resolver(npc)
+            if key is not None:
+                return key
+        return await self.shop_exists(npc)
 
     async def shop_exists(self, key: str) -> str | None:
-        """The default resolver: the npc id is the resident key itself."""
         if not isinstance(key, str):
             return None
         found = await self.ledger._fetchrow("SELECT key FROM shops WHERE key = $1", key)
@@ -85,9 +96,13 @@ class Shops:
         fp = fingerprint("buy", kind, shop_key, sku, qty)
         row = await self.ledger._fetchrow(SQL_BUY, uid, shop_key, sku, qty, key, fp, kind,
                                           self.ledger.starting_grant)
-        return {"transaction_id": str(row["tx_id"]), "balance": row["wallet_balance"], "total": row["total"],
-                "replayed": row["was_replayed"], "created_at": row["tx_created_at"].isoformat(),
-                "inventory": await self.inventory(uid)}
+        result = {"transaction_id": str(row["tx_id"]), "balance": row["wallet_balance"], "total": row["total"],
+                  "replayed": row["was_replayed"], "created_at": row["tx_created_at"].isoformat(),
+                  "inventory": await self.inventory(uid)}
+        if kind == "purchase" and not result["replayed"]:
+            for hook in self.on_purchase:
+                hook(user_id, shop_key, sku, qty, result)
+        return result
 
     async def inventory(self, user_id: Any) -> list[dict[str, Any]]:
         rows = await self.ledger._fetch(SQL_INVENTORY, as_uuid(user_id))
@@ -201,5 +216,3 @@ async def seed_shops(session: AsyncSession, world: dict[str, Any]) -> int:
                 added += 1
     return added
 
-
-register_seed_step(seed_shops)

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import os
 
-from server.cli import command
-from server.doctor import DOCTOR_SECTIONS
-from server.inference.doctor import doctor_section
 from server.inference.specs import specs_from_settings
 
-DOCTOR_SECTIONS["inference"] = doctor_section
 
-
-def _no_args(parser) -> None:
-    pass
-
-
-@command("models pull", _no_args)
 def models_pull(settings, args) -> int:
     """Download every configured model with progress bars (needs internet)."""
     from ai.inference import pull_models
@@ -34,7 +24,6 @@ def models_pull(settings, args) -> int:
     return 1 if failed else 0
 
 
-@command("models list", _no_args)
 def models_list(settings, args) -> int:
     """The configured models and whether each is present on this machine."""
     from server.doctor import model_presence
@@ -45,13 +34,12 @@ def models_list(settings, args) -> int:
     return 0
 
 
-def _serve_args(parser) -> None:
+def serve_args(parser) -> None:
     from ai.inference.server import add_arguments
 
     add_arguments(parser)
 
 
-@command("inference serve", _serve_args)
 def inference_serve(settings, args) -> int:
     """Serve the configured models over HTTP: the OpenAI routes, /v1/classify, /v1/translate, /metrics."""
     import asyncio

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from server.doctor import DOCTOR_SECTIONS
-from server.inference.doctor import doctor_section
 from server.inference.specs import build_service, placement
 
 log = logging.getLogger(__name__)
-
-DOCTOR_SECTIONS["inference"] = doctor_section
 
 
 def setup(ctx) -> None:

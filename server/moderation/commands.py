@@ -5,12 +5,6 @@ from __future__ import annotations
 
 import sys
 
-from server.cli import command
-from server.doctor import DOCTOR_SECTIONS
-from server.moderation.doctor import doctor_section
-
-DOCTOR_SECTIONS["moderation"] = doctor_section
-
 KINDS = ("chat", "whisper", "name", "room", "npc")
 
 
@@ -19,7 +13,6 @@ def configure(parser) -> None:
     parser.add_argument("--kind", default="chat", choices=KINDS, help="what the lines are (default chat)")
 
 
-@command("moderate", configure)
 def run(settings, args) -> int:
     """Moderate lines from stdin: one JSON verdict per line (action, categories, scores, masked text)."""
     from ai.moderation import ModerationRules

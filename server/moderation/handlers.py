@@ -9,9 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.accounts.auth import CURRENT_USER
-from server.doctor import DOCTOR_SECTIONS
 from server.moderation.appeals import Appeals
-from server.moderation.doctor import doctor_section
 from server.moderation.policy import Ladder, Policy
 from server.moderation.reviews import Reviews
 from server.moderation.rules_store import RulesStore
@@ -23,7 +21,6 @@ from server.text import SafeMultiline, SafeText
 
 log = logging.getLogger(__name__)
 
-DOCTOR_SECTIONS["moderation"] = doctor_section
 KICK_OP = "moderation.kick"
 RULES_OP = "moderation.rules"
 
@@ -143,7 +140,7 @@ def setup(ctx) -> None:
     policy = service.policy = Policy(ctx.db, Ladder.from_settings(settings), notifier, ctx.rooms)
     reviews = service.reviews = Reviews(ctx.db, policy, notifier, ctx.chat)
     appeals = service.appeals = Appeals(ctx.db, policy, notifier)
-    ctx.check_public_text = service.check_public_text
+    ctx.public_text_checks.append(service.check_public_text)
     ctx.session_fields["sanctions"] = policy.active_list
     if ctx.chat is not None:
         ctx.chat.pipeline.add(ModerationStage(service, policy, reviews, ctx.rooms, settings))
@@ -153,16 +150,11 @@ def setup(ctx) -> None:
     async def refuse_banned(conn: Connection) -> None:
         await policy.require_not_banned(conn.user_id)
 
-    hub.on_connect.insert(0, refuse_banned)
-    login = ctx.accounts.login  # the unwrapped login checks a name and password for appeals
-
-    async def login_unless_banned(username: str, password: str, *, ip: str = ""):
-        token, user = await login(username, password, ip=ip)
+    async def refuse_banned_login(user) -> None:
         await policy.require_not_banned(user.id)
-        return token, user
 
-    # Accounts has no login hook; wrapping the instance's method keeps accounts unaware of moderation.
-    ctx.accounts.login = login_unless_banned
+    hub.on_connect.insert(0, refuse_banned)
+    ctx.accounts.on_login.append(refuse_banned_login)
 
     bus = getattr(ctx.rooms, "bus", None)
     if bus is not None:
@@ -222,7 +214,7 @@ def setup(ctx) -> None:
         if request.headers.get("Authorization"):
             user = await ctx.auth.require(request, "user")
         elif body.username and body.password:
-            _, user = await login(body.username, body.password, ip=request.remote or "")
+            user = await ctx.accounts.verify_login(body.username, body.password, ip=request.remote or "")
         else:
             raise ProtocolError("unauthorized", "log in, or give your username and password")
         return {"appeal": await appeals.file(user.id, body.text, sanction_id=body.sanction_id,

@@ -1,20 +1,10 @@
-"""CLI side of residents: the `townsquare doctor` section, `townsquare residents list` and
-`townsquare residents eval` (the CLI imports every domain's commands module)."""
+"""CLI side of residents: `townsquare residents list` and `townsquare residents eval`."""
 
 from __future__ import annotations
 
-from server.cli import command
-from server.doctor import DOCTOR_SECTIONS
 from server.residents.doctor import doctor_section
 
-DOCTOR_SECTIONS["residents"] = doctor_section
 
-
-def _no_args(parser) -> None:
-    pass
-
-
-@command("residents list", _no_args)
 def residents_list(settings, args) -> int:
     """Each resident and the brain it has (the same lines as the doctor's residents section)."""
     for name, (state, why) in doctor_section(settings).items():
@@ -22,7 +12,7 @@ def residents_list(settings, args) -> int:
     return 0
 
 
-def _eval_args(parser) -> None:
+def eval_args(parser) -> None:
     parser.add_argument("--brain", choices=("retrieval", "llm"), default="retrieval",
                         help="retrieval: no model; llm: the npc model (models.npc) or --base-url")
     parser.add_argument("--base-url", default="", help="an OpenAI-compatible server for the llm brain")
@@ -33,7 +23,6 @@ def _eval_args(parser) -> None:
     parser.add_argument("--only", default="", help="only cases whose id or category contains this")
 
 
-@command("residents eval", _eval_args)
 def residents_eval(settings, args) -> int:
     """Play the scripted resident conversations against a brain; print a pass rate per category."""
     import asyncio

@@ -1,5 +1,5 @@
 """Residents in the world: the chat stage that lets them hear, their socket events, admin REST,
-the doctor section and the world-file seed step (thin: validate, call ResidentService, reply).
+and the hooks they add to chat, shops and the bus (thin: validate, call ResidentService, reply).
 
 Events (client -> server, acked like every event):
   npc:whisper  {"npc": id|key, "text"}   -> {"message_id", "action"}   a private line to a resident
@@ -21,16 +21,10 @@ from pydantic import BaseModel, Field
 from server.accounts.auth import CURRENT_USER
 from server.chat.pipeline import ChatDraft, ChatStage
 from server.db import utcnow
-from server.doctor import DOCTOR_SECTIONS
 from server.protocol import ProtocolError
 from server.realtime.hub import Connection, Payload
-from server.residents.doctor import doctor_section
 from server.residents.seed import seed_residents
 from server.residents.service import ResidentService
-from server.world.seed import register_seed_step
-
-register_seed_step(seed_residents)
-DOCTOR_SECTIONS["residents"] = doctor_section
 
 
 class ResidentsStage(ChatStage):
@@ -130,6 +124,7 @@ def setup(ctx) -> None:
     ctx.rooms.bus.observers.append(svc.observe)
     ctx.rooms.bus.on_control.append(svc.on_control)
     ctx.live_figures["residents"] = svc.figures
+    hook_shops(ctx)
     hub, api = ctx.hub, ctx.api
 
     def resident(npc: str):
@@ -231,45 +226,26 @@ def setup(ctx) -> None:
                                   limit=query.limit, person=query.person)
 
 
-def _wrap_purchases(ctx) -> None:
-    """Shopkeepers notice purchases made at their shop without them (shop:buy)."""
-    shops = ctx.shops
-    if shops is None or getattr(shops.buy, "_residents", False):
-        return
-    inner = shops.buy
+def hook_shops(ctx) -> None:
+    """Shops know residents by their ids, and shopkeepers notice purchases made at their shop
+    without them (shop:buy)."""
+    svc = ctx.residents
 
-    async def buy(user_id, shop_key, sku, qty, idempotency_key, *, kind: str = "purchase"):
-        result = await inner(user_id, shop_key, sku, qty, idempotency_key, kind=kind)
-        if kind == "purchase" and not result.get("replayed"):
-            ctx.residents.spawn(ctx.residents.purchased(user_id, shop_key, sku, qty, result))
-        return result
+    async def shop_of(npc: str) -> str | None:
+        rec = svc.resolve(npc)
+        return rec.shop_key if rec is not None else None
 
-    buy._residents = True  # type: ignore[attr-defined]
-    shops.buy = buy
+    def purchased(user_id, shop_key: str, sku: str, qty: int, result: dict) -> None:
+        svc.spawn(svc.purchased(user_id, shop_key, sku, qty, result))
 
-
-def _resolve_npcs(ctx) -> None:
-    """The client names a resident by its id (room:join's npcs); shops are keyed by resident key."""
-    shops = ctx.shops
-    if shops is None:
-        return
-    fallback = shops.resolve_npc
-
-    async def resolve(npc: str) -> str | None:
-        rec = ctx.residents.resolve(npc)
-        if rec is not None:
-            return rec.shop_key
-        return await fallback(npc)
-
-    shops.resolve_npc = resolve
+    ctx.shops.npc_resolvers.append(shop_of)
+    ctx.shops.on_purchase.append(purchased)
 
 
 async def startup(ctx) -> None:
     # A world seeded before residents existed still gets them (idempotent).
     async with ctx.db.session() as s:
         await seed_residents(s, ctx.world)
-    _resolve_npcs(ctx)
-    _wrap_purchases(ctx)
     await ctx.residents.start()
 
 

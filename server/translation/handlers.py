@@ -7,14 +7,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from server.doctor import DOCTOR_SECTIONS
-from server.translation.doctor import doctor_section
 from server.translation.service import TranslationService
 from server.translation.stage import TranslationStage
 
 log = logging.getLogger(__name__)
-
-DOCTOR_SECTIONS["translation"] = doctor_section
 
 
 def setup(ctx) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -16,14 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.world.models import Room
 from server.world.tiled import RoomMap, parse_map
 
-# Other domains (residents, shops) register a step that seeds their part of the world file.
+# A domain's step that seeds its part of the world file (Domain.seed); returns the rows it added.
 SeedStep = Callable[[AsyncSession, dict[str, Any]], Awaitable[int]]
-_extra_steps: list[SeedStep] = []
-
-
-def register_seed_step(step: SeedStep) -> None:
-    if step not in _extra_steps:
-        _extra_steps.append(step)
 
 
 def load_world_file(path: Path | None = None) -> dict[str, Any]:
@@ -92,10 +86,12 @@ def room_from_data(r: dict[str, Any]) -> Room:
 SEED_LOCK = 7_311_002
 
 
-async def seed_world(session: AsyncSession, world: dict[str, Any], *, rooms: bool = True) -> SeedReport:
+async def seed_world(session: AsyncSession, world: dict[str, Any], *, rooms: bool = True,
+                     steps: Sequence[SeedStep] = ()) -> SeedReport:
     """Inserts what is missing. Concurrent seeders (several nodes starting) serialize on an
     advisory lock. `rooms=False` leaves rooms alone (an admin may have removed one on purpose)
-    while domains still add their rows, e.g. shops for a world seeded before the economy existed."""
+    while domains still add their rows (`steps`, in domain order), e.g. shops for a world seeded
+    before the economy existed."""
     from sqlalchemy import text
 
     await session.execute(text(f"SELECT pg_advisory_xact_lock({SEED_LOCK})"))
@@ -111,6 +107,6 @@ async def seed_world(session: AsyncSession, world: dict[str, Any], *, rooms: boo
             apply_map(row, r["map_doc"])  # a room seeded before rooms had maps gets its map once
             report.extra_added += 1
     await session.flush()
-    for step in _extra_steps:
+    for step in steps:
         report.extra_added += await step(session, world)
     return report

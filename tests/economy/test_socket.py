@@ -100,21 +100,21 @@ async def test_shop_list_buy_and_inventory(world):
     assert (await call(c, "wallet:balance"))["balance"] == 985
 
 
-async def test_the_npc_resolver_is_replaceable(world):
+async def test_an_npc_resolver_hook_names_shops(world):
     _, c = await world.user()
     shops = world.ctx.shops
-    default = shops.resolve_npc
     npc_id = str(uuid.uuid4())
 
     async def by_uuid(npc: str):
         return "tobin" if npc == npc_id else None
 
-    shops.resolve_npc = by_uuid
+    shops.npc_resolvers.append(by_uuid)
     try:
         assert (await call(c, "shop:list", {"npc": npc_id}))["ok"]
-        assert err(await call(c, "shop:list", {"npc": "tobin"})) == "not_found"
+        assert (await call(c, "shop:list", {"npc": "tobin"}))["ok"]  # a shop key still names its shop
+        assert err(await call(c, "shop:list", {"npc": str(uuid.uuid4())})) == "not_found"
     finally:
-        shops.resolve_npc = default
+        shops.npc_resolvers.remove(by_uuid)
 
 
 async def test_npc_sale_through_ctx_shops(world):
@@ -129,7 +129,6 @@ async def test_a_memo_refused_by_moderation_moves_nothing(world):
 
     _, a = await world.user()
     bob, b = await world.user()
-    default = world.ctx.check_public_text
     seen = []
 
     async def strict(text, **kw):
@@ -138,12 +137,12 @@ async def test_a_memo_refused_by_moderation_moves_nothing(world):
             raise ProtocolError("invalid_payload", "that memo is not allowed")
         return text
 
-    world.ctx.check_public_text = strict
+    world.ctx.public_text_checks.append(strict)
     try:
         payload = {"to": bob["user"]["id"], "amount": 5, "memo": "rude words", "idempotency_key": key()}
         assert err(await call(a, "wallet:transfer", payload)) == "invalid_payload"
         assert (await call(a, "wallet:transfer", {**payload, "memo": "thanks", "idempotency_key": key()}))["ok"]
     finally:
-        world.ctx.check_public_text = default
+        world.ctx.public_text_checks.remove(strict)
     assert seen == ["memo", "memo"]
     assert (await call(b, "wallet:balance"))["balance"] == 1005

@@ -44,13 +44,16 @@ async def test_migrations_up_and_down_on_empty_database(pg_server):
 
 
 async def test_seed_is_idempotent(db):
+    from server.domains import seed_steps
+
     world = load_world_file()
     async with db.session() as s:
-        first = await seed_world(s, world)
+        first = await seed_world(s, world, steps=seed_steps())
+    assert first.extra_added > 0  # the domains' steps ran (shops, residents)
     assert {"plaza", "market", "library"} <= set(first.rooms_added)
     async with db.session() as s:
         count = await s.scalar(select(func.count()).select_from(Room))
-        second = await seed_world(s, world)
+        second = await seed_world(s, world, steps=seed_steps())
     assert not second.changed
     async with db.session() as s:
         assert await s.scalar(select(func.count()).select_from(Room)) == count

@@ -189,7 +189,7 @@ async def test_display_names_and_room_names_are_checked(world):
 
 
 async def test_pipeline_delivers_without_the_optional_model_and_doctor_says_so(world):
-    from server.doctor import DOCTOR_SECTIONS
+    from server.domains import doctor_sections
 
     assert world.ctx.inference is not None and not world.ctx.inference.available("toxicity")
     room = await fresh_room(world)
@@ -201,7 +201,7 @@ async def test_pipeline_delivers_without_the_optional_model_and_doctor_says_so(w
     assert row.moderation["model"] is None and "not configured" in row.moderation["model_missing"]
     assert "rules plus the bundled model" in row.moderation["model_missing"]
 
-    report = DOCTOR_SECTIONS["moderation"](world.ctx.settings)
+    report = doctor_sections()["moderation"](world.ctx.settings)
     assert report["toxicity model (optional)"][0] == "missing"
     assert report["bundled model"][0] == "found"
     assert report["pipeline"] == ("ok", report["pipeline"][1]) and "still delivers" in report["pipeline"][1]

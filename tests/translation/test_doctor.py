@@ -1,14 +1,14 @@
-"""`townsquare doctor` on translation: registered for the CLI, and what it says per configuration."""
+"""`townsquare doctor` on translation: declared by the domain, and what it says per configuration."""
 
 from server.config import ModelsConfig
 from tests.conftest import make_settings
 
 
-def test_the_cli_registers_the_section():
-    from server.doctor import DOCTOR_SECTIONS
-    from server.translation.commands import doctor_section
+def test_the_domain_declares_the_section():
+    from server.domains import doctor_sections
+    from server.translation.doctor import doctor_section
 
-    assert DOCTOR_SECTIONS["translation"] is doctor_section
+    assert doctor_sections()["translation"] is doctor_section
 
 
 def test_a_missing_model_and_an_opus_template_are_explained(tmp_path):

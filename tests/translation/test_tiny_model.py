@@ -72,7 +72,7 @@ async def test_lines_are_translated_by_the_tiny_model_in_shared_batches(world):
 
 
 async def test_doctor_finds_the_configured_model(world):
-    from server.doctor import DOCTOR_SECTIONS
+    from server.domains import doctor_sections
 
-    report = DOCTOR_SECTIONS["translation"](world.ctx.settings)
+    report = doctor_sections()["translation"](world.ctx.settings)
     assert report["model"][0] == "found" and report["delivery"][0] == "ok"

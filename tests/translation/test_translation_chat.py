@@ -186,9 +186,9 @@ async def test_without_a_model_lines_go_out_untranslated_and_say_so(world):
     assert line["translation"] == {"lang": "es", "text": None, "unavailable": True, "reason": "no_model"}
     assert await svc.translate_text("hello", "en", "es") is None
 
-    from server.doctor import DOCTOR_SECTIONS
+    from server.domains import doctor_sections
 
-    report = DOCTOR_SECTIONS["translation"](world.ctx.settings)
+    report = doctor_sections()["translation"](world.ctx.settings)
     assert report["model"][0] == "missing" and "untranslated" in report["model"][1]
     assert report["language id"][0] == "found"
 
