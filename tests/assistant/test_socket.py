@@ -5,23 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import pytest_asyncio
 from sqlalchemy import select
 
 from server.admin.models import AuditEntry
-from server.assistant.domain import DOMAIN as ASSISTANT
-from server.domains import DOMAINS
-from tests.conftest import Inbox, call, make_settings, start_world
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def world(db_url, tmp_path_factory):
-    """The seeded world with the assistant domain (listed in server.domains, or added here)."""
-    domains = DOMAINS if ASSISTANT in DOMAINS else (*DOMAINS, ASSISTANT)
-    server = await start_world(make_settings(tmp_path_factory.mktemp("assistant")), db_url, domains=domains)
-    yield server
-    await server.close_clients()
-    await server.runner.cleanup()
+from tests.conftest import Inbox, call
 
 
 def err(reply: dict) -> str:

@@ -6,23 +6,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import pytest_asyncio
 
-from server.assistant.domain import DOMAIN as ASSISTANT
-from server.domains import DOMAINS
 from tests.browser.conftest import balance, person_in_world, shot_path
-from tests.conftest import call, make_settings, start_world
+from tests.conftest import call
 
 pytestmark = pytest.mark.browser
 
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def world(db_url, tmp_path_factory):
-    domains = DOMAINS if ASSISTANT in DOMAINS else (*DOMAINS, ASSISTANT)
-    server = await start_world(make_settings(tmp_path_factory.mktemp("assistant-browser")), db_url, domains=domains)
-    yield server
-    await server.close_clients()
-    await server.runner.cleanup()
 
 
 async def test_ask_in_chat_and_confirm_a_tip_in_the_panel(world, browser):
