@@ -57,6 +57,9 @@ class Interest:
         return cx0 <= int(x // self.cell) <= cx1 and cy0 <= int(y // self.cell) <= cy1
 
 
+_compact = json.JSONEncoder(separators=(",", ":")).encode  # one encoder (json.dumps with separators builds one per call)
+
+
 def _n(v: float) -> str:
     return repr(round(v, 2))
 
@@ -219,7 +222,7 @@ class Frames:
     def _acks(self, conn: Connection) -> str:
         acks, conn.acks = conn.acks, []
         self.hub.folded.discard(conn.sid)
-        return ',"a":' + json.dumps(acks, separators=(",", ":"))
+        return ',"a":' + _compact(acks)
 
     def _send(self, eio_sid: str, pkt) -> None:
         sock = self.fanout.sio.eio.sockets.get(eio_sid)

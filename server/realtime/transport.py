@@ -26,6 +26,11 @@
 
 5. Socket.IO's JSON decoding builds a new JSONDecoder per packet (it passes `parse_int`); one
    decoder with the same guard is built once instead.
+
+6. An un-acked `move` (`42["move",{...}]`, what wire-2 clients send five times a second) read by
+   `_websocket_loop` goes straight to its handler: decoded once, without engine.io's and Socket.IO's
+   packet objects and event dispatch in between. Anything else, or a frame that does not decode to
+   `[name, payload]`, takes the usual way (and the wire guard).
 """
 
 from __future__ import annotations
@@ -138,6 +143,7 @@ async def _websocket_loop(sock, ws) -> None:
     sock.connected = True
     sock.upgraded = True
     limit = sock.server.max_http_buffer_size
+    fast = getattr(sock.server, "ts_fast", None)
 
     async def writer():  # engine.io's: sends what is queued (direct writes bypass it)
         while True:
@@ -163,6 +169,8 @@ async def _websocket_loop(sock, ws) -> None:
                 break
             if data is None or len(data) > limit:
                 break
+            if fast is not None and type(data) is str and data.startswith(FAST_PREFIX) and await fast(sock.sid, data):
+                continue
             try:
                 await sock.receive(eio_packet.Packet(encoded_packet=data))
             except eio_exceptions.SocketIsClosedError:
@@ -192,6 +200,7 @@ async def _fast_send(self, pkt) -> None:
 
 
 INLINE_EVENTS = frozenset({"move"})
+FAST_PREFIX = '42["move",'  # engine.io MESSAGE + Socket.IO EVENT, default namespace, no ack id
 
 
 def _safe_int(s: str) -> int:
@@ -236,3 +245,20 @@ def tune_transport(sio: socketio.AsyncServer) -> None:
         await original(eio_sid, namespace, id, data)
 
     sio._handle_event = handle_event
+
+    async def fast_event(eio_sid: str, data: str) -> bool:
+        """An un-acked inline event straight to its handler; False: let the usual path read it."""
+        try:
+            d = FastJson.loads(data[2:])
+        except (ValueError, RecursionError):
+            return False
+        if type(d) is not list or len(d) != 2 or d[0] not in INLINE_EVENTS:
+            return False
+        handler = (sio.handlers.get("/") or {}).get(d[0])
+        sid = sio.manager.sid_from_eio_sid(eio_sid, "/")
+        if handler is None or sid is None or not sio.manager.is_connected(sid, "/"):
+            return False
+        await handler(sid, d[1])
+        return True
+
+    eio.ts_fast = fast_event
