@@ -13,6 +13,7 @@ import {
   saveSession,
   setLanguages,
 } from "./net.js";
+import { AssistantPanel } from "./panels/assistant.js";
 import { renderAuth } from "./panels/auth.js";
 import { ChatPanel, EMOTES } from "./panels/chat.js";
 import { PeoplePanel } from "./panels/people.js";
@@ -86,6 +87,12 @@ class World {
       people: this.people,
       onSay: (id, text) => id && this.view?.say(id, text),
     });
+    this.assistant = new AssistantPanel({
+      conn,
+      chat: this.chat,
+      onJoin: (snapshot) => (this.applySnapshot(snapshot), rememberRoom(snapshot.room.slug)),
+      onWalk: ({ x, y }) => this.view?.showTarget(x, y),
+    });
     this.buildLayout();
     this.view = new RoomView(this.canvasHost, {
       onWalk: (x, y) => this.walkTo(x, y),
@@ -138,7 +145,7 @@ class World {
         el("div", { class: "topbar-right" }, this.connStatus, this.wallet.element, menu),
       ),
       this.offline,
-      el("main", { class: "world" }, this.stage, el("aside", { class: "side", "aria-label": "People and chat" }, this.people.element, this.chat.element)),
+      el("main", { class: "world" }, this.stage, el("aside", { class: "side", "aria-label": "People and chat" }, this.people.element, this.chat.element, this.assistant.element)),
     );
   }
 
