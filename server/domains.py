@@ -10,8 +10,10 @@ from server.assistant.domain import DOMAIN as assistant
 from server.chat.domain import DOMAIN as chat
 from server.domain import Command, Domain
 from server.economy.domain import DOMAIN as economy
+from server.events.domain import DOMAIN as events
 from server.inference.domain import DOMAIN as inference
 from server.moderation.domain import DOMAIN as moderation
+from server.privacy.domain import DOMAIN as privacy
 from server.residents.domain import DOMAIN as residents
 from server.translation.domain import DOMAIN as translation
 from server.world.domain import DOMAIN as world
@@ -27,6 +29,8 @@ DOMAINS: tuple[Domain, ...] = (
     residents,
     assistant,
     admin,
+    events,
+    privacy,
 )
 
 

@@ -357,6 +357,26 @@ class Ledger:
 
         return await self._in_session(op)
 
+    async def reward(self, user_id: Any, amount: Any, *, idempotency_key: Any, memo: Any = "") -> dict[str, Any]:
+        """From the treasury to a wallet (a quest's reward), kind "reward"; the key is the person's,
+        so the same key again returns the first result and moves nothing. A short treasury is
+        `insufficient_funds` (an admin mints into it)."""
+        amount = check_amount(amount)
+        key = check_key(idempotency_key)
+        memo = check_text(memo, "memo", MAX_MEMO)
+        uid = as_uuid(user_id)
+
+        async def op(s: AsyncSession) -> dict[str, Any]:
+            wallet = await s.scalar(text("SELECT ledger_wallet(:u, :g)"), {"u": uid, "g": self.starting_grant})
+            treasury = await s.scalar(text("SELECT id FROM ledger_accounts WHERE key = 'treasury'"))
+            row = await self._post(s, "reward", uid, key, fingerprint("reward", amount, memo), memo,
+                                   [treasury, wallet], [-amount, amount])
+            balance = await s.scalar(text("SELECT balance FROM ledger_accounts WHERE id = :a"), {"a": wallet})
+            return {"transaction_id": str(row.tx_id), "balance": balance, "amount": amount, "memo": memo,
+                    "replayed": row.was_replayed, "created_at": _iso(row.tx_created_at)}
+
+        return await self._in_session(op)
+
     # -- history --------------------------------------------------------------------------------
     async def history(self, user_id: Any, *, before: Any = None, limit: int = 20) -> list[dict[str, Any]]:
         """The user's entries, newest first; `before` is a transaction id from a previous page."""

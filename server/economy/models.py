@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from server.db.base import Base
 
 ACCOUNT_KINDS = ("user", "system", "sink", "issuance")
-TX_KINDS = ("grant", "transfer", "purchase", "mint", "burn", "reversal", "npc_sale")
+TX_KINDS = ("grant", "transfer", "purchase", "mint", "burn", "reversal", "npc_sale", "reward")  # reward: 0012_events
 
 
 class LedgerAccount(Base):

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from server.accounts.auth import CURRENT_USER
 from server.economy.ledger import MAX_AMOUNT, MAX_KEY, MAX_REASON
 
-TxKind = Literal["grant", "transfer", "purchase", "mint", "burn", "reversal", "npc_sale"]
+TxKind = Literal["grant", "transfer", "purchase", "mint", "burn", "reversal", "npc_sale", "reward"]
 
 
 class _Body(BaseModel):

@@ -1,0 +1,1 @@
+"""Events and quests on the world clock, a person's activity and the suggestions drawn from it."""

@@ -1,0 +1,1 @@
+"""A person's data: everything stored about them, exported or erased."""
