@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from server.db import Database
     from server.economy.ledger import Ledger
     from server.economy.shops import Shops
+    from server.events.service import EventService
     from server.moderation.service import ModerationService
     from server.realtime.hub import Hub
     from server.residents.service import ResidentService
@@ -59,6 +60,7 @@ class AppContext:
     translation: TranslationService | None
     residents: ResidentService | None
     assistant: Assistant | None
+    events: EventService | None
 
     def __init__(self, settings: Settings, db: Database, sio: socketio.AsyncServer, hub: Hub,
                  api: Api, accounts: Accounts, auth: Auth, redis: Redis | None, world: dict):
@@ -74,6 +76,7 @@ class AppContext:
         self.node_id = uuid.uuid4().hex[:12]
         self.inference = self.session_watch = self.rooms = self.chat = None
         self.ledger = self.shops = self.moderation = self.translation = self.residents = self.assistant = None
+        self.events = None
         # Run in order by check_public_text (moderation adds its check).
         self.public_text_checks: list[TextCheck] = []
         # Figures for /admin and doctor: name -> zero-arg callable returning a JSON-able value.
