@@ -28,6 +28,11 @@ async def test_ask_in_chat_and_confirm_a_tip_in_the_panel(world, browser):
     await page.locator(".chat .line.system", has_text="You are in The Market now.").wait_for()
     assert await page.locator(".chat .line:not(.system)", has_text="/ask").count() == 0
 
+    # The panel lists what it can do: the server's declared tools, those that ask first marked.
+    await page.get_by_text("What can I ask?").click()
+    await page.locator('.assistant-tools li[data-tool="tip"]', has_text="(asks you first)").wait_for()
+    await page.get_by_text("What can I ask?").click()
+
     # In the panel: a tip is shown and held until Confirm.
     ask = page.get_by_label("What do you want to do?")
     await ask.fill(f"tip {ana_name} 20 coins for the help")

@@ -9,11 +9,11 @@ import { describeError } from "../net.js";
 import { el, setChildren } from "../ui.js";
 
 const WORDS = {
-  en: { title: "Assistant", placeholder: "Ask: take me to the market", ask: "Ask", you: "You", confirm: "Confirm", cancel: "Cancel", confirm_here: "Confirm or cancel it in the assistant panel.", done: "Done", label: "What do you want to do?" },
-  es: { title: "Asistente", placeholder: "Pide: llévame al mercado", ask: "Pedir", you: "Tú", confirm: "Confirmar", cancel: "Cancelar", confirm_here: "Confírmalo o cancélalo en el panel del asistente.", done: "Hecho", label: "¿Qué quieres hacer?" },
-  de: { title: "Assistent", placeholder: "Frag: bring mich zum Markt", ask: "Fragen", you: "Du", confirm: "Bestätigen", cancel: "Abbrechen", confirm_here: "Bestätige oder brich es im Assistenten ab.", done: "Erledigt", label: "Was möchtest du tun?" },
-  fr: { title: "Assistant", placeholder: "Demande : emmène-moi au marché", ask: "Demander", you: "Toi", confirm: "Confirmer", cancel: "Annuler", confirm_here: "Confirme ou annule dans le panneau de l'assistant.", done: "Fait", label: "Que veux-tu faire ?" },
-  pt: { title: "Assistente", placeholder: "Pede: leva-me ao mercado", ask: "Pedir", you: "Tu", confirm: "Confirmar", cancel: "Cancelar", confirm_here: "Confirma ou cancela no painel do assistente.", done: "Feito", label: "O que queres fazer?" },
+  en: { can: "What can I ask?", asks_first: "asks you first", title: "Assistant", placeholder: "Ask: take me to the market", ask: "Ask", you: "You", confirm: "Confirm", cancel: "Cancel", confirm_here: "Confirm or cancel it in the assistant panel.", done: "Done", label: "What do you want to do?" },
+  es: { can: "¿Qué puedo pedir?", asks_first: "te pregunta antes", title: "Asistente", placeholder: "Pide: llévame al mercado", ask: "Pedir", you: "Tú", confirm: "Confirmar", cancel: "Cancelar", confirm_here: "Confírmalo o cancélalo en el panel del asistente.", done: "Hecho", label: "¿Qué quieres hacer?" },
+  de: { can: "Was kann ich fragen?", asks_first: "fragt dich vorher", title: "Assistent", placeholder: "Frag: bring mich zum Markt", ask: "Fragen", you: "Du", confirm: "Bestätigen", cancel: "Abbrechen", confirm_here: "Bestätige oder brich es im Assistenten ab.", done: "Erledigt", label: "Was möchtest du tun?" },
+  fr: { can: "Que puis-je demander ?", asks_first: "te demande d'abord", title: "Assistant", placeholder: "Demande : emmène-moi au marché", ask: "Demander", you: "Toi", confirm: "Confirmer", cancel: "Annuler", confirm_here: "Confirme ou annule dans le panneau de l'assistant.", done: "Fait", label: "Que veux-tu faire ?" },
+  pt: { can: "O que posso pedir?", asks_first: "pergunta-te antes", title: "Assistente", placeholder: "Pede: leva-me ao mercado", ask: "Pedir", you: "Tu", confirm: "Confirmar", cancel: "Cancelar", confirm_here: "Confirma ou cancela no painel do assistente.", done: "Feito", label: "O que queres fazer?" },
 };
 
 function words() {
@@ -44,8 +44,21 @@ export class AssistantPanel {
       this.ask(text);
     });
     this.heading = el("h2", { id: "assistant-title" }, w.title);
-    this.element = el("section", { class: "assistant panel", id: "assistant", "aria-labelledby": "assistant-title" }, this.heading, this.log, this.form);
+    // What it can do: the server's declared tool list (the same one a model is given), fetched once when opened.
+    this.toolList = el("ul", { class: "assistant-tools" });
+    this.tools = el("details", { class: "assistant-help" }, el("summary", {}, w.can), this.toolList);
+    this.tools.addEventListener("toggle", () => this.tools.open && this.loadTools());
+    this.element = el("section", { class: "assistant panel", id: "assistant", "aria-labelledby": "assistant-title" }, this.heading, this.tools, this.log, this.form);
     this.attachToChat();
+  }
+
+  async loadTools() {
+    if (this.toolsLoaded) return;
+    const reply = await this.conn.request("assistant:tools", {});
+    if (!reply.ok) return;
+    this.toolsLoaded = true;
+    const w = words();
+    setChildren(this.toolList, reply.tools.map((tool) => el("li", { dataset: { tool: tool.name } }, tool.description, tool.confirm ? el("em", {}, ` (${w.asks_first})`) : null)));
   }
 
   /** `/ask ...` typed in the chat goes to the assistant, never to the room (our listener runs before the chat's). */
