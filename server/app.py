@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from server.db import Database
 from server.db.health import DatabaseUnavailable
 from server.domain import Domain
 from server.domains import DOMAINS
+from server.realtime.facade import Realtime
 from server.realtime.guard import WireGuard, origin_check
 from server.realtime.hub import Hub
 from server.rest import Api, body_timeout, error_middleware, json_response, security_headers
@@ -77,11 +79,14 @@ def create_app(settings: Settings, database_url: str, domains: tuple[Domain, ...
     sio.attach(app)
     api = Api()
     hub = Hub(sio)
+    node_id = uuid.uuid4().hex[:12]
     WireGuard(sio, hub, auth_timeout_s=settings.auth_timeout_s, bad_frame_limit=settings.bad_frame_limit,
               bad_frame_window_s=settings.bad_frame_window_s).install()
     accounts = Accounts.from_settings(db, settings)
+    realtime = Realtime(sio, hub, node_id, redis, prefix=settings.redis_prefix,
+                        send_queue_limit=settings.send_queue_limit)
     ctx = AppContext(settings, db, sio, hub, api, accounts, Auth(accounts, settings.trusted_proxies), redis,
-                     load_world_file(settings.world_file))
+                     load_world_file(settings.world_file), realtime=realtime, node_id=node_id)
     ctx.live_figures["connections"] = lambda: len(hub.connections)
     if redis is not None:
         ctx.live_figures["redis"] = link_of(redis).figures

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from server.economy.shops import Shops
     from server.events.service import EventService
     from server.moderation.service import ModerationService
+    from server.realtime.facade import Realtime
     from server.realtime.hub import Hub
     from server.residents.service import ResidentService
     from server.rest import Api
@@ -63,7 +64,8 @@ class AppContext:
     events: EventService | None
 
     def __init__(self, settings: Settings, db: Database, sio: socketio.AsyncServer, hub: Hub,
-                 api: Api, accounts: Accounts, auth: Auth, redis: Redis | None, world: dict):
+                 api: Api, accounts: Accounts, auth: Auth, redis: Redis | None, world: dict, *,
+                 realtime: Realtime, node_id: str):
         self.settings = settings
         self.db = db
         self.sio = sio
@@ -73,7 +75,8 @@ class AppContext:
         self.auth = auth
         self.redis = redis
         self.world = world  # the parsed world data file
-        self.node_id = uuid.uuid4().hex[:12]
+        self.node_id = node_id
+        self.realtime = realtime  # sending to people and nodes: the bus, fleet, fan-out and leases
         self.inference = self.session_watch = self.rooms = self.chat = None
         self.ledger = self.shops = self.moderation = self.translation = self.residents = self.assistant = None
         self.events = None

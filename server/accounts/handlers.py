@@ -129,18 +129,11 @@ def setup(ctx) -> None:
 # -- revoked sessions -------------------------------------------------------------------------
 async def drop_revoked(ctx, user_id, version: int, reason: str) -> None:
     """Tell each of this node's sockets of the user that connected with an older token why, then drop it."""
-    fanout = getattr(ctx.rooms, "fanout", None)
     for conn in ctx.hub.connections_of(user_id):
         if conn.data.get(TOKEN_VERSION, 0) >= version:
             continue
-        data = {"reason": reason}
-        # Straight onto this socket's queue, ahead of the disconnect (as moderation's kicks do).
-        if fanout is not None:
-            fanout.send_to_sid(conn.sid, [fanout.packet("kicked", data)])
-        else:
-            await ctx.sio.emit("kicked", data, to=conn.sid)
-        try:
-            await ctx.sio.disconnect(conn.sid)
+        try:  # `kicked` goes onto the socket's queue ahead of the disconnect (as moderation's kicks do)
+            await ctx.realtime.drop(conn.sid, "kicked", {"reason": reason})
         except Exception:
             log.exception("disconnecting %s failed", conn.sid)
         log.info("dropped %s of %s: %s", conn.sid, conn.username, reason)

@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from server.background import Background
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "townsquare_sessions"
@@ -34,7 +36,7 @@ class SessionWatch:
         self.listening = asyncio.Event()  # set while a LISTEN connection is up (tests wait on it)
         self._stop = asyncio.Event()
         self._task: asyncio.Task | None = None
-        self._pending: set[asyncio.Task] = set()
+        self.background = Background("sessions")
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="session-watch")
@@ -44,9 +46,7 @@ class SessionWatch:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        for t in list(self._pending):
-            t.cancel()
-        await asyncio.gather(*self._pending, return_exceptions=True)
+        await self.background.drain(2)
 
     def _notified(self, conn, pid, channel, payload: str) -> None:
         try:
@@ -55,15 +55,7 @@ class SessionWatch:
         except (ValueError, KeyError, TypeError):
             log.warning("bad %s payload: %r", CHANNEL, payload[:200])
             return
-        task = asyncio.create_task(self._deliver(*args))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def _deliver(self, user_id: uuid.UUID, version: int, reason: str) -> None:
-        try:
-            await self.on_revoked(user_id, version, reason)
-        except Exception:
-            log.exception("dropping revoked sessions of %s failed", user_id)
+        self.background.spawn(self.on_revoked(*args), f"dropping revoked sessions of {args[0]}")
 
     async def _run(self) -> None:
         while not self._stop.is_set():

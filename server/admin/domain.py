@@ -1,6 +1,6 @@
-"""The admin domain: rooms and users over REST, the audit log, live figures."""
+"""The admin domain: rooms and users over REST, reading the audit log (server/audit.py), live figures."""
 
-from server.admin import handlers, models
+from server.admin import handlers
 from server.domain import Domain
 
-DOMAIN = Domain(name="admin", models=models, setup=handlers.setup)
+DOMAIN = Domain(name="admin", setup=handlers.setup)

@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from server.accounts.auth import CURRENT_USER
-from server.admin.audit import recent
 from server.admin.service import RoomAdmin, UserAdmin
+from server.audit import recent
 from server.protocol import ProtocolError
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from server.accounts.models import ROLES, User
-from server.admin.audit import record
+from server.audit import record
 from server.db import Database
 from server.protocol import ProtocolError
 from server.world.models import Avatar, Room

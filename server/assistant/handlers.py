@@ -9,7 +9,7 @@ from pydantic import Field, StrictInt
 
 from ai.assistant import Planner
 from server.assistant.service import Assistant
-from server.economy.handlers import push_updates, transfer_updates
+from server.economy.updates import purchase_update, push_updates, transfer_updates
 from server.realtime.hub import Connection, Empty, Payload
 from server.text import SafeText
 
@@ -31,12 +31,10 @@ class HistoryIn(Payload):
 
 def setup(ctx) -> None:
     async def after_transfer(t, sender_name: str) -> None:
-        await push_updates(ctx, transfer_updates(t, sender_name))
+        await push_updates(ctx.realtime, transfer_updates(t, sender_name))
 
     async def after_purchase(user_id, r: dict, shop: str, sku: str, qty: int) -> None:
-        await push_updates(ctx, [(user_id, {"balance": r["balance"], "transaction": {
-            "id": r["transaction_id"], "kind": "purchase", "amount": -r["total"], "created_at": r["created_at"],
-            "memo": f"{qty} x {sku}", "counterparty": {"kind": "sink", "key": f"shop:{shop}"}}})])
+        await push_updates(ctx.realtime, [(user_id, purchase_update(r, shop, sku, qty))])
 
     planner = Planner(ctx.inference, model="npc", embed_model="embed")
     assistant = ctx.assistant = Assistant(ctx, planner, after_transfer=after_transfer, after_purchase=after_purchase)

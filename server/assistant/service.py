@@ -18,8 +18,8 @@ from ai.assistant import TOOLS, Intent, Planner, Vocabulary
 from ai.assistant import replies as R
 from ai.assistant.tools import BY_NAME
 from server.accounts.auth import has_role
-from server.admin.audit import record
 from server.assistant.models import AssistantAction
+from server.audit import record
 from server.db.base import utcnow
 from server.protocol import ProtocolError
 from server.realtime.hub import Connection

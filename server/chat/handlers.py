@@ -27,7 +27,7 @@ def chat_schema(max_len: int) -> type[Payload]:
 
 def setup(ctx) -> None:
     settings, hub = ctx.settings, ctx.hub
-    chat = ctx.chat = ChatService(ctx.db, ctx.rooms, hub, max_len=settings.chat_max_len,
+    chat = ctx.chat = ChatService(ctx.db, ctx.rooms, ctx.realtime, max_len=settings.chat_max_len,
                                   history_size=settings.history_size)
     ChatSendIn = chat_schema(settings.chat_max_len)
 

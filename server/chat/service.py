@@ -9,13 +9,13 @@ recipient, or whose recipient has left, is refused and never becomes a room line
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from server.background import Background
 from server.chat.models import ChatMessage
 from server.chat.pipeline import ChatDraft, ChatPipeline
 from server.db import utcnow
@@ -28,14 +28,14 @@ EMOTES = ("wave", "dance", "laugh", "cheer", "clap", "sit", "nod", "shrug", "bow
 
 
 class ChatService:
-    def __init__(self, db, rooms, hub, *, max_len: int, history_size: int):
+    def __init__(self, db, rooms, realtime, *, max_len: int, history_size: int):
         self.db = db
-        self.rooms = rooms
-        self.hub = hub
+        self.rooms = rooms  # the catalogue: which rooms exist
+        self.realtime = realtime  # who is where, and sending
         self.max_len = max_len
         self.history_size = history_size
         self.pipeline = ChatPipeline()
-        self._bg: set[asyncio.Task] = set()
+        self.background = Background("chat")
 
     async def send(self, draft: ChatDraft) -> dict[str, Any]:
         """Check, store, deliver; returns the stored chat:message dict."""
@@ -62,7 +62,7 @@ class ChatService:
             draft.to = str(to_uuid)
             if draft.to == draft.sender_id:
                 raise ProtocolError("invalid_payload", "you cannot whisper to yourself")
-            if await self.rooms.fleet.where(draft.to) != draft.room:
+            if await self.realtime.where(draft.to) != draft.room:
                 raise ProtocolError("not_found", "that person is not in this room")
 
         await self.pipeline.check(draft)
@@ -82,7 +82,7 @@ class ChatService:
         await self.pipeline.after_store(message, draft)
         if draft.action != "block" and not draft.hold:
             await self._deliver(message, draft.sender_kind, draft.sender_id)
-            self._background(self.pipeline.after_deliver(message, draft))
+            self.background.spawn(self.pipeline.after_deliver(message, draft), "after delivery")
         return message
 
     async def release(self, message_id: uuid.UUID | str) -> dict[str, Any] | None:
@@ -103,7 +103,7 @@ class ChatService:
                           text=row.text, original_text=row.original_text, to=message.get("to"), lang=row.lang,
                           action=row.action, reason=row.reason, moderation=dict(row.moderation or {}),
                           meta=dict(row.meta or {}))
-        self._background(self.pipeline.after_deliver(message, draft))
+        self.background.spawn(self.pipeline.after_deliver(message, draft), "after delivery")
         return message
 
     async def history(self, room: str, conn) -> list[dict[str, Any]]:
@@ -126,7 +126,7 @@ class ChatService:
         room = conn.require_room()
         if name not in EMOTES:
             raise ProtocolError("invalid_payload", f"emote must be one of {', '.join(EMOTES)}")
-        await self.rooms.bus.publish(room, [("emote", {"id": conn.uid, "name": name})])
+        await self.realtime.to_room(room, [("emote", {"id": conn.uid, "name": name})])
 
     async def mark(self, message_id: uuid.UUID | str, **values: Any) -> None:
         """Let a later stage (moderation review) update its columns of a stored line."""
@@ -134,8 +134,7 @@ class ChatService:
             await s.execute(update(ChatMessage).where(ChatMessage.id == uuid.UUID(str(message_id))).values(**values))
 
     async def drain(self, timeout: float = 5.0) -> None:
-        if self._bg:
-            await asyncio.wait(set(self._bg), timeout=timeout)
+        await self.background.drain(timeout)
 
     # -- internals -------------------------------------------------------------------------
     @staticmethod
@@ -152,13 +151,8 @@ class ChatService:
 
     async def _deliver(self, message: dict, sender_kind: str, sender_id: str) -> None:
         if "to" in message:
-            await self.hub.to_user(message["to"], "chat:message", message)
+            await self.realtime.to_user(message["to"], "chat:message", message)
             if sender_kind == "user":
-                await self.hub.to_user(sender_id, "chat:message", message)
+                await self.realtime.to_user(sender_id, "chat:message", message)
         else:
-            await self.rooms.bus.publish(message["room"], [("chat:message", message)])
-
-    def _background(self, coro) -> None:
-        task = asyncio.create_task(coro)
-        self._bg.add(task)
-        task.add_done_callback(self._bg.discard)
+            await self.realtime.to_room(message["room"], [("chat:message", message)])

@@ -6,7 +6,9 @@ from types import ModuleType
 
 
 def load_all_models() -> list[ModuleType]:
-    """The models module each domain declares (importing it puts its tables in `Base.metadata`)."""
+    """The shared tables (the audit log) and the models module each domain declares (importing
+    it puts its tables in `Base.metadata`)."""
+    from server import audit
     from server.domains import DOMAINS
 
-    return [d.models for d in DOMAINS if d.models is not None]
+    return [audit, *(d.models for d in DOMAINS if d.models is not None)]

@@ -1,20 +1,20 @@
 """Economy over Socket.IO (wallet, shop, inventory); thin: validate, call the service, shape the ack.
 
 Admin REST routes are in `routes.py`. `wallet:update` reaches every connection of both parties,
-on whichever node they are (`hub.to_user`).
+on whichever node they are (`server/economy/updates.py`, through `ctx.realtime`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from typing import Any
 
 from pydantic import Field, StrictInt
 
 from server.economy import routes
-from server.economy.ledger import MAX_AMOUNT, MAX_KEY, MAX_MEMO, Ledger, Transfer
+from server.economy.ledger import MAX_AMOUNT, MAX_KEY, MAX_MEMO, Ledger
 from server.economy.shops import MAX_QTY, Shops, seed_shops
+from server.economy.updates import Update, purchase_update, transfer_updates
+from server.economy.updates import push_updates as push
 from server.realtime.hub import Connection, Empty, Payload
 from server.text import SafeText
 
@@ -42,19 +42,9 @@ class ShopBuyIn(Payload):
     idempotency_key: SafeText = Field(min_length=1, max_length=MAX_KEY)
 
 
-def transfer_updates(t: Transfer, sender_name: str | None = None) -> list[tuple[uuid.UUID, dict[str, Any]]]:
-    """The wallet:update each party of a transfer gets."""
-    base = {"id": str(t.transaction_id), "kind": "transfer", "memo": t.memo, "created_at": t.created_at.isoformat()}
-    return [
-        (t.from_user, {"balance": t.balance, "transaction": {
-            **base, "amount": -t.amount, "counterparty": {"kind": "user", "id": str(t.to_user)}}}),
-        (t.to_user, {"balance": t.to_balance, "transaction": {
-            **base, "amount": t.amount, "counterparty": {"kind": "user", "id": str(t.from_user), "name": sender_name}}}),
-    ]
-
-
-async def push_updates(ctx, updates: list[tuple[Any, dict[str, Any]]]) -> None:
-    await asyncio.gather(*(ctx.hub.to_user(uid, "wallet:update", data) for uid, data in updates))
+async def push_updates(ctx, updates: list[Update]) -> None:
+    """wallet:update delivery for the admin routes (kept with this signature for routes.setup)."""
+    await push(ctx.realtime, updates)
 
 
 def setup(ctx) -> None:
@@ -76,7 +66,7 @@ def setup(ctx) -> None:
         memo = await ctx.check_public_text(p.memo, kind="memo") if p.memo else ""
         t = await ledger.transfer(conn.user_id, p.to, p.amount, memo=memo, idempotency_key=p.idempotency_key)
         if not t.replayed:
-            await push_updates(ctx, transfer_updates(t, conn.display_name))
+            await push(ctx.realtime, transfer_updates(t, conn.display_name))
         return {"transaction_id": str(t.transaction_id), "balance": t.balance}
 
     @hub.on("wallet:history", HistoryIn, rate="5/second")
@@ -92,9 +82,7 @@ def setup(ctx) -> None:
         shop = await shops.shop_for(p.npc)
         r = await shops.buy(conn.user_id, shop, p.sku, p.qty, p.idempotency_key)
         if not r["replayed"]:
-            await push_updates(ctx, [(conn.user_id, {"balance": r["balance"], "transaction": {
-                "id": r["transaction_id"], "kind": "purchase", "amount": -r["total"], "created_at": r["created_at"],
-                "memo": f"{p.qty} x {p.sku}", "counterparty": {"kind": "sink", "key": f"shop:{shop}"}}})])
+            await push(ctx.realtime, [(conn.user_id, purchase_update(r, shop, p.sku, p.qty))])
         return {"transaction_id": r["transaction_id"], "balance": r["balance"], "inventory": r["inventory"]}
 
     @hub.on("inventory:list", Empty, rate="10/second")

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.admin.audit import record
+from server.audit import record
 from server.economy.ledger import MAX_AMOUNT, MAX_REASON, Ledger, as_uuid, check_key, check_text, fingerprint
 from server.protocol import ProtocolError
 

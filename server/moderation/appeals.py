@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from server.accounts.models import User
-from server.admin.audit import record
+from server.audit import record
 from server.chat.models import ChatMessage
 from server.db import Database, utcnow
 from server.moderation.models import Appeal, Sanction

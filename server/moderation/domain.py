@@ -9,5 +9,5 @@ DOMAIN = Domain(
     setup=handlers.setup, startup=handlers.startup,
     doctor=doctor_section,
     commands=(Command("moderate", commands.run, commands.configure),),
-    uses=("accounts.on_login", "chat.pipeline", "rooms.bus.on_control"),
+    uses=("accounts.on_login", "chat.pipeline"),
 )

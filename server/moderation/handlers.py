@@ -97,36 +97,24 @@ class RulesIn(Body):
 
 # -- delivery ---------------------------------------------------------------------------------
 class HubNotifier:
-    """Notices through the hub (any node); kicks through the room bus's control channel, so
-    every node drops its own connections of the user right after telling them why."""
+    """Notices to the person (any node); kicks as a control message, so every node drops its own
+    connections of the user right after telling them why."""
 
     def __init__(self, ctx):
         self.ctx = ctx
 
     async def notice(self, user_id: str, data: dict[str, Any]) -> None:
-        await self.ctx.hub.to_user(user_id, "moderation:notice", data)
+        await self.ctx.realtime.to_user(user_id, "moderation:notice", data)
 
     async def kick(self, user_id: str, reason: str) -> None:
-        message = {"op": KICK_OP, "user_id": str(user_id), "reason": reason}
-        bus = getattr(self.ctx.rooms, "bus", None)
-        if bus is not None:
-            await bus.control(message)
-        else:
-            await self.drop_local(message)
+        await self.ctx.realtime.control({"op": KICK_OP, "user_id": str(user_id), "reason": reason})
 
     async def drop_local(self, message: dict[str, Any]) -> None:
         ctx = self.ctx
-        fanout = getattr(ctx.rooms, "fanout", None)
         data = {"reason": message.get("reason") or ""}
         for conn in ctx.hub.connections_of(message["user_id"]):
-            # Straight onto this socket's queue, ahead of the disconnect (an emit through a Redis
-            # manager could arrive after it).
-            if fanout is not None:
-                fanout.send_to_sid(conn.sid, [fanout.packet("kicked", data)])
-            else:
-                await ctx.sio.emit("kicked", data, to=conn.sid)
-            try:
-                await ctx.sio.disconnect(conn.sid)
+            try:  # `kicked` goes onto the socket's queue ahead of the disconnect
+                await ctx.realtime.drop(conn.sid, "kicked", data)
             except Exception:
                 log.exception("disconnecting %s failed", conn.sid)
 
@@ -156,15 +144,12 @@ def setup(ctx) -> None:
     hub.on_connect.insert(0, refuse_banned)
     ctx.accounts.on_login.append(refuse_banned_login)
 
-    bus = getattr(ctx.rooms, "bus", None)
-    if bus is not None:
-        async def on_control(message: dict) -> None:
-            if message.get("op") == KICK_OP:
-                await notifier.drop_local(message)
-            elif message.get("op") == RULES_OP and message.get("n") != ctx.node_id:
-                await store.load()
+    async def reload_rules(message: dict) -> None:
+        if message.get("n") != ctx.node_id:  # this node saved them
+            await store.load()
 
-        bus.on_control.append(on_control)
+    ctx.realtime.handle(KICK_OP, notifier.drop_local)
+    ctx.realtime.handle(RULES_OP, reload_rules)
 
     # -- socket: report ------------------------------------------------------------------------
     @hub.on("report", ReportIn, rate=settings.moderation_report_rate)
@@ -260,8 +245,7 @@ def setup(ctx) -> None:
         info = await room_info(body.room) if body.room else None
         saved = await store.save(request[CURRENT_USER].id, body.rules, room_id=info.id if info else None,
                                  room_slug=info.slug if info else None, reason=body.reason)
-        if bus is not None:
-            await bus.control({"op": RULES_OP})  # the other nodes reload
+        await ctx.realtime.control({"op": RULES_OP})  # the other nodes reload
         out: dict[str, Any] = {"rules": store.world.to_dict()}
         if info is not None:
             out.update(room=info.slug, override=saved, effective=store.world.merged(saved).to_dict())

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.auth import RANK
 from server.accounts.models import User
-from server.admin.audit import record
+from server.audit import record
 from server.db import Database, utcnow
 from server.moderation.models import Sanction, Strike
 from server.protocol import ProtocolError

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.auth import has_role
 from server.accounts.models import User
-from server.admin.audit import record
+from server.audit import record
 from server.chat.models import ChatMessage
 from server.db import Database, utcnow
 from server.moderation.models import ReviewItem

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from ai.moderation import ModerationRules
-from server.admin.audit import record
+from server.audit import record
 from server.db import Database, utcnow
 from server.moderation.models import ModerationRuleSet
 from server.protocol import ProtocolError

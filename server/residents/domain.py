@@ -14,6 +14,5 @@ DOMAIN = Domain(
         Command("residents list", commands.residents_list, group_help="the NPC residents: list, eval"),
         Command("residents eval", commands.residents_eval, commands.eval_args),
     ),
-    uses=("chat.pipeline", "rooms.bus.observers", "rooms.bus.on_control", "shops.npc_resolvers",
-          "shops.on_purchase"),
+    uses=("chat.pipeline", "shops.npc_resolvers", "shops.on_purchase"),
 )

@@ -121,8 +121,9 @@ class MemoryQuery(BaseModel):
 def setup(ctx) -> None:
     svc = ctx.residents = ResidentService(ctx)
     ctx.chat.pipeline.add(ResidentsStage(svc))
-    ctx.rooms.bus.observers.append(svc.observe)
-    ctx.rooms.bus.on_control.append(svc.on_control)
+    ctx.realtime.observe(svc.observe)
+    for op, handler in svc.control_handlers().items():
+        ctx.realtime.handle(op, handler)
     ctx.live_figures["residents"] = svc.figures
     hook_shops(ctx)
     hub, api = ctx.hub, ctx.api

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -38,9 +39,9 @@ from ai.npc import (
     WorldClock,
 )
 from ai.npc.interface import Offer
-from server.admin.audit import record as audit
+from server.audit import record as audit
+from server.background import Background
 from server.protocol import ProtocolError
-from server.residents.leases import LocalLeases, RedisLeases
 from server.residents.models import Resident
 from server.residents.store import PgMemoryStore
 from server.residents.world import ServerWorld
@@ -89,7 +90,7 @@ class ResidentService:
         self.agents: dict[str, ResidentAgent] = {}
         self._room: dict[str, str | None] = {}
         self.statuses: dict[str, str] = {}  # resident id -> what it is doing now (its plan, a conversation)
-        self.leases = RedisLeases(ctx.redis, ctx.node_id, s.redis_prefix) if ctx.redis is not None else LocalLeases()
+        self.leases = ctx.realtime.leases("resident")  # keys ts:resident:<id>:lease, as before
         self.clock = WorldClock(s.residents_clock, s.residents_clock_rate, s.residents_clock_offset_min)
 
         def depth() -> int:
@@ -100,8 +101,8 @@ class ResidentService:
                                busy_queue=max(ctx.settings.models.max_queue // 2, 4))
         self.retrieval = RetrievalBrain()
         self.llm: LLMBrain | None = None
-        self._tasks: list[asyncio.Task] = []
-        self._bg: set[asyncio.Task] = set()
+        self.background = Background("residents")
+        self._ticks = 0
         self._lock = asyncio.Lock()
         self.started = False
         self.agent_config = AgentConfig(
@@ -184,17 +185,13 @@ class ResidentService:
         await self.load()
         self.started = True
         await self._hold_leases()
-        ttl = self.settings.residents_lease_ttl_s
         if self.leases.shared:
-            self._tasks.append(asyncio.create_task(self._lease_loop(ttl), name="resident-leases"))
-        self._tasks.append(asyncio.create_task(self._tick_loop(), name="resident-ticks"))
-        self._tasks.append(asyncio.create_task(self._refresh_loop(), name="resident-refresh"))
+            self.background.every(self.settings.residents_lease_ttl_s / 3, self._hold_leases, "renewing resident leases")
+        self.background.every(1.0, self._tick, "housekeeping")
+        self.background.every(10, self._refresh, "refreshing residents")
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        await self.background.stop()
         ids = list(self.agents)
         for rid in ids:
             await self._stop_agent(rid, leave=False)
@@ -202,18 +199,7 @@ class ResidentService:
             await self.leases.release(ids)
         except Exception:
             log.exception("releasing resident leases failed")
-        if self._bg:
-            await asyncio.wait(set(self._bg), timeout=5)
-
-    async def _lease_loop(self, ttl: float) -> None:
-        while True:
-            await asyncio.sleep(ttl / 3)
-            try:
-                await self._hold_leases()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("renewing resident leases failed")
+        await self.background.drain(5)
 
     async def _hold_leases(self) -> None:
         async with self._lock:
@@ -227,40 +213,24 @@ class ResidentService:
                     log.warning("lost the lease of resident %s", self.records[rid].key)
                     await self._stop_agent(rid, leave=False)
 
-    async def _tick_loop(self) -> None:
-        n = 0
-        while True:
-            await asyncio.sleep(1.0)
-            n += 1
+    async def _tick(self) -> None:
+        """Each agent's tick (one agent's failure is logged and the others still tick), then housekeeping."""
+        self._ticks += 1
+        for agent in list(self.agents.values()):
+            try:
+                await agent.tick()
+            except Exception:
+                log.exception("residents: resident %s tick failed", agent.persona.key)
+        if self._ticks % 30 == 0:
+            await self.world.expire_offers()
+        if self._ticks % 20 == 0:
             for agent in list(self.agents.values()):
-                try:
-                    await agent.tick()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("resident %s tick failed", agent.persona.key)
-            try:
-                if n % 30 == 0:
-                    await self.world.expire_offers()
-                if n % 20 == 0:
-                    for agent in list(self.agents.values()):
-                        if self.budgets.take(agent.id, Priority.BACKGROUND, EMBED_COST, "embed"):
-                            await agent.stream.backfill(32)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("resident housekeeping failed")
+                if self.budgets.take(agent.id, Priority.BACKGROUND, EMBED_COST, "embed"):
+                    await agent.stream.backfill(32)
 
-    async def _refresh_loop(self) -> None:
-        while True:
-            await asyncio.sleep(10)
-            try:
-                async with self._lock:
-                    await self.load()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("refreshing residents failed")
+    async def _refresh(self) -> None:
+        async with self._lock:
+            await self.load()
 
     def _embedder(self, rid: str):
         inf = self.ctx.inference
@@ -324,15 +294,7 @@ class ResidentService:
             self._room.pop(rid, None)
 
     def spawn(self, coro) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._bg.add(task)
-
-        def done(t: asyncio.Task) -> None:
-            self._bg.discard(t)
-            if not t.cancelled() and t.exception() is not None:
-                log.error("residents: %r", t.exception(), exc_info=t.exception())
-
-        task.add_done_callback(done)
+        self.background.spawn(coro, "a resident's background work")
 
     # == what residents perceive ===================================================================
     async def dispatch(self, message: dict, *, sender_kind: str, whisper_to: str | None = None) -> None:
@@ -347,44 +309,52 @@ class ResidentService:
                     and p["id"] != message["from"]["id"]]
         if not npcs:
             return
-        await self.ctx.rooms.bus.control({"op": "residents:hear", "npcs": npcs, "message": message,
+        await self.ctx.realtime.control({"op": "residents:hear", "npcs": npcs, "message": message,
                                           "kind": sender_kind, "whisper": whisper_to is not None})
 
-    async def on_control(self, msg: dict) -> None:
-        op = msg.get("op")
-        if op == "residents:hear":
-            m = msg["message"]
-            pos = self.ctx.rooms.mirror.position(m["room"], m["from"]["id"]) or (0.0, 0.0)
-            speaker = Person(m["from"]["id"], m["from"].get("name") or "?", msg.get("kind", "user"), pos[0], pos[1])
-            for npc in msg.get("npcs", []):
-                agent = self.agents.get(npc)
-                if agent is None:
-                    continue
-                agent.hear(Heard(m["id"], m["room"], speaker, m.get("text", ""), m.get("lang"),
-                                 whisper=bool(msg.get("whisper")), to=m.get("to")))
-        elif op == "residents:sale":
-            agent = self.agents.get(msg.get("npc"))
-            if agent is not None:
-                o = msg.get("offer")
-                offer = Offer(o["id"], o["npc_id"], o["user_id"], o["sku"], o["name"], o["qty"], o["price"], o["total"],
-                              datetime.fromisoformat(o["expires_at"])) if o else None
-                sale = Sale(bool(msg.get("ok")), offer, msg.get("transaction_id"), msg.get("balance"), msg.get("code"),
-                            msg.get("message") or "")
-                self.spawn(agent.sale_done(Person(msg["user"], msg.get("user_name") or "friend"), sale))
-        elif op == "residents:declined":
-            agent = self.agents.get(msg.get("npc"))
-            if agent is not None:
-                self.spawn(agent.declined(msg["user"]))
-        elif op == "residents:bought":
-            agent = self.agents.get(msg.get("npc"))
-            if agent is not None:
-                self.spawn(agent.observed_purchase(Person(msg["user"], msg.get("user_name") or "someone"),
-                                                   msg.get("name") or msg.get("sku"), int(msg.get("qty") or 1),
-                                                   int(msg.get("total") or 0)))
-        elif op == "residents:reload":
-            async with self._lock:
-                await self.load()
-                await self._hold_leases_unlocked()
+    def control_handlers(self) -> dict[str, Callable[[dict], Awaitable[None]]]:
+        """The residents' control messages (any node sends, the node running the resident acts), by op."""
+        return {"residents:hear": self._on_hear, "residents:sale": self._on_sale,
+                "residents:declined": self._on_declined, "residents:bought": self._on_bought,
+                "residents:reload": self._on_reload}
+
+    async def _on_hear(self, msg: dict) -> None:
+        m = msg["message"]
+        pos = self.ctx.rooms.mirror.position(m["room"], m["from"]["id"]) or (0.0, 0.0)
+        speaker = Person(m["from"]["id"], m["from"].get("name") or "?", msg.get("kind", "user"), pos[0], pos[1])
+        for npc in msg.get("npcs", []):
+            agent = self.agents.get(npc)
+            if agent is None:
+                continue
+            agent.hear(Heard(m["id"], m["room"], speaker, m.get("text", ""), m.get("lang"),
+                             whisper=bool(msg.get("whisper")), to=m.get("to")))
+
+    async def _on_sale(self, msg: dict) -> None:
+        agent = self.agents.get(msg.get("npc"))
+        if agent is not None:
+            o = msg.get("offer")
+            offer = Offer(o["id"], o["npc_id"], o["user_id"], o["sku"], o["name"], o["qty"], o["price"], o["total"],
+                          datetime.fromisoformat(o["expires_at"])) if o else None
+            sale = Sale(bool(msg.get("ok")), offer, msg.get("transaction_id"), msg.get("balance"), msg.get("code"),
+                        msg.get("message") or "")
+            self.spawn(agent.sale_done(Person(msg["user"], msg.get("user_name") or "friend"), sale))
+
+    async def _on_declined(self, msg: dict) -> None:
+        agent = self.agents.get(msg.get("npc"))
+        if agent is not None:
+            self.spawn(agent.declined(msg["user"]))
+
+    async def _on_bought(self, msg: dict) -> None:
+        agent = self.agents.get(msg.get("npc"))
+        if agent is not None:
+            self.spawn(agent.observed_purchase(Person(msg["user"], msg.get("user_name") or "someone"),
+                                               msg.get("name") or msg.get("sku"), int(msg.get("qty") or 1),
+                                               int(msg.get("total") or 0)))
+
+    async def _on_reload(self, msg: dict) -> None:
+        async with self._lock:
+            await self.load()
+            await self._hold_leases_unlocked()
 
     async def _hold_leases_unlocked(self) -> None:
         ids = sorted(self.records)
@@ -424,7 +394,7 @@ class ResidentService:
         conns = self.ctx.hub.connections_of(user_id)
         if conns:
             uname = conns[0].display_name
-        await self.ctx.rooms.bus.control({"op": "residents:bought", "npc": rec.id, "user": str(user_id),
+        await self.ctx.realtime.control({"op": "residents:bought", "npc": rec.id, "user": str(user_id),
                                           "user_name": uname, "sku": sku, "name": name, "qty": qty,
                                           "total": int(result.get("total") or 0)})
 
@@ -433,7 +403,7 @@ class ResidentService:
         sale = await self.world.confirm(None, offer_id, conn.uid)
         o = sale.offer
         if o is not None and not sale.replayed:
-            await self.ctx.rooms.bus.control({
+            await self.ctx.realtime.control({
                 "op": "residents:sale", "npc": o.npc_id, "user": conn.uid, "user_name": conn.display_name,
                 "ok": sale.ok, "code": sale.code, "message": sale.message, "transaction_id": sale.transaction_id,
                 "balance": sale.balance,
@@ -454,7 +424,7 @@ class ResidentService:
             raise ProtocolError("not_found", "no such offer")
         ok = await self.world.decline(str(row.resident_id), offer_id, conn.uid)
         if ok:
-            await self.ctx.rooms.bus.control({"op": "residents:declined", "npc": str(row.resident_id),
+            await self.ctx.realtime.control({"op": "residents:declined", "npc": str(row.resident_id),
                                               "user": conn.uid, "user_name": conn.display_name})
         return ok
 
@@ -538,7 +508,7 @@ class ResidentService:
         async with self._lock:
             self.records.pop(rec.id, None)
             await self._stop_agent(rec.id, leave=True)
-        await self.ctx.rooms.bus.control({"op": "residents:reload"})
+        await self.ctx.realtime.control({"op": "residents:reload"})
         return rec
 
     async def restore(self, actor_id: uuid.UUID, rid: str, *, reason: str) -> ResidentRecord:
@@ -574,7 +544,7 @@ class ResidentService:
             await self.load()
             if self.started:
                 await self._hold_leases_unlocked()
-        await self.ctx.rooms.bus.control({"op": "residents:reload"})
+        await self.ctx.realtime.control({"op": "residents:reload"})
 
     async def describe(self, rid: str) -> dict[str, Any]:
         async with self.ctx.db.session() as s:

@@ -16,6 +16,7 @@ from sqlalchemy import select, text, update
 
 from ai.npc.interface import ActionRefused, Item, Offer, Person, RoomFact, Sale, Surroundings
 from server.chat.pipeline import ChatDraft
+from server.economy.updates import wallet_update
 from server.protocol import ProtocolError
 from server.residents.models import ResidentOffer
 from server.world.models import Room
@@ -120,7 +121,7 @@ class ServerWorld:
     async def emote(self, npc_id: str, name: str) -> None:
         room = self.service.room_of(npc_id)
         if room is not None:
-            await self.ctx.rooms.bus.publish(room, [("emote", {"id": npc_id, "name": name})])
+            await self.ctx.realtime.to_room(room, [("emote", {"id": npc_id, "name": name})])
 
     async def status(self, npc_id: str, status: str) -> None:
         """What the resident is doing now: kept for npc:info, shown to its room as npc:status."""
@@ -227,10 +228,10 @@ class ServerWorld:
         if not r["replayed"]:
             self.counts["sales"] += 1
             rec = self.service.records.get(str(row.resident_id))
-            await self.ctx.hub.to_user(user_id, "wallet:update", {"balance": r["balance"], "transaction": {
-                "id": r["transaction_id"], "kind": "npc_sale", "amount": -r["total"], "created_at": r["created_at"],
-                "memo": f"{offer.qty} x {offer.sku}",
-                "counterparty": {"kind": "npc", "id": str(row.resident_id), "name": rec.name if rec else ""}}})
+            await self.ctx.realtime.to_user(user_id, "wallet:update", wallet_update(
+                r["balance"], transaction_id=r["transaction_id"], kind="npc_sale", amount=-r["total"],
+                created_at=r["created_at"], memo=f"{offer.qty} x {offer.sku}",
+                counterparty={"kind": "npc", "id": str(row.resident_id), "name": rec.name if rec else ""}))
             await self.ctx.hub.to_user(user_id, "npc:sale", {
                 "offer_id": str(offer.id), "status": "sold", "transaction_id": r["transaction_id"],
                 "balance": r["balance"], "inventory": r["inventory"]})

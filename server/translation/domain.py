@@ -8,5 +8,5 @@ DOMAIN = Domain(
     name="translation", models=models,
     setup=handlers.setup, startup=handlers.startup, shutdown=handlers.shutdown,
     doctor=doctor_section,
-    uses=("chat.pipeline", "rooms.bus.observers"),
+    uses=("chat.pipeline",),
 )

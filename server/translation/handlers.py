@@ -14,12 +14,11 @@ log = logging.getLogger(__name__)
 
 
 def setup(ctx) -> None:
-    service = ctx.translation = TranslationService(db=ctx.db, hub=ctx.hub, rooms=ctx.rooms, settings=ctx.settings,
+    service = ctx.translation = TranslationService(db=ctx.db, realtime=ctx.realtime, rooms=ctx.rooms, settings=ctx.settings,
                                                    inference=ctx.inference)
     if ctx.chat is not None:
         ctx.chat.pipeline.add(TranslationStage(service))
-    if ctx.rooms is not None:
-        ctx.rooms.bus.observers.append(service.book.observe)  # profile changes: forget the language
+    ctx.realtime.observe(service.book.observe)  # profile changes: forget the language
 
     async def on_connect(conn) -> None:
         service.book.note(conn.uid, conn.language)

@@ -38,6 +38,7 @@ from ai.translation import (
     text_hash,
 )
 from server.accounts.models import User
+from server.background import Background
 from server.db.base import utcnow
 from server.translation.models import MessageTranslation
 
@@ -99,9 +100,9 @@ class LanguageBook:
 
 
 class TranslationService:
-    def __init__(self, *, db, hub, rooms, settings, inference=None):
+    def __init__(self, *, db, realtime, rooms, settings, inference=None):
         self.db = db
-        self.hub = hub
+        self.realtime = realtime
         self.rooms = rooms
         self.settings = settings
         self.languages = list(settings.languages)
@@ -113,7 +114,7 @@ class TranslationService:
         self.book = LanguageBook(db)
         self.history_wait_s = settings.translation_history_wait_s
         self.counts = {"lines": 0, "fanouts": 0, "translations": 0, "cached": 0, "unavailable": 0, "events": 0}
-        self._bg: set[asyncio.Task] = set()
+        self.background = Background("translation")
 
     # == wiring ===========================================================================
     def _backend(self, inference):
@@ -174,20 +175,16 @@ class TranslationService:
 
     # == fan-out =============================================================================
     def spawn(self, coro) -> asyncio.Task:
-        task = asyncio.create_task(coro)
-        self._bg.add(task)
-        task.add_done_callback(self._bg.discard)
-        return task
+        return self.background.spawn(coro, "translating")
 
     async def drain(self, timeout: float = 5.0) -> None:
-        if self._bg:
-            await asyncio.wait(set(self._bg), timeout=timeout)
+        await self.background.drain(timeout)
 
     async def readers(self, message: dict) -> tuple[dict[str, list[str]], list[str]]:
         """({language: [user ids]} of who reads this line, the sender left out; the names of
         everyone in the room). Membership is the fleet's (every node), not this node's mirror."""
         sender = message["from"]["id"]
-        members = await self.rooms.fleet.members(message["room"])
+        members = await self.realtime.members(message["room"])
         names = self.names_in(message["room"], message["from"].get("name") or "",
                               *(r.get("name") or "" for r in members.values()))
         uids = [message["to"]] if message.get("to") else [u for u in members if u != sender]
@@ -242,7 +239,7 @@ class TranslationService:
 
     async def _send(self, uids: list[str], payload: dict) -> None:
         self.counts["events"] += len(uids)
-        await asyncio.gather(*(self.hub.to_user(uid, "chat:translation", payload) for uid in uids))
+        await asyncio.gather(*(self.realtime.to_user(uid, "chat:translation", payload) for uid in uids))
 
     def _model_name(self, source: str, target: str) -> str:
         hops = self.translator.backend.route(source, target) or []

@@ -6,5 +6,4 @@ from server.world import handlers, models
 DOMAIN = Domain(
     name="world", models=models,
     setup=handlers.setup, startup=handlers.startup, shutdown=handlers.shutdown,
-    offers=("rooms.bus.observers", "rooms.bus.on_control"),
 )

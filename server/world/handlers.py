@@ -186,12 +186,8 @@ def setup(ctx) -> None:
             return
         await ctx.sio.emit("session", data, to=conn.sid)
 
-    tasks: set[asyncio.Task] = set()
-
     async def on_connect(conn: Connection) -> None:
-        task = asyncio.create_task(send_session(conn))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        rooms.background.spawn(send_session(conn), "sending the session")
 
     async def on_disconnect(conn: Connection) -> None:
         await rooms.disconnected(conn)

@@ -21,13 +21,11 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select
 
+from server import audit
 from server.accounts.auth import has_role
 from server.accounts.models import User
-from server.admin import audit
+from server.background import Background
 from server.protocol import ProtocolError
-from server.realtime.bus import Bus
-from server.realtime.fanout import Fanout
-from server.realtime.fleet import LocalFleet, RedisFleet
 from server.realtime.frames import Frames, Interest
 from server.realtime.hub import Connection, room_channel
 from server.world.avatars import Avatars
@@ -57,15 +55,13 @@ class RoomService:
         self.db = ctx.db
         self.settings = ctx.settings
         self.hub = ctx.hub
-        self.sio = ctx.sio
         self.node_id = ctx.node_id
-        prefix = ctx.settings.redis_prefix
-        self.fanout = Fanout(ctx.sio, ctx.settings.send_queue_limit)
-        self.fleet = RedisFleet(ctx.redis, ctx.node_id, prefix) if ctx.redis is not None else LocalFleet(ctx.node_id)
-        self.bus = Bus(self.fanout, ctx.node_id, ctx.redis, channel=f"{prefix}bus")
+        self.realtime = rt = ctx.realtime
+        self.fanout, self.fleet, self.bus = rt.fanout, rt.fleet, rt.bus  # this service runs them
         self.mirror = Mirror()
         self.bus.observers.append(self.mirror.observe)
-        self.bus.on_control.append(self._on_control)
+        rt.handle("evict", self._on_evict)
+        rt.handle("door", self._on_door)
         self.bus.on_resync.append(self._resync_all)
         self.frames = self.bus.frames = Frames(ctx.hub, self.fanout, self.mirror, self.interest_of)
         self.avatars = Avatars(ctx.db, ctx.settings.languages)
@@ -78,8 +74,7 @@ class RoomService:
         self.tick_hz = ctx.settings.tick_hz
         self.max_step = ctx.settings.move_speed / ctx.settings.tick_hz
         self.lease_ttl = ctx.settings.room_lease_ttl_s
-        self._tasks: list[asyncio.Task] = []
-        self._bg: set[asyncio.Task] = set()
+        self.background = Background("rooms")
         self._last_save = time.monotonic()
         self.ticks = 0
         self.tick_overruns = 0
@@ -325,7 +320,7 @@ class RoomService:
         conn.display_name = avatar.display_name
         conn.data["appearance"] = avatar.appearance
         conn.room = slug
-        await self.sio.enter_room(conn.sid, room_channel(slug))
+        await self.realtime.join_channel(conn.sid, room_channel(slug))
         await self.avatars.save_place(conn.user_id, info.id, x, y)
         history = await self._history(slug, conn)
         return self._snapshot(info, conn, (x, y), history)  # no await after this: see docs/realtime.md
@@ -551,7 +546,7 @@ class RoomService:
             return
         conn.room = None
         try:
-            await self.sio.leave_room(conn.sid, room_channel(slug))
+            await self.realtime.leave_channel(conn.sid, room_channel(slug))
         except Exception:  # the connection is already gone
             pass
         if await self.fleet.release(slug, conn.uid, conn.sid):
@@ -571,21 +566,18 @@ class RoomService:
     async def _evict(self, sid: str, slug: str, reason: str) -> None:
         await self.bus.control({"op": "evict", "sid": sid, "room": slug, "reason": reason})
 
-    async def _on_control(self, msg: dict) -> None:
-        if msg.get("op") == "door":
-            for conn in self.hub.connections_of(msg.get("uid")):
-                if conn.room == msg.get("room"):
-                    self._background(self.walk_through(conn, msg["room"], msg.get("door") or {}))
-            return
-        if msg.get("op") != "evict":
-            return
+    async def _on_door(self, msg: dict) -> None:
+        for conn in self.hub.connections_of(msg.get("uid")):
+            if conn.room == msg.get("room"):
+                self.background.spawn(self.walk_through(conn, msg["room"], msg.get("door") or {}), "walking through a door")
+
+    async def _on_evict(self, msg: dict) -> None:
         conn = self.hub.connections.get(msg.get("sid"))
         if conn is None or conn.room != msg.get("room"):
             return
         conn.room = None
-        await self.sio.leave_room(conn.sid, room_channel(msg["room"]))
-        self.fanout.send_to_sid(conn.sid, [self.fanout.packet("room:left", {"room": msg["room"],
-                                                                             "reason": msg.get("reason")})])
+        await self.realtime.leave_channel(conn.sid, room_channel(msg["room"]))
+        self.realtime.to_sid_now(conn.sid, "room:left", {"room": msg["room"], "reason": msg.get("reason")})
 
     # -- the owner's loops ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -594,9 +586,9 @@ class RoomService:
         if self.fleet.shared:
             await self._resync_all()
             await self._hold_leases()
-            self._tasks.append(asyncio.create_task(self._lease_loop(), name="room-leases"))
-        self._tasks.append(asyncio.create_task(self._tick_loop(), name="room-ticks"))
-        self._tasks.append(asyncio.create_task(self._refresh_loop(), name="room-refresh"))
+            self.background.every(self.lease_ttl / 3, self._hold_leases, "renewing room leases")
+        self.background.loop(self._tick_loop(), "ticks")
+        self.background.every(10, self.refresh_rooms, "refreshing rooms")
 
     async def stop(self) -> None:
         """Leave every local connection's room, publish a last tick, save, hand the rooms back."""
@@ -605,18 +597,14 @@ class RoomService:
                 await self._leave_conn(conn)
             except Exception:
                 log.exception("leaving %s on shutdown failed", conn.sid)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        await self.background.stop()
         try:
             await self.tick_once()
             await self._save_walkers(force=True)
             await self.fleet.release_leases(list(self.owned) if self.fleet.shared else [])
         except Exception:
             log.exception("final tick on shutdown failed")
-        if self._bg:
-            await asyncio.wait(self._bg, timeout=5)
+        await self.background.drain(5)
         await self.bus.stop()
 
     async def _tick_loop(self) -> None:
@@ -703,40 +691,9 @@ class RoomService:
                 if force:
                     await self.avatars.save_positions(rt.info.id, positions)
                 else:
-                    self._background(self.avatars.save_positions(rt.info.id, positions))
-
-    def _background(self, coro) -> None:
-        task = asyncio.create_task(coro)
-        self._bg.add(task)
-
-        def done(t: asyncio.Task) -> None:
-            self._bg.discard(t)
-            if not t.cancelled() and t.exception() is not None:
-                log.error("background save failed: %r", t.exception())
-
-        task.add_done_callback(done)
-
-    async def _refresh_loop(self) -> None:
-        while True:
-            await asyncio.sleep(10)
-            try:
-                await self.refresh_rooms()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("refreshing rooms failed")
+                    self.background.spawn(self.avatars.save_positions(rt.info.id, positions), "saving positions")
 
     # -- leases (many nodes) -------------------------------------------------------------------
-    async def _lease_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.lease_ttl / 3)
-            try:
-                await self._hold_leases()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("renewing room leases failed")
-
     async def _hold_leases(self) -> None:
         started = time.monotonic()
         held = await self.fleet.hold_leases(sorted(self.infos), self.lease_ttl)

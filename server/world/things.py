@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.economy.updates import wallet_update
 from server.protocol import ProtocolError
 from server.world.geometry import RoomInfo
 from server.world.tiled import Place
@@ -56,6 +57,6 @@ async def toss_coin(ledger, user_id: Any, info: RoomInfo, place: Place, idempote
 
 def toss_update(result: dict[str, Any]) -> dict[str, Any]:
     """The payer's wallet:update for a toss (as for any payment)."""
-    return {"balance": result["balance"], "transaction": {
-        "id": result["transaction_id"], "kind": "purchase", "amount": -result["amount"], "memo": result["memo"],
-        "created_at": result["created_at"], "counterparty": {"kind": "sink", "key": result["account"]}}}
+    return wallet_update(result["balance"], transaction_id=result["transaction_id"], kind="purchase",
+                         amount=-result["amount"], memo=result["memo"], created_at=result["created_at"],
+                         counterparty={"kind": "sink", "key": result["account"]})

@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy import select
 
-from server.admin.models import AuditEntry
+from server.audit import AuditEntry
 from tests.conftest import Inbox, call
 
 

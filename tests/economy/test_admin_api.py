@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from server.admin.audit import recent
+from server.audit import recent
 from tests.conftest import Inbox, call
 from tests.economy.conftest import key
 

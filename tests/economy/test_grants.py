@@ -9,7 +9,7 @@ import uuid
 import aiohttp
 import pytest_asyncio
 
-from server.admin.audit import recent
+from server.audit import recent
 from tests.conftest import call, make_settings, start_world
 
 PASSWORD = "correct-horse-9"

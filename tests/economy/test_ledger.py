@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from server.admin.models import AuditEntry
+from server.audit import AuditEntry
 from server.protocol import ProtocolError
 from tests.economy.conftest import balances, key, make_users
 

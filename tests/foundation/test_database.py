@@ -62,7 +62,7 @@ async def test_seed_is_idempotent(db):
 
 
 async def test_audit_log_is_append_only(db):
-    from server.admin.audit import record
+    from server.audit import record
 
     async with db.session() as s:
         await record(s, actor_id=None, action="test.act", reason="because")

@@ -21,8 +21,9 @@ from tests.conftest import call, make_settings, start_world
 from tests.foundation.test_layering import layering_violations
 
 ROOT = Path(__file__).resolve().parents[2]
-# Hooks the context and the hub offer to every domain.
-CORE_HOOKS = {"public_text_checks", "live_figures", "session_fields", "hub.on_connect", "hub.on_disconnect"}
+# Hooks the context, the hub and the realtime facade offer to every domain.
+CORE_HOOKS = {"public_text_checks", "live_figures", "session_fields", "hub.on_connect", "hub.on_disconnect",
+              "realtime.observe", "realtime.handle"}
 
 
 def test_each_domain_is_its_folder_and_uses_only_hooks_offered_before_it():
