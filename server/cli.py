@@ -58,7 +58,8 @@ async def _serve(settings: Settings, url: str, pg=None) -> None:
     app = create_app(settings, url)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=5)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    # reuse_port: several worker processes on one port (SO_REUSEPORT, the kernel spreads connections), sharing rooms through Redis
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.reuse_port or None)
     try:
         await site.start()
     except OSError as e:

@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     interest_cell: float = Field(10.0, gt=0)
     interest_far_every: int = Field(10, ge=0)
     interest_rooms: dict[str, bool] = {}
+    # Several `serve` workers on one host and port (SO_REUSEPORT); with Redis they share every room (docs/realtime.md).
+    reuse_port: bool = False
     models: ModelsConfig = ModelsConfig()
     # Inference (server/inference; see docs/inference.md). Services to use, comma-separated
     # (http://host:port or unix:/path). Empty: this node runs its own, as a supervised child process
