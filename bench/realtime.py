@@ -6,7 +6,14 @@ latency (the other bots receive without decoding), a 5 s warm-up, then a 20 s wi
 CPU and RSS read from /proc over the window.
 
 Runs, each against a fresh `townsquare serve` process:
-- tick: the default server (one world:tick per room per tick, tick_hz 10), N = 50, 200, 500, 1000
+- tick: the peer's shape, everyone sees everyone (one 200x200 room, interest management off),
+  N = 50, 200, 500, 1000; clients on `--wire` 2 (compact world:frame, acks folded; the default) or 1
+  (JSON world:tick, a Socket.IO ack per move)
+- interest: the interest-managed shape (`--interest-n`): bots spread at random over a 500x400
+  room, each seeing per tick the moves within its 30x20 view plus margin; delivery counts the
+  moves of the bodies inside a sampled receiver's view when the window opened
+- peer: with `--peer`, the Colyseus peer (../shared/peers/colyseus, installed under /tmp/peer-colyseus
+  by its run.sh) at the same N right after each tick run, back to back
 - per-move: tick batching off (one world:tick broadcast per move), the baseline
 - idle: 2,000 (and 10,000 with `--idle 2000 10000`) connected clients that joined the room and do
   nothing: the world process's RSS at boot and connected, with the default settings (the bundled
@@ -58,7 +65,17 @@ rooms:
     capacity: 10000
     access: public
     spawn: [100, 100]
+  - slug: plaza
+    name: Bench plaza
+    width: 500
+    height: 400
+    capacity: 10000
+    access: public
+    spawn: [250, 200]
 """
+PLAZA = (500, 400)
+VIEW = (30, 20)
+PEER_DIR = Path("/tmp/peer-colyseus")
 
 
 
@@ -90,12 +107,34 @@ async def make_users(url: str, n: int) -> list[str]:
             for i in ids]
 
 
+async def spread_over_plaza(url: str, tokens: list[str]) -> None:
+    """Put the bench users' avatars at random spots of the plaza (joining puts them back there)."""
+    import random
+
+    import asyncpg
+    import jwt
+
+    ids = [uuid.UUID(jwt.decode(t, options={"verify_signature": False})["sub"]) for t in tokens]
+    rng = random.Random(18)
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        room = await conn.fetchval("SELECT id FROM rooms WHERE slug = 'plaza'")
+        await conn.executemany("UPDATE avatars SET room_id = $2, x = $3, y = $4 WHERE user_id = $1",
+                               [(i, room, float(rng.randint(3, PLAZA[0] - 4)), float(rng.randint(3, PLAZA[1] - 4)))
+                                for i in ids])
+    finally:
+        await conn.close()
+
+
 # -- the server ---------------------------------------------------------------------------------
 class Server(ServerProcess):
     def __init__(self, url: str, tmp: Path, *, tick_hz: float, batching: bool, with_models: bool,
                  profile: str | None = None):
         env = {"TOWNSQUARE_WORLD_FILE": str(tmp / "world.yaml"), "TOWNSQUARE_TICK_HZ": str(tick_hz),
-               "TOWNSQUARE_TICK_BATCHING": "true" if batching else "false"}
+               "TOWNSQUARE_TICK_BATCHING": "true" if batching else "false",
+               # the peer's shape: everyone sees everyone in the bench room; the plaza is interest-managed
+               "TOWNSQUARE_INTEREST_ROOMS": json.dumps({"bench": False, "plaza": True}),
+               "TOWNSQUARE_INTEREST_VIEW": json.dumps(list(VIEW))}
         if not with_models:
             env["TOWNSQUARE_MODELS__EMBED"] = ""
         argv = ["-m", "cProfile", "-o", profile, "-m", "server.cli", "serve"] if profile else None
@@ -129,6 +168,9 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) ->
     from bench.realtime_bots import worker_main
 
     idle = mode == "idle"
+    interest = mode == "interest"
+    if interest:
+        asyncio.run(spread_over_plaza(url, tokens))
     # idle runs measure the world process with the default settings: models in its inference child
     server = Server(url, tmp, tick_hz=args.tick_hz, batching=(mode != "per-move"), with_models=args.with_models or idle,
                     profile=f"{args.profile}.{mode}-{n}" if args.profile else None)
@@ -144,7 +186,10 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) ->
         per = [tokens[i::procs_n] for i in range(procs_n)]
         warmup, duration = (2.0, 5.0) if idle else (args.warmup, args.duration)
         bot_args = {"idle": idle, "sample": args.sample, "rate": args.rate, "warmup": warmup, "duration": duration,
-                    "timeout": 30.0, "ready_timeout": 300.0, "connect_concurrency": 32, "grace": 1.0}
+                    "timeout": 30.0, "ready_timeout": 300.0, "connect_concurrency": 32, "grace": 1.0,
+                    "wire": 2 if interest else (1 if mode == "per-move" else args.wire)}
+        if interest:
+            bot_args.update(room="plaza", bounds=(2, 2, PLAZA[0] - 3, PLAZA[1] - 3), view=VIEW)
         workers = [ctx.Process(target=worker_main, args=(i, server.base, per[i], bot_args, t0v, q), daemon=True)
                    for i in range(procs_n)]
         for w in workers:
@@ -163,7 +208,8 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) ->
                 break
         connected = sum(r[0] for r in ready.values())
         failed = sum(r[1] for r in ready.values())
-        out = {"mode": mode, "n": n, "tick_hz": args.tick_hz if mode != "per-move" else None, "connected": connected,
+        out = {"mode": mode, "n": n, "wire": bot_args["wire"], "loadavg": [round(v, 2) for v in os.getloadavg()],
+               "tick_hz": args.tick_hz if mode != "per-move" else None, "connected": connected,
                "connect_failed": failed, "connect_s": round(max((r[2] for r in ready.values()), default=0), 1),
                "server_rss_boot_mib": round(boot_rss, 1), "server_rss_connected_mib": round(rss_mib(sproc), 1),
                "inference_child_rss_mib": child_rss, "torch_in_world": _has_torch(sproc)}
@@ -181,6 +227,8 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) ->
             out["bots_cpu_pct"] = [round(100 * (b - a) / wall, 1) for a, b in zip(b0, b1)]
             out["other_cpu_pct"] = round(100 * ((m1 - m0) - (c1 - c0) - sum(b - a for a, b in zip(b0, b1))) / wall, 1)
             out["server_rss_mib"] = round(rss_mib(sproc), 1)
+            out["server_cpu_pct_per_100_clients"] = round(100 * out["server_cpu_pct"] / max(1, n), 2)
+            out["rss_kib_per_client"] = round(1024 * (out["server_rss_mib"] - boot_rss) / max(1, n), 1)
         results = []
         deadline = time.time() + 120
         while len(results) < len(ready) and time.time() < deadline:
@@ -206,6 +254,11 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) ->
             sent = sum(r["sent"] for r in results)
             own = [s for r in results for s in r["own_sent"]]
             expected = len(own) * sent - sum(own)  # each sampled receiver should see everyone else's moves
+            if interest:  # ... or, interest-managed, the moves of the bodies inside its view
+                sent_by = {k: v for r in results for k, v in r["sent_by"].items()}
+                inner = [ids for r in results for ids in r["inner"]]
+                expected = sum(sent_by.get(i, 0) for ids in inner for i in ids)
+                out["inner_per_receiver"] = round(sum(map(len, inner)) / max(1, len(inner)), 1)
             recv = sum(r["recv"] for r in results)
             out.update({
                 "sent_per_s": round(sent / duration, 1),
@@ -228,6 +281,29 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) ->
         server.stop()
 
 
+def run_peer(n: int, args) -> dict:
+    """The Colyseus peer at the same N and shape, right after ours (its own bench.js)."""
+    import subprocess
+
+    if not (PEER_DIR / "node_modules" / "@colyseus" / "core").exists():
+        return {"mode": "colyseus", "n": n, "error": f"not installed: bash ../shared/peers/colyseus/run.sh once ({PEER_DIR})"}
+    load = [round(v, 2) for v in os.getloadavg()]
+    try:
+        done = subprocess.run(["node", "bench.js", "--n", str(n), "--procs", str(args.procs), "--sampled", str(args.sample),
+                               "--warmup", str(args.warmup), "--measure", str(args.duration), "--port", "2567"],
+                              cwd=PEER_DIR, capture_output=True, text=True, timeout=400)
+    except subprocess.TimeoutExpired:
+        return {"mode": "colyseus", "n": n, "error": "timed out"}
+    for text in reversed(done.stdout.splitlines()):
+        if text.startswith("{") and '"framework"' in text:
+            r = json.loads(text)
+            r["mode"], r["n"], r["loadavg"] = "colyseus", n, load
+            if r.get("serverCpuPct") is not None:
+                r["server_cpu_pct_per_100_clients"] = round(100 * r["serverCpuPct"] / max(1, n), 2)
+            return r
+    return {"mode": "colyseus", "n": n, "error": (done.stderr or done.stdout)[-300:]}
+
+
 def wait_quiet(max_s: float, pct: float) -> float:
     """Wait (bounded) until other work on this shared machine uses < pct % of one core."""
     end = time.monotonic() + max_s
@@ -245,7 +321,7 @@ def line(r: dict) -> str:
         return (f"[idle] n={r['connected']}/{r['n']} rss={r.get('server_rss_mib')} MiB (boot {r['server_rss_boot_mib']}) "
                 f"cpu={r.get('server_cpu_pct')}% inference child {r.get('inference_child_rss_mib')} MiB "
                 f"torch in world: {r.get('torch_in_world')}")
-    return (f"[{r['mode']}] n={r['connected']}/{r['n']} p50={r.get('p50_ms')} p99={r.get('p99_ms')} ms "
+    return (f"[{r['mode']} w{r.get('wire')}] n={r['connected']}/{r['n']} p50={r.get('p50_ms')} p99={r.get('p99_ms')} ms "
             f"delivery={r.get('delivery_ratio')} srv_cpu={r.get('server_cpu_pct')}% rss={r.get('server_rss_mib')} MiB "
             f"bots_cpu={r.get('bots_cpu_pct')} other_cpu={r.get('other_cpu_pct')}% lag99={r.get('bot_loop_lag_p99_ms')}")
 
@@ -256,6 +332,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, nargs="*", default=[50, 200, 500, 1000])
     ap.add_argument("--baseline-n", type=int, nargs="*", default=[50, 200, 500, 1000])
     ap.add_argument("--idle", type=int, nargs="*", default=[2000], help="idle client counts (none: skip)")
+    ap.add_argument("--interest-n", type=int, nargs="*", default=[1000, 3000])
+    ap.add_argument("--wire", type=int, choices=(1, 2), default=2, help="the tick runs' wire (per-move is always 1)")
+    ap.add_argument("--peer", action="store_true", help="run the Colyseus peer at each tick N right after ours")
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--sample", type=int, default=10)
     ap.add_argument("--rate", type=float, default=5.0)
@@ -273,6 +352,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.n, args.baseline_n, args.idle, args.warmup, args.duration = [50], [50], [100], 2.0, 5.0
+        args.interest_n = [100]
 
     tmp = Path(tempfile.mkdtemp(prefix="ts-bench-rt-"))
     (tmp / "world.yaml").write_text(WORLD)
@@ -286,9 +366,10 @@ def main() -> None:
 
         asyncio.run(_seed(url, Settings(world_file=tmp / "world.yaml", data_dir=tmp / "data", secret_key=SECRET),
                           only_if_empty=True))
-        most = max([*args.n, *args.baseline_n, *args.idle, 1])
+        most = max([*args.n, *args.baseline_n, *args.idle, *args.interest_n, 1])
         tokens = asyncio.run(make_users(url, most))
-        plan = [("tick", n) for n in args.n] + [("per-move", n) for n in args.baseline_n]
+        plan = [("tick", n) for n in args.n] + [("interest", n) for n in args.interest_n]
+        plan += [("per-move", n) for n in args.baseline_n]
         plan += [("idle", n) for n in args.idle]
         for mode, n in plan:
             for attempt in range(1, args.attempts + 1):
@@ -303,6 +384,13 @@ def main() -> None:
             if args.jsonl:
                 with open(args.jsonl, "a") as f:
                     f.write(json.dumps(r) + "\n")
+            if args.peer and mode == "tick":
+                p = run_peer(n, args)
+                runs.append(p)
+                print(f"[colyseus] n={n} {json.dumps(p)}", file=sys.stderr, flush=True)
+                if args.jsonl:
+                    with open(args.jsonl, "a") as f:
+                        f.write(json.dumps(p) + "\n")
     finally:
         db.stop()
         shutil.rmtree(tmp, ignore_errors=True)

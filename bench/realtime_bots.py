@@ -7,6 +7,12 @@ the move (`t`); the server echoes it in the world:tick entry that shows the arri
 - The others speak the same Socket.IO protocol over a raw aiohttp WebSocket (connect with auth,
   acked events, engine.io pings) but only count the frames they receive without decoding them,
   so the bots are not what is measured.
+
+With wire 2 (the default) every client joins with `"wire": 2` and tags its moves with `s` instead
+of asking for a Socket.IO ack: the acks come folded into its `world:frame`s. In the interest shape
+(`args["room"]` a large room with interest management) a sampled receiver counts deliveries only
+from the bodies that stood well inside its view when the window opened (`inner`); the orchestrator
+divides by the moves those bodies sent (`sent_by`).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ ROOM = "bench"
 class RawClient:
     """A minimal Socket.IO v5 client: enough to join a room, send acked moves and count frames."""
 
-    def __init__(self, session, url: str, token: str):
+    def __init__(self, session, url: str, token: str, wire: int = 1):
         self.session = session
         self.url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
         self.token = token
@@ -33,6 +39,8 @@ class RawClient:
         self.pending: dict[int, asyncio.Future] = {}
         self.closed = False
         self.x = self.y = 0.0
+        self.wire = wire
+        self.uid = None
         self._reader = None
 
     async def connect(self, timeout: float) -> None:
@@ -60,7 +68,10 @@ class RawClient:
 
     async def move(self, x: float, y: float, t: float) -> None:
         self.ack_id += 1  # acked like every client event; the ack is counted as a frame, not awaited
-        await self.ws.send_str(f'42{self.ack_id}["move",{{"x":{x},"y":{y},"t":{t}}}]')
+        if self.wire == 2:  # the ack comes folded into the next world:frame
+            await self.ws.send_str(f'42["move",{{"x":{x},"y":{y},"t":{t},"s":{self.ack_id}}}]')
+        else:
+            await self.ws.send_str(f'42{self.ack_id}["move",{{"x":{x},"y":{y},"t":{t}}}]')
 
     async def _read(self) -> None:
         ws = self.ws
@@ -102,6 +113,12 @@ async def worker(wid: int, url: str, tokens: list[str], args: dict, t0v, q) -> N
     import socketio
 
     idle = args["idle"]
+    room = args.get("room") or ROOM
+    wire = args.get("wire", 1)
+    lo_x, lo_y, hi_x, hi_y = args.get("bounds") or (2, 2, 190, 190)
+    view = args.get("view")  # (w, h): the interest shape; None: everyone sees everyone
+    join = {"room": room, "wire": 2} if wire == 2 else {"room": room}
+    sent_by: dict[str, int] = {}
     n_sample = 0 if idle else min(args["sample"], len(tokens))
     rate = args["rate"]
     win = [0.0, 0.0]
@@ -126,24 +143,55 @@ async def worker(wid: int, url: str, tokens: list[str], args: dict, t0v, q) -> N
                     lat.append(now - m[3])
                     st["recv"] += 1
 
+        def on_frame(d):
+            st["ticks"] += 1
+            now = time.time()
+            w0, w1 = win
+            mine, pos = me["n"], me["pos"]
+            for part in ("m", "f"):
+                flat = d.get(part) or ()
+                for i in range(0, len(flat), 3):
+                    pos[flat[i]] = (flat[i + 1], flat[i + 2])
+            if view is not None and me["inner"] is None and now >= w0:
+                # The bodies well inside my view as the window opens: their moves must all reach me.
+                x, y = pos.get(mine, (me["x"], me["y"]))
+                me["inner"] = {n for n, (bx, by) in pos.items()
+                               if n != mine and abs(bx - x) <= view[0] / 2 and abs(by - y) <= view[1] / 2}
+            inner = me["inner"]
+            e = d["e"]
+            for i in range(0, len(e), 2):
+                n, t = e[i], e[i + 1]
+                if n != mine and w0 <= t < w1 and (inner is None or n in inner):
+                    lat.append(now - t)
+                    st["recv"] += 1
+
+        def on_presence(p):
+            if p and "n" in p:
+                me["ids"][p["n"]] = p["id"]
+                me["pos"][p["n"]] = (p["x"], p["y"])
+
         def on_disconnect(*a):
             st["disc"] += 1
 
         c.on("world:tick", on_tick)
+        c.on("world:frame", on_frame)
+        c.on("presence:join", on_presence)
         c.on("disconnect", on_disconnect)
         return c
 
     async def connect_sampled(token: str):
         nonlocal failed
-        me = {"id": None}
+        me = {"id": None, "n": None, "ids": {}, "pos": {}, "inner": None}
         c = make_sampled(me)
         async with sem:
             try:
                 await c.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=args["timeout"])
-                r = await c.call("room:join", {"room": ROOM}, timeout=args["timeout"])
+                r = await c.call("room:join", join, timeout=args["timeout"])
                 if not r.get("ok"):
                     raise RuntimeError(r)
-                me["id"], me["x"], me["y"] = r["you"]["id"], r["you"]["x"], r["you"]["y"]
+                me["id"], me["x"], me["y"], me["n"] = r["you"]["id"], r["you"]["x"], r["you"]["y"], r["you"].get("n")
+                for p in r["occupants"]:
+                    on_presence_of(me, p)
                 sampled.append((c, me))
             except Exception:
                 failed += 1
@@ -152,16 +200,21 @@ async def worker(wid: int, url: str, tokens: list[str], args: dict, t0v, q) -> N
                 except Exception:
                     pass
 
+    def on_presence_of(me: dict, p: dict) -> None:
+        if "n" in p:
+            me["ids"][p["n"]] = p["id"]
+            me["pos"][p["n"]] = (p["x"], p["y"])
+
     async def connect_raw(token: str):
         nonlocal failed
-        c = RawClient(session, url, token)
+        c = RawClient(session, url, token, wire)
         async with sem:
             try:
                 await c.connect(args["timeout"])
-                r = await c.call("room:join", {"room": ROOM}, args["timeout"])
+                r = await c.call("room:join", join, args["timeout"])
                 if not r.get("ok"):
                     raise RuntimeError(r)
-                c.x, c.y = r["you"]["x"], r["you"]["y"]
+                c.x, c.y, c.uid = r["you"]["x"], r["you"]["y"], r["you"]["id"]
                 raws.append(c)
             except Exception:
                 failed += 1
@@ -191,7 +244,7 @@ async def worker(wid: int, url: str, tokens: list[str], args: dict, t0v, q) -> N
             v = p - d
         return round(v, 2)
 
-    async def mover(send, pos: dict, counter: list | None):
+    async def mover(send, pos: dict, counter: list | None, who: str | None = None):
         period = 1.0 / rate
         nxt = t0 + random.uniform(0, period)
         while True:
@@ -203,13 +256,15 @@ async def worker(wid: int, url: str, tokens: list[str], args: dict, t0v, q) -> N
             t = time.time()
             if t >= stop_at:
                 return
-            pos["x"], pos["y"] = step(pos["x"], 2, 190), step(pos["y"], 2, 190)
+            pos["x"], pos["y"] = step(pos["x"], lo_x, hi_x), step(pos["y"], lo_y, hi_y)
             try:
                 await send(pos["x"], pos["y"], round(t, 4))
             except Exception:
                 return
             if win[0] <= t < win[1]:
                 st["sent"] += 1
+                if who is not None:
+                    sent_by[who] = sent_by.get(who, 0) + 1
                 if counter is not None:
                     counter[0] += 1
             nxt += period
@@ -230,13 +285,19 @@ async def worker(wid: int, url: str, tokens: list[str], args: dict, t0v, q) -> N
             counter = [0]
             own_sent.append(counter)
 
-            async def send_sio(x, y, t, c=c):
-                await c.emit("move", {"x": x, "y": y, "t": t}, callback=lambda *a: None)
+            box = [0]
 
-            movers.append(asyncio.ensure_future(mover(send_sio, me, counter)))
+            async def send_sio(x, y, t, c=c, box=box):
+                if wire == 2:
+                    box[0] += 1
+                    await c.emit("move", {"x": x, "y": y, "t": t, "s": box[0]})
+                else:
+                    await c.emit("move", {"x": x, "y": y, "t": t}, callback=lambda *a: None)
+
+            movers.append(asyncio.ensure_future(mover(send_sio, me, counter, me["id"])))
         for c in raws:
             pos = {"x": c.x, "y": c.y}
-            movers.append(asyncio.ensure_future(mover(lambda x, y, t, c=c: c.move(x, y, t), pos, None)))
+            movers.append(asyncio.ensure_future(mover(lambda x, y, t, c=c: c.move(x, y, t), pos, None, c.uid)))
     probe = asyncio.ensure_future(lag_probe())
 
     snap = {}
@@ -267,6 +328,8 @@ async def worker(wid: int, url: str, tokens: list[str], args: dict, t0v, q) -> N
         "disconnects": st["disc"] + sum(1 for c in raws if c.closed),
         "loop_lag_p99_ms": lag[int(0.99 * (len(lag) - 1))] * 1e3 if lag else None,
         "lat": lat.tobytes(),
+        "sent_by": sent_by if view is not None else {},
+        "inner": [[me["ids"].get(n) for n in (me["inner"] or ())] for _, me in sampled] if view is not None else [],
     }
     q.put(("result", wid, res))
     try:

@@ -216,6 +216,7 @@ export class WorldConnection {
     this._listeners = new Map();
     this._everConnected = false;
     this._retry = null;
+    this._numbers = new Map(); // wire 2: body number in the room -> id (presence:join and snapshots give "n")
     this.socket = io({
       path: "/socket.io",
       auth: { token },
@@ -255,7 +256,38 @@ export class WorldConnection {
     s.on("kicked", (data) => {
       this.kicked = data || { reason: "" };
     });
-    s.onAny((event, ...args) => this._fire(event, args[0]));
+    s.onAny((event, ...args) => {
+      const d = args[0];
+      if (event === "world:frame") return this._fire("world:tick", this._unframe(d));
+      if (event === "presence:join" && d?.n) this._numbers.set(d.n, d.id);
+      if (event === "room:door" && d?.ok) this._numbered(d);
+      this._fire(event, d);
+    });
+  }
+
+  /** Remember the numbers of a join snapshot's bodies. */
+  _numbered(snap) {
+    this._numbers.clear();
+    for (const p of [...(snap.occupants || []), ...(snap.npcs || [])]) if (p.n) this._numbers.set(p.n, p.id);
+  }
+
+  /** A wire-2 world:frame (docs/realtime.md) as the world:tick the app knows: {room, t, moves: [[id, x, y, t?]]}. */
+  _unframe(d) {
+    const ids = this._numbers;
+    const echo = new Map();
+    const e = d?.e || [];
+    for (let i = 0; i + 1 < e.length; i += 2) echo.set(e[i], e[i + 1]);
+    const moves = [];
+    for (const [part, near] of [[d?.m || [], true], [d?.f || [], false]]) {
+      for (let i = 0; i + 2 < part.length; i += 3) {
+        const id = ids.get(part[i]);
+        if (id === undefined) continue;
+        const mv = [id, part[i + 1], part[i + 2]];
+        if (near && echo.has(part[i])) mv.push(echo.get(part[i]));
+        moves.push(mv);
+      }
+    }
+    return { room: d?.room, t: d?.t, moves };
   }
 
   connect() {
@@ -311,7 +343,9 @@ export class WorldConnection {
       return { ok: false, error: { code: "offline", message: "waiting for the connection to come back" } };
     }
     try {
+      if (event === "room:join") payload = { ...payload, wire: 2 }; // compact world:frames (decoded in _unframe)
       const reply = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
+      if (event === "room:join" && reply?.ok) this._numbered(reply);
       if (reply && typeof reply === "object" && "ok" in reply) return reply;
       return { ok: false, error: { code: "internal", message: "the server sent an unexpected reply" } };
     } catch {
