@@ -14,6 +14,7 @@ import {
   setLanguages,
 } from "./net.js";
 import { AssistantPanel } from "./panels/assistant.js";
+import { EventsPanel } from "./panels/events.js";
 import { renderAuth } from "./panels/auth.js";
 import { ChatPanel, EMOTES } from "./panels/chat.js";
 import { PeoplePanel } from "./panels/people.js";
@@ -93,6 +94,7 @@ class World {
       onJoin: (snapshot) => (this.applySnapshot(snapshot), rememberRoom(snapshot.room.slug)),
       onWalk: ({ x, y }) => this.view?.showTarget(x, y),
     });
+    this.happening = new EventsPanel({ conn, room: () => this.room?.slug });
     this.buildLayout();
     this.view = new RoomView(this.canvasHost, {
       onWalk: (x, y) => this.walkTo(x, y),
@@ -145,7 +147,7 @@ class World {
         el("div", { class: "topbar-right" }, this.connStatus, this.wallet.element, menu),
       ),
       this.offline,
-      el("main", { class: "world" }, this.stage, el("aside", { class: "side", "aria-label": "People and chat" }, this.people.element, this.chat.element, this.assistant.element)),
+      el("main", { class: "world" }, this.stage, el("aside", { class: "side", "aria-label": "People and chat" }, this.people.element, this.chat.element, this.assistant.element, this.happening.element)),
     );
   }
 
@@ -283,6 +285,7 @@ class World {
   }
 
   applySnapshot(r) {
+    this.happening.refresh();
     this.room = r.room;
     if (r.you?.id) this.me.id = r.you.id;
     this.view.setRoom(r.room, this.me.id);

@@ -8,13 +8,14 @@ import { renderAuth } from "../panels/auth.js";
 import { clear, el } from "../ui.js";
 import { AdminApi } from "./api.js";
 import economy from "./tabs/economy.js";
+import events from "./tabs/events.js";
 import live from "./tabs/live.js";
 import moderation from "./tabs/moderation.js";
 import residents from "./tabs/residents.js";
 import rooms from "./tabs/rooms.js";
 import users from "./tabs/users.js";
 
-const TABS = [live, moderation, users, rooms, economy, residents];
+const TABS = [live, moderation, users, rooms, economy, residents, events];
 const root = document.getElementById("admin");
 const STAFF = ["moderator", "admin"];
 

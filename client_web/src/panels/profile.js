@@ -2,6 +2,7 @@
 
 import { LANGUAGES, describeError, languageHint } from "../net.js";
 import { el, field, openDialog, toast } from "../ui.js";
+import { yourDataSection } from "./mydata.js";
 
 const HATS = ["none", "straw", "cap", "beanie", "top", "crown", "flower"];
 
@@ -34,6 +35,7 @@ export function editProfile(conn, me) {
       field("Display name", name).wrap,
       languageField.wrap,
       el("fieldset", { class: "looks" }, el("legend", {}, "Looks"), colorFields, field("Hat", hat).wrap),
+      yourDataSection(conn),
       status,
       el("div", { class: "dialog-actions" }, el("button", { type: "button", class: "secondary", onclick: () => close() }, "Cancel"), submit),
     );
