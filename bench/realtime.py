@@ -138,7 +138,8 @@ class Server(ServerProcess):
         if not with_models:
             env["TOWNSQUARE_MODELS__EMBED"] = ""
         argv = ["-m", "cProfile", "-o", profile, "-m", "server.cli", "serve"] if profile else None
-        super().__init__(url, tmp, SECRET, env, argv=argv)
+        # language id's accuracy from the shell: the idle runs compare the world's memory with each
+        super().__init__(url, tmp, SECRET, env, argv=argv, keep=("TOWNSQUARE_TRANSLATION_LANGID_ACCURACY",))
 
 
 def rss_mib(proc: psutil.Process) -> float:
@@ -186,7 +187,7 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) ->
         per = [tokens[i::procs_n] for i in range(procs_n)]
         warmup, duration = (2.0, 5.0) if idle else (args.warmup, args.duration)
         bot_args = {"idle": idle, "sample": args.sample, "rate": args.rate, "warmup": warmup, "duration": duration,
-                    "timeout": 30.0, "ready_timeout": 300.0, "connect_concurrency": 32, "grace": 1.0,
+                    "timeout": 30.0, "ready_timeout": args.ready_timeout, "connect_concurrency": 32, "grace": 1.0,
                     "wire": 2 if interest else (1 if mode == "per-move" else args.wire)}
         if interest:
             bot_args.update(room="plaza", bounds=(2, 2, PLAZA[0] - 3, PLAZA[1] - 3), view=VIEW)
@@ -195,7 +196,7 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) ->
         for w in workers:
             w.start()
         ready, errors = {}, []
-        deadline = time.time() + 300
+        deadline = time.time() + args.ready_timeout
         while len(ready) < procs_n and time.time() < deadline:
             try:
                 msg = q.get(timeout=1)
@@ -348,6 +349,8 @@ def main() -> None:
     ap.add_argument("--max-other-cpu", type=float, default=40.0,
                     help="redo a run when other processes used more than this %% of a core in its window")
     ap.add_argument("--attempts", type=int, default=3)
+    ap.add_argument("--ready-timeout", type=float, default=300.0,
+                    help="seconds for every client to connect and join (10,000 idle on 2 busy cores: ~1,200)")
     ap.add_argument("--quiet-wait", type=float, default=120.0, help="seconds to wait for a quiet machine before a run")
     args = ap.parse_args()
     if args.quick:
