@@ -13,6 +13,7 @@ import {
   saveSession,
   setLanguages,
 } from "./net.js";
+import { browserUiLanguage, currentLanguage, setLanguage, t } from "./i18n.js";
 import { AssistantPanel } from "./panels/assistant.js";
 import { EventsPanel } from "./panels/events.js";
 import { renderAuth } from "./panels/auth.js";
@@ -22,27 +23,25 @@ import { editProfile } from "./panels/profile.js";
 import { reportDialog } from "./panels/report.js";
 import { chooseRoom } from "./panels/rooms.js";
 import { hasShop, openShop } from "./panels/shop.js";
+import { Tour } from "./panels/tour.js";
 import { Wallet } from "./panels/wallet.js";
-import { clear, confirmDialog, el, formatCoins, formatDateTime, formatTime, openDialog, toast } from "./ui.js";
+import { ChatDrawer } from "./phone.js";
+import { clear, confirmDialog, el, formatCoins, formatDateTime, formatTime, openDialog, setChildren, toast } from "./ui.js";
 import { keyboardWalking } from "./world/controls.js";
 import { RoomView } from "./world/renderer.js";
-import { doorMessage, useThing } from "./world/things.js";
+import { doorMessage, title, useThing } from "./world/things.js";
 
 const root = document.getElementById("app");
-
-const EMOTE_WORDS = {
-  wave: "waves", dance: "dances", laugh: "laughs", cheer: "cheers", clap: "claps",
-  sit: "sits down", nod: "nods", shrug: "shrugs", bow: "bows", think: "is thinking",
-};
 
 function showAuth(notice = "") {
   clear(root);
   root.removeAttribute("aria-busy");
-  document.title = "Townsquare";
+  document.title = t("app.name");
   renderAuth(
     root,
     (result, remember) => {
       saveSession(result, remember);
+      setLanguage(result.user?.language);
       new World(result).start();
     },
     { notice },
@@ -60,6 +59,7 @@ class World {
       display_name: user?.username,
       appearance: {},
     };
+    setLanguage(this.me.language); // the interface speaks the account's language
     this.room = null;
     this.joining = false;
     this.choosing = false;
@@ -71,6 +71,7 @@ class World {
     const conn = (this.conn = new WorldConnection(this.token));
     const meFn = () => this.me;
     this.wallet = new Wallet(conn);
+    this.wallet.onHistory = () => this.tour?.checkedWallet();
     this.people = new PeoplePanel({
       me: meFn,
       actions: {
@@ -87,6 +88,8 @@ class World {
       me: meFn,
       people: this.people,
       onSay: (id, text) => id && this.view?.say(id, text),
+      ready: () => !!this.room && !this.joining,
+      onSent: () => this.tour?.said(),
     });
     this.assistant = new AssistantPanel({
       conn,
@@ -98,10 +101,11 @@ class World {
     this.buildLayout();
     this.view = new RoomView(this.canvasHost, {
       onWalk: (x, y) => this.walkTo(x, y),
-      onUse: (thing) => useThing(thing, this.conn),
+      onUse: (thing) => useThing(thing, this.conn, this.wallet),
       token: this.token,
       onSelect: (id) => this.people.open(id),
     });
+    this.view.onThings = (things) => this.showThings(things);
     await this.view.init();
     this.stage.dataset.renderer = this.view.rendererName;
     this.stopKeys = keyboardWalking(this.view, (x, y, o) => this.move(x, y, o), () => this.me.id);
@@ -112,32 +116,47 @@ class World {
   buildLayout() {
     clear(root);
     root.removeAttribute("aria-busy");
-    this.roomTitle = el("h2", { class: "room-title", id: "room-title" }, "No room");
-    this.connStatus = el("span", { class: "conn-status", role: "status", dataset: { state: "connecting" } }, "Connecting…");
-    this.offline = el("div", { class: "offline-banner", role: "alert", hidden: true }, "You are offline. Reconnecting…");
+    this.roomTitle = el("h2", { class: "room-title", id: "room-title" }, t("world.no_room"));
+    this.connStatus = el("span", { class: "conn-status", role: "status", dataset: { state: "connecting" } }, t("status.connecting"));
+    this.offline = el("div", { class: "offline-banner", role: "alert", hidden: true }, t("status.offline_banner"));
     this.muted = el("p", { class: "muted-banner", role: "status", hidden: true });
     const menu = el(
       "nav",
-      { class: "menu", "aria-label": "Menu" },
-      el("button", { type: "button", class: "secondary", onclick: () => this.pickRoom() }, "Rooms"),
-      el("button", { type: "button", class: "secondary", onclick: () => this.wallet.inventory() }, "Inventory"),
-      el("button", { type: "button", class: "secondary", onclick: () => this.profile() }, "Profile"),
-      el("button", { type: "button", class: "secondary", onclick: () => this.logout() }, "Log out"),
+      { class: "menu", "aria-label": t("menu.label") },
+      el("button", { type: "button", class: "secondary", dataset: { action: "rooms" }, onclick: () => this.pickRoom() }, t("menu.rooms")),
+      el("button", { type: "button", class: "secondary", dataset: { action: "inventory" }, onclick: () => this.wallet.inventory() }, t("menu.inventory")),
+      el("button", { type: "button", class: "secondary", dataset: { action: "profile" }, onclick: () => this.profile() }, t("menu.profile")),
+      el("button", { type: "button", class: "secondary", dataset: { action: "logout" }, onclick: () => this.logout() }, t("menu.logout")),
     );
-    this.canvasHost = el("div", { class: "canvas-host", tabindex: "0", "aria-label": "Room view: arrow keys or WASD walk", "aria-describedby": "room-help" });
+    this.canvasHost = el("div", { class: "canvas-host", tabindex: "0", "aria-label": t("world.view_label"), "aria-describedby": "room-help" });
     const emotes = el(
       "div",
-      { class: "emotes", role: "toolbar", "aria-label": "Emotes" },
-      EMOTES.map((name) => el("button", { type: "button", class: "emote", onclick: () => this.emote(name) }, name)),
+      { class: "emotes", role: "toolbar", "aria-label": t("emotes.label") },
+      EMOTES.map((name) => el("button", { type: "button", class: "emote", dataset: { emote: name }, onclick: () => this.emote(name) }, t(`emotes.name.${name}`))),
     );
     this.stage = el(
       "section",
       { class: "stage", "aria-labelledby": "room-title" },
       this.canvasHost,
-      el("p", { id: "room-help", class: "help" }, "Click a tile to walk there, or use the arrow keys / WASD. Click someone to whisper, tip or shop."),
+      el("p", { id: "room-help", class: "help" }, t("world.help")),
       emotes,
     );
+    // The map's objects as buttons too: for the keyboard, screen readers and thumbs.
+    // Always laid out (empty until the map is drawn): the room view's size never shifts under a click.
+    this.thingsBar = el("div", { class: "things", role: "toolbar", "aria-label": t("things.label") });
+    emotes.before(this.thingsBar);
     this.chat.form.before(this.muted);
+    this.tour = new Tour({
+      me: () => this.me,
+      room: () => this.room,
+      position: () => this.view?.position(this.me.id),
+      walkTo: (x, y) => this.walkTo(x, y),
+      say: (text) => this.chat.suggest(text),
+      wallet: () => this.wallet.history(),
+    });
+    const side = el("aside", { class: "side", id: "side", "aria-label": t("world.side_label") }, this.people.element, this.chat.element, this.assistant.element, this.happening.element);
+    this.drawer = new ChatDrawer(side, this.chat);
+    this.drawer.placeTour(this.tour.element, this.stage); // beside the room, never over or above it
     root.append(
       el(
         "header",
@@ -147,7 +166,8 @@ class World {
         el("div", { class: "topbar-right" }, this.connStatus, this.wallet.element, menu),
       ),
       this.offline,
-      el("main", { class: "world" }, this.stage, el("aside", { class: "side", "aria-label": "People and chat" }, this.people.element, this.chat.element, this.assistant.element, this.happening.element)),
+      el("main", { class: "world" }, this.stage, side),
+      this.drawer.dock(menu),
     );
   }
 
@@ -157,7 +177,7 @@ class World {
     c.on("refused", ({ code, message }) => {
       clearSession();
       this.teardown();
-      showAuth(code === "banned" ? describeError({ code, message }) : "Your session ended. Please log in again.");
+      showAuth(code === "banned" ? describeError({ code, message }) : t("status.session_ended"));
     });
     c.on("session", (data) => {
       this.sessionSeen = true;
@@ -172,12 +192,14 @@ class World {
         this.me.username = data.user.username;
         this.me.role = data.user.role;
         this.me.language = data.user.language;
+        if (data.user.language && data.user.language !== currentLanguage() && this.followLanguage(data.user.language)) return;
       }
       if (data?.avatar) {
         this.me.display_name = data.avatar.display_name;
         this.me.appearance = data.avatar.appearance || {};
       }
-      this.enterFirstRoom(data?.avatar?.room);
+      if (data?.onboarding) this.tour.offer(data.onboarding);
+      this.enterFirstRoom(data?.avatar?.room, data?.onboarding);
     });
     c.on("reconnected", () => {
       this.wallet.refresh();
@@ -188,24 +210,26 @@ class World {
       if (!this.room || !p || (p.room && p.room !== this.room.slug)) return; // late, from the room we left
       const isNew = this.people.upsert(p);
       this.view.upsert(p);
-      if (isNew && p.id !== this.me.id) this.chat.system(`${p.name} ${p.kind === "npc" ? "(resident) " : ""}came in.`);
+      if (isNew && p.id !== this.me.id) this.chat.system(t(p.kind === "npc" ? "presence.resident_came_in" : "presence.came_in", { name: p.name }));
       this.chat.refreshTargets();
     });
     c.on("presence:leave", ({ id, room } = {}) => {
       if (room && this.room && room !== this.room.slug) return;
       const p = this.people.remove(id);
       this.view.remove(id);
-      if (p && id !== this.me.id) this.chat.system(`${p.name} left.`);
+      if (p && id !== this.me.id) this.chat.system(t("presence.left", { name: p.name }));
       this.chat.refreshTargets();
     });
     c.on("world:tick", (d) => {
       if (!this.room || d?.room !== this.room.slug) return;
       this.view.tick(d.moves || []);
       this.people.moved(d.moves || []);
+      this.tour.moved();
     });
     c.on("chat:message", (m) => {
       if (!this.room || (m.room && m.room !== this.room.slug && !m.to)) return;
       this.chat.add(m);
+      if (m.from?.id !== this.me.id) this.drawer.unread();
     });
     c.on("chat:translation", (t) => this.chat.translation(t));
     c.on("room:door", (d) => {
@@ -223,8 +247,9 @@ class World {
     c.on("emote", ({ id, name, room } = {}) => {
       if (room && this.room && room !== this.room.slug) return;
       this.view.emote(id, name);
-      const who = id === this.me.id ? "You" : this.people.name(id) || "Someone";
-      this.chat.system(`${who} ${id === this.me.id ? name : EMOTE_WORDS[name] || name}.`);
+      const known = EMOTES.includes(name) ? name : "other";
+      if (id === this.me.id) this.chat.system(t(`emotes.self.${known}`, { name }));
+      else this.chat.system(t(`emotes.other.${known}`, { who: this.people.name(id) || t("common.someone"), name }));
     });
     c.on("wallet:update", (d) => this.wallet.update(d, (id) => this.people.name(id)));
     c.on("moderation:notice", (d) => this.moderationNotice(d || {}));
@@ -233,9 +258,10 @@ class World {
     c.on("kicked", (d) => this.kicked(d || {}));
     c.on("room:left", (d) => {
       if (!this.room || d?.room !== this.room.slug) return;
-      const why = { replaced: "you joined from another tab", banned: "you were banned from it", kicked: "a moderator removed you", uninvited: "your invitation was withdrawn" }[d.reason] || d.reason || "";
+      const known = ["replaced", "banned", "kicked", "uninvited"].includes(d.reason);
+      const why = known ? t(`room.left_reason.${d.reason}`) : d.reason || "";
       this.leftRoom();
-      this.pickRoom(`You left ${d.room}${why ? `: ${why}` : ""}.`);
+      this.pickRoom(why ? t("room.left_because", { room: d.room, why }) : t("room.left", { room: d.room }));
     });
     // If the server never sends `session` (an older server), decide from what we have.
     setTimeout(() => {
@@ -244,7 +270,7 @@ class World {
   }
 
   setStatus(state) {
-    const words = { connecting: "Connecting…", online: "Online", offline: "Offline", closed: "Disconnected" }[state] || state;
+    const words = ["connecting", "online", "offline", "closed"].includes(state) ? t(`status.${state}`) : state;
     this.connStatus.textContent = words;
     this.connStatus.dataset.state = state;
     this.offline.hidden = state === "online" || state === "connecting" || state === "closed";
@@ -252,9 +278,10 @@ class World {
     if (state === "online") this.wallet.refresh();
   }
 
-  async enterFirstRoom(avatarRoom) {
+  /** Where a page starts: the room of this tab, else the avatar's; a newcomer, the guide's room. */
+  async enterFirstRoom(avatarRoom, onboarding = null) {
     if (this.room || this.joining || this.choosing) return;
-    const slug = lastRoom() || avatarRoom;
+    const slug = lastRoom() || avatarRoom || onboarding?.room;
     if (slug && (await this.join(slug, { quiet: true }))) return;
     this.pickRoom();
   }
@@ -265,7 +292,7 @@ class World {
     const slug = await chooseRoom(this.conn, { current: this.room?.slug, reason });
     this.choosing = false;
     if (slug) await this.join(slug);
-    else if (!this.room) this.chat.system("Choose a room from the Rooms menu to go in.");
+    else if (!this.room) this.chat.system(t("room.choose_hint"));
   }
 
   async join(slug, { quiet = false } = {}) {
@@ -273,20 +300,23 @@ class World {
     const reply = await this.conn.request("room:join", { room: slug });
     this.joining = false;
     if (!reply.ok) {
-      const words = describeError(reply.error);
-      if (!quiet || reply.error?.code !== "not_found") toast(`Could not go in: ${words}`, "error");
-      this.chat.system(`Could not go in: ${words}`, "error");
+      const words = t("room.could_not_join", { why: describeError(reply.error) });
+      if (!quiet || reply.error?.code !== "not_found") toast(words, "error");
+      this.chat.system(words, "error");
+      this.chat.joinSettled(false); // a line typed meanwhile stays in the box
       if (reply.error?.code === "not_found" || reply.error?.code === "forbidden" || reply.error?.code === "banned") rememberRoom(null);
       return false;
     }
     this.applySnapshot(reply);
     rememberRoom(reply.room.slug);
+    this.chat.joinSettled(true); // a line typed during the join goes out now
     return true;
   }
 
   applySnapshot(r) {
-    this.happening.refresh();
+    this.showThings([]); // the new room's, once its map is drawn
     this.room = r.room;
+    this.happening.refresh();
     if (r.you?.id) this.me.id = r.you.id;
     this.view.setRoom(r.room, this.me.id);
     const everyone = [...(r.occupants || []), ...(r.npcs || [])];
@@ -303,21 +333,31 @@ class World {
     this.stage.dataset.room = r.room.slug;
     document.title = `${r.room.name} · Townsquare`;
     if (r.room.description) this.chat.system(r.room.description);
-    this.chat.system(`You are in ${r.room.name}.`);
+    this.chat.system(t("room.you_are_in", { room: r.room.name }));
     this.translationNotice();
+    this.tour.entered(r.room);
+  }
+
+  showThings(things) {
+    setChildren(
+      this.thingsBar,
+      things.map((thing) =>
+        el("button", { type: "button", class: "secondary thing-button", dataset: { kind: thing.kind }, onclick: () => useThing(thing, this.conn, this.wallet) }, title(thing)),
+      ),
+    );
   }
 
   /** Once per visit, where the world has no translation model: say so plainly instead of marking every line. */
   translationNotice() {
-    const t = this.translation;
-    if (!t || t.available || this.translationNoticed) return;
+    const status = this.translation;
+    if (!status || status.available || this.translationNoticed) return;
     this.translationNoticed = true;
-    this.chat.system(t.words || "This world does not translate chat: lines from others are shown as written.", "info");
+    this.chat.system(t("chat.no_translation"), "info");
   }
 
   leftRoom() {
     this.room = null;
-    this.roomTitle.textContent = "No room";
+    this.roomTitle.textContent = t("world.no_room");
     delete this.stage.dataset.room;
     this.people.reset([]);
     rememberRoom(null);
@@ -329,7 +369,7 @@ class World {
     const ty = Math.min(Math.floor(y) + 0.5, this.room.height - 1);
     if (x < 0 || y < 0 || x >= this.room.width || y >= this.room.height) return;
     if (this.view.isBlocked(tx, ty)) {
-      toast("You cannot walk there.", "warn", 2000);
+      toast(t("world.cannot_walk"), "warn", 2000);
       return;
     }
     this.move(tx, ty, { marker: true });
@@ -359,40 +399,62 @@ class World {
     this.me.display_name = saved.display_name;
     this.me.language = saved.language;
     this.me.appearance = saved.appearance || {};
+    if (languageChanged && this.followLanguage(saved.language)) return;
     if (languageChanged && this.room) this.join(this.room.slug, { quiet: true }); // history again, in the new language
   }
 
+  /**
+   * The account's language changed (the profile, or another device): the interface is built
+   * again in it, the way a page load would (the room joined again, its history in that language).
+   * Returns false when the interface already speaks it.
+   */
+  followLanguage(language) {
+    const before = currentLanguage();
+    setLanguage(language);
+    if (currentLanguage() === before) return false;
+    rememberUserLanguage(language);
+    this.teardown();
+    new World({ token: this.token, user: { id: this.me.id, username: this.me.username, role: this.me.role, language } }).start();
+    return true;
+  }
+
   moderationNotice(d) {
-    const until = d.until ? ` until ${formatDateTime(d.until)}` : "";
-    const where = d.room ? ` in ${d.room}` : "";
+    const until = d.until ? t("moderation.until", { when: formatDateTime(d.until) }) : "";
+    const where = d.room ? t("moderation.in_room", { room: d.room }) : "";
     const reason = d.reason ? `: ${d.reason}` : "";
+    const parts = { where, until, reason };
     let text;
     let kind = "warn";
     switch (d.action) {
       case "warn":
-        text = `A moderator warned you${reason}`;
+        text = t("moderation.warned", parts);
         break;
       case "mute":
-        text = `You are muted${where}${until || " until a moderator lifts it"}${reason}. You can read but not write.`;
+        text = t("moderation.muted", { ...parts, until: until || t("moderation.until_lifted") });
         this.setMuted(d);
         break;
       case "kick":
-        text = `You were removed${where}${reason}`;
+        text = t("moderation.kicked", parts);
         break;
       case "ban":
-        text = `You are banned${where}${until}${reason}`;
+        text = t("moderation.banned", parts);
         break;
-      case "lift":
-        text = `Your ${d.lifted || "sanction"}${where} was lifted${reason}`;
+      case "lift": {
+        const what = ["mute", "ban"].includes(d.lifted) ? t(`moderation.sanction.${d.lifted}`) : d.lifted || t("moderation.sanction.other");
+        text = t("moderation.lifted", { ...parts, what });
         kind = "info";
         if (d.lifted === "mute") this.setMuted(null);
         break;
-      case "report_resolved":
-        text = `Your report was reviewed: ${d.outcome === "upheld" ? "action was taken" : "no rule was broken"}${d.reason && d.reason !== "action was taken" && d.reason !== "no rule was broken" ? ` (${d.reason})` : ""}.`;
+      }
+      case "report_resolved": {
+        const outcome = t(d.outcome === "upheld" ? "moderation.upheld" : "moderation.dismissed");
+        const note = d.reason && !["action was taken", "no rule was broken"].includes(d.reason) ? ` (${d.reason})` : "";
+        text = t("moderation.report_reviewed", { outcome, note });
         kind = "info";
         break;
+      }
       default:
-        text = `Moderation${reason || `: ${d.action}`}`;
+        text = reason ? t("moderation.other", { reason }) : t("moderation.other", { reason: `: ${d.action}` });
     }
     this.chat.system(text, kind);
     toast(text, kind === "info" ? "info" : "warn", 8000);
@@ -401,29 +463,32 @@ class World {
   /** A resident offers a sale (npc:offer): nothing is paid until the person confirms. */
   async offer(o) {
     const cur = o.currency || this.wallet.currency;
-    const each = o.qty > 1 ? ` (${formatCoins(o.price, cur)} each)` : "";
-    this.chat.system(`${o.npc?.name || "A resident"} offers you ${o.qty} × ${o.name} for ${formatCoins(o.total, cur)}.`);
+    const who = o.npc?.name || t("offer.a_resident");
+    const total = formatCoins(o.total, cur);
+    const each = o.qty > 1 ? t("offer.each", { price: formatCoins(o.price, cur) }) : "";
+    this.chat.system(t("offer.line", { who, qty: o.qty, item: o.name, total }));
     const yes = await confirmDialog(
-      `${o.npc?.name || "A resident"} offers a sale`,
-      `Buy ${o.qty} × ${o.name} for ${formatCoins(o.total, cur)}${each}? Your balance: ${formatCoins(this.wallet.balance ?? 0, cur)}.${o.expires_at ? ` The offer ends at ${formatTime(o.expires_at)}.` : ""}`,
-      `Pay ${formatCoins(o.total, cur)}`,
-      "No, thanks",
+      t("offer.title", { who }),
+      t("offer.question", { qty: o.qty, item: o.name, total, each, balance: formatCoins(this.wallet.balance ?? 0, cur) }) +
+        (o.expires_at ? ` ${t("offer.ends", { when: formatTime(o.expires_at) })}` : ""),
+      t("offer.pay", { total }),
+      t("offer.no"),
     );
     const reply = await this.conn.request(yes ? "npc:confirm" : "npc:decline", { offer_id: o.offer_id });
     if (!reply.ok) {
-      toast(`The sale did not go through: ${describeError(reply.error)}`, "error");
+      toast(t("offer.failed", { why: describeError(reply.error) }), "error");
       return;
     }
     if (yes) {
       this.wallet.set(reply.balance);
-      toast(`You bought ${o.qty} × ${o.name}.`, "ok");
+      toast(t("shop.bought", { qty: o.qty, item: o.name }), "ok");
     }
   }
 
   sale(d) {
-    if (d.status === "sold") this.chat.system("The sale is done: the item is in your inventory.");
-    else if (d.status === "declined") this.chat.system("You declined the offer.");
-    else if (d.status === "failed") this.chat.system(`The sale failed: ${describeError(d.error)}`, "error");
+    if (d.status === "sold") this.chat.system(t("offer.sold"));
+    else if (d.status === "declined") this.chat.system(t("offer.declined"));
+    else if (d.status === "failed") this.chat.system(t("offer.sale_failed", { why: describeError(d.error) }), "error");
   }
 
   setMuted(d) {
@@ -434,7 +499,7 @@ class World {
       return;
     }
     const until = d.until ? new Date(d.until) : null;
-    this.muted.textContent = `You are muted${until ? ` until ${formatTime(d.until)}` : ""}${d.reason ? `: ${d.reason}` : ""}`;
+    this.muted.textContent = t("moderation.muted_banner", { until: until ? t("moderation.until", { when: formatTime(d.until) }) : "", reason: d.reason ? `: ${d.reason}` : "" });
     this.muted.hidden = false;
     if (until) {
       const ms = until.getTime() - Date.now();
@@ -444,16 +509,16 @@ class World {
 
   kicked(d) {
     this.leftRoom();
-    openDialog("You were removed", (close) =>
+    openDialog(t("kicked.title"), (close) =>
       el(
         "div",
         { class: "dialog-body" },
-        el("p", { role: "alert" }, `A moderator removed you from the world${d.reason ? `: ${d.reason}` : "."}`),
+        el("p", { role: "alert" }, d.reason ? t("kicked.because", { reason: d.reason }) : t("kicked.text")),
         el(
           "div",
           { class: "dialog-actions" },
-          el("button", { type: "button", class: "secondary", onclick: () => { close(); this.logout(); } }, "Log out"),
-          el("button", { type: "button", class: "primary", onclick: () => { close(); this.conn.kicked = null; this.conn.socket.connect(); } }, "Come back"),
+          el("button", { type: "button", class: "secondary", onclick: () => { close(); this.logout(); } }, t("menu.logout")),
+          el("button", { type: "button", class: "primary", onclick: () => { close(); this.conn.kicked = null; this.conn.socket.connect(); } }, t("kicked.come_back")),
         ),
       ),
     );
@@ -461,6 +526,7 @@ class World {
 
   teardown() {
     this.stopKeys?.();
+    this.drawer?.destroy();
     this.conn?.close();
     this.view?.destroy();
   }
@@ -473,6 +539,20 @@ class World {
   }
 }
 
+/** The stored session's user speaks another language now (kept for the next page load). */
+function rememberUserLanguage(language) {
+  for (const store of [sessionStorage, localStorage]) {
+    const raw = store.getItem("townsquare.user");
+    if (!raw) continue;
+    try {
+      store.setItem("townsquare.user", JSON.stringify({ ...JSON.parse(raw), language }));
+    } catch {
+      /* a damaged entry: the server's session says the language again */
+    }
+  }
+}
+
 const session = loadSession();
+setLanguage(session?.user?.language || browserUiLanguage());
 if (session) new World(session).start();
 else showAuth();

@@ -3,6 +3,7 @@
 // The token lives in sessionStorage (or localStorage with "stay logged in"), never in a URL.
 
 import { io } from "socket.io-client";
+import { t } from "./i18n.js";
 
 const TOKEN_KEY = "townsquare.token";
 const USER_KEY = "townsquare.user";
@@ -38,31 +39,17 @@ export function languageName(code) {
   return LANGUAGES.find(([c]) => c === code)?.[1] || code || "?";
 }
 
-// Every error code of the protocol, in words a person understands.
-const ERROR_WORDS = {
-  invalid_payload: "That was not accepted",
-  unauthorized: "You are not logged in (or your session ended)",
-  forbidden: "You are not allowed to do that",
-  not_found: "Not found",
-  rate_limited: "Slow down a little and try again",
-  room_full: "That room is full",
-  muted: "You are muted",
-  banned: "You are banned",
-  insufficient_funds: "You do not have enough coins",
-  frozen: "That account is frozen",
-  conflict: "That conflicts with something that already happened",
-  overloaded: "The server is busy right now, try again in a moment",
-  internal: "Something went wrong on the server",
-  timeout: "The server did not answer in time",
-  offline: "You are offline",
-  network: "The server could not be reached",
-};
+// Every error code of the protocol, in words a person understands (src/locales: errors.*).
+const ERROR_CODES = new Set([
+  "invalid_payload", "unauthorized", "forbidden", "not_found", "rate_limited", "room_full", "muted", "banned",
+  "insufficient_funds", "frozen", "conflict", "overloaded", "internal", "timeout", "offline", "network",
+]);
 
 /** "Words for the code: the server's message" (the message is shown as plain text). */
 export function describeError(error) {
-  if (!error) return "Unknown error";
+  if (!error) return t("errors.unknown");
   const code = error.code || "internal";
-  const words = ERROR_WORDS[code] || "Something went wrong";
+  const words = ERROR_CODES.has(code) ? t(`errors.${code}`) : t("errors.other");
   const message = typeof error.message === "string" ? error.message.trim() : "";
   if (!message || message.toLowerCase() === words.toLowerCase()) return words;
   return `${words}: ${message}`;
@@ -185,9 +172,7 @@ export function translationStatus() {
 export async function languageHint(node) {
   const status = await translationStatus();
   if (!status) return;
-  node.textContent = status.available
-    ? "Chat from others is translated into this language."
-    : "The language you chat in. This world does not translate chat yet: lines from others are shown as written.";
+  node.textContent = status.available ? t("language.hint_translated") : t("language.hint_untranslated");
 }
 
 export function register({ username, password, language, display_name }) {

@@ -1,6 +1,8 @@
 // Small DOM helpers. Every string that reaches the page goes in as text (a Text node or
 // textContent), never as HTML: user names, chat lines and server messages are untrusted.
 
+import { formatDateTimeOf, formatNumber, formatTimeOf, t } from "./i18n.js";
+
 /**
  * el("button", {class: "x", onclick: fn, "aria-label": "..."}, "text", childNode, ...)
  * Attributes starting with "on" become listeners; `dataset` is an object; false/null are skipped.
@@ -70,7 +72,7 @@ export function openDialog(title, build, { label, className = "" } = {}) {
       result = value;
       dialog.close();
     };
-    const closeButton = el("button", { class: "dialog-close", type: "button", "aria-label": "Close", onclick: () => close() }, "×");
+    const closeButton = el("button", { class: "dialog-close", type: "button", "aria-label": t("common.close"), onclick: () => close() }, "×");
     dialog.append(el("div", { class: "dialog-head" }, heading, closeButton), build(close));
     dialog.addEventListener("close", () => {
       dialog.remove();
@@ -84,7 +86,7 @@ export function openDialog(title, build, { label, className = "" } = {}) {
 }
 
 /** Yes/no question in a dialog; resolves true or false. */
-export async function confirmDialog(title, question, yes = "Confirm", no = "Cancel") {
+export async function confirmDialog(title, question, yes = t("common.confirm"), no = t("common.cancel")) {
   const answer = await openDialog(title, (close) =>
     el(
       "div",
@@ -118,18 +120,19 @@ export function formatTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return "";
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return formatTimeOf(d);
 }
 
 export function formatDateTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  return d.toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+  return formatDateTimeOf(d);
 }
 
-/** Whole coins with thousands separators (money is an integer count, never a float). */
+/** Whole coins with the locale's thousands separators (money is an integer count, never a float).
+ * The world's currency name "coins" is said in the reader's language; another name as the world calls it. */
 export function formatCoins(n, currency = "coins") {
-  const v = Number.isSafeInteger(n) ? n.toLocaleString() : String(n);
-  return `${v} ${currency}`;
+  const v = Number.isSafeInteger(n) ? formatNumber(n) : String(n);
+  return currency === "coins" ? t("common.coins", { count: n, n: v }) : `${v} ${currency}`;
 }

@@ -81,19 +81,33 @@ async def new_person(browser, url: str, account: dict | None = None, path: str =
 
 
 async def enter_room(person: Person, slug: str, name: str) -> None:
-    """Choose a room in the room list (it opens by itself for someone who has never been in one)."""
+    """Be in a room: a new account lands in the Plaza by itself (beside the guide); any other
+    room is chosen from the room list (the Rooms menu)."""
     page = person.page
-    await page.get_by_role("button", name=f"Join {name}").click()
-    await page.locator(f'.stage[data-room="{slug}"]').wait_for()
-    await page.locator(f'.person[data-id="{person.id}"]').wait_for()
+    stage = page.locator(".stage[data-room]")
+    await stage.wait_for()
+    if await stage.get_attribute("data-room") != slug:
+        # By what the buttons do, not their words: the page may speak the account's language.
+        await page.locator('.menu button[data-action="rooms"]').click()
+        await page.locator(f'.room-item[data-slug="{slug}"] button').click()
+        await page.locator(f'.stage[data-room="{slug}"]').wait_for()
+    await page.locator(f'.person[data-id="{person.id}"]').wait_for(state="attached")  # a phone's list is in the closed drawer
 
 
 async def person_in_world(browser, world, slug: str = "plaza", name: str = "The Plaza", **register) -> Person:
     account = await world.register(**register)
     p = await new_person(browser, world.url, account)
-    await p.page.get_by_text("Online", exact=True).wait_for()
+    await p.page.locator('.conn-status[data-state="online"]').wait_for()
     await enter_room(p, slug, name)
     return p
+
+
+def midday_offset(rate: float = 0.25) -> float:
+    """`residents_clock_offset_min` that makes the scaled world clock read 10:00 now: the guide
+    keeps to the Plaza (world.yaml: 06:00 to 20:00) for a module's whole run, whatever the hour."""
+    import time
+
+    return (600 - (time.time() * rate) % 1440) % 1440
 
 
 def shot_path(name: str) -> Path:

@@ -20,15 +20,17 @@ async def position(page, pid: str) -> tuple[float, float]:
 
 
 async def test_two_people_see_each_other_walk_and_talk(world, browser):
-    # Ana signs up through the form (language picked from the browser: Spanish here).
+    # Ana signs up through the form, shown in the browser's language (Spanish here, and so is the
+    # Language picked); choosing English turns the form English, keeping what she typed.
     ana = await new_person(browser, world.url, locale="es-ES")
     page = ana.page
     name = f"ana{uuid.uuid4().hex[:6]}"
-    await page.get_by_role("tab", name="Sign up").click()
-    await page.get_by_label("Username").fill(name)
-    await page.get_by_label("Password").fill("correct-horse-9")
-    assert await page.get_by_label("Language").input_value() == "es"
-    await page.get_by_label("Language").select_option("en")
+    await page.get_by_role("tab", name="Registrarse").click()
+    await page.get_by_label("Nombre de usuario").fill(name)
+    await page.get_by_label("Contraseña").fill("correct-horse-9")
+    assert await page.get_by_label("Idioma").input_value() == "es"
+    await page.get_by_label("Idioma").select_option("en")
+    assert await page.get_by_label("Username").input_value() == name
     await page.get_by_role("button", name="Create account").click()
     await page.get_by_text("Online", exact=True).wait_for()
     token = await page.evaluate("sessionStorage.getItem('townsquare.token')")
@@ -124,10 +126,10 @@ async def test_a_line_in_another_language_is_translated_with_the_original_one_cl
         translated = es.page.locator(".chat-log .line", has_text="<es> Where is the baker today?")
         await translated.wait_for()
         line = es.page.locator(f'.chat-log .line[data-id="{await translated.get_attribute("data-id")}"]')
-        toggle = line.get_by_role("button", name=re.compile("Show original"))
+        toggle = line.get_by_role("button", name=re.compile("Ver original"))  # her interface speaks Spanish
         await toggle.click()
         await es.page.locator(".chat-log .line .text", has_text=re.compile(r"^Where is the baker today\? I need fresh bread\.$")).wait_for()
-        await line.get_by_role("button", name=re.compile("Show translation")).wait_for()
+        await line.get_by_role("button", name=re.compile("Ver traducción")).wait_for()
         # The writer reads their own words, untranslated and unmarked.
         mine = en.page.locator(".chat-log .line.mine", has_text="Where is the baker")
         await mine.wait_for()
@@ -144,7 +146,7 @@ async def test_without_a_translation_model_a_line_shows_its_language_quietly(wor
     slug, name = await fresh_room(world)
     de = await person_in_world(browser, world, slug, name, language="de")
     en = await person_in_world(browser, world, slug, name, language="en")
-    box = de.page.get_by_role("textbox", name="Message")
+    box = de.page.get_by_role("textbox", name="Nachricht")  # his interface speaks German
     await box.fill("Wo ist der Bäcker heute? Ich brauche frisches Brot.")
     await box.press("Enter")
     line = en.page.locator(".chat-log .line", has_text="Wo ist der Bäcker heute?")
@@ -206,6 +208,7 @@ async def test_the_world_fits_a_phone(world, browser):
     page = phone.page
     await page.get_by_text("Online", exact=True).wait_for()
     await enter_room(phone, "plaza", "The Plaza")
+    await page.locator(".drawer-toggle").click()  # the chat is a drawer on a phone
     box = page.get_by_role("textbox", name="Message")
     await box.fill("hi from my phone")
     await box.press("Enter")
@@ -228,14 +231,18 @@ async def test_keyboard_only(world, browser):
     account = await world.register()
     me = await new_person(browser, world.url, account)
     page = me.page
-    # The room list opens with its first Join focused (rooms by slug: the library first).
+    # A newcomer lands in the Plaza; the Rooms menu opens the list with its first Join focused
+    # (rooms by slug: the library first).
+    await page.locator('.stage[data-room="plaza"]').wait_for()
+    await page.get_by_role("button", name="Rooms", exact=True).focus()
+    await page.keyboard.press("Enter")
     join = page.get_by_role("button", name="Join The Library")
     await join.wait_for()
     assert await join.evaluate("b => b === document.activeElement")
     await page.keyboard.press("Enter")
     await page.locator('.stage[data-room="library"]').wait_for()
     # The skip link leads to the chat box; Enter sends.
-    await page.locator("body").focus()
+    await page.evaluate("(b => { b.tabIndex = -1; b.focus(); b.removeAttribute('tabindex'); })(document.body)")  # Tab from the top (the list gave focus back to Rooms)
     await page.keyboard.press("Tab")
     assert await page.evaluate("document.activeElement.textContent") == "Skip to chat"
     await page.keyboard.press("Enter")

@@ -9,10 +9,22 @@ import math
 import time
 
 import pytest
+import pytest_asyncio
 
-from tests.browser.conftest import fresh_room, new_person, person_in_world, shot_path
+from tests.browser.conftest import enter_room, fresh_room, midday_offset, new_person, person_in_world, shot_path
+from tests.conftest import make_settings, start_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def world(db_url, tmp_path_factory):
+    """The seeded world, its clock at mid-morning: the guide is in the Plaza, not yet at the market."""
+    server = await start_world(make_settings(tmp_path_factory.mktemp("world-maps"),
+                                             residents_clock_offset_min=midday_offset()), db_url)
+    yield server
+    await server.close_clients()
+    await server.runner.cleanup()
 
 FOUNTAIN = (17, 9, 22, 14)  # the plaza's fountain rim: cols 17..21, rows 9..13 (blocked)
 
@@ -48,8 +60,6 @@ async def track(page, pid: str, until, timeout: float = 15.0) -> list[tuple[floa
 async def test_plaza_map_is_drawn_and_a_click_behind_the_fountain_is_walked_around(world, browser):
     p = await new_person(browser, world.url, await world.register(), viewport=(1280, 800))
     try:
-        from tests.browser.conftest import enter_room
-
         await p.page.get_by_text("Online", exact=True).wait_for()
         await enter_room(p, "plaza", "The Plaza")
         await p.page.locator('.canvas-host[data-map="tiled"]').wait_for()
@@ -101,10 +111,12 @@ async def test_keyboard_walking_runs_at_server_speed_without_jumping_back(world,
         page = p.page
         await page.locator(".canvas-host").focus()
         x0, _ = await position(page, p.id)
-        # Sample where my avatar is drawn, every frame, in the page.
+        # Sample where my avatar is drawn, every frame, in the page, and the frame the key came up.
         await page.evaluate("""() => {
             window.__drawn = [];
             const host = document.querySelector('.canvas-host');
+            window.addEventListener('keydown', () => { window.__down ??= performance.now(); }, { capture: true });
+            window.addEventListener('keyup', () => { window.__released = window.__drawn.length; window.__up = performance.now(); }, { capture: true });
             const loop = () => { window.__drawn.push(parseFloat(host.dataset.me)); if (window.__drawn.length < 5000) requestAnimationFrame(loop); };
             requestAnimationFrame(loop);
         }""")
@@ -112,21 +124,33 @@ async def test_keyboard_walking_runs_at_server_speed_without_jumping_back(world,
         await page.keyboard.down("ArrowRight")
         await asyncio.sleep(held)
         await page.keyboard.up("ArrowRight")
-        # The server comes to rest where the avatar stopped.
-        last = None
-        for _ in range(60):
-            now = await position(page, p.id)
-            if now == last:
+        # The server comes to rest where the avatar stopped (the same place over half a second).
+        seen: list[tuple[float, float]] = []
+        for _ in range(100):
+            seen.append(await position(page, p.id))
+            if len(seen) >= 4 and len(set(seen[-4:])) == 1:
                 break
-            last = now
             await page.wait_for_timeout(150)
-        x1, _ = last
+        x1, _ = seen[-1]
         tiles = x1 - x0
+        # How long the key was held as the page saw it (a loaded machine delivers keys late).
+        held = await page.evaluate("(window.__up - window.__down) / 1000")
         assert abs(tiles - speed * held) <= 0.2 * speed * held, (tiles, speed * held)
-        drawn = [x for x in await page.evaluate("window.__drawn") if not math.isnan(x)]
-        backward = [(a, b) for a, b in zip(drawn, drawn[1:]) if b < a - 1e-6]
+        samples, released = await page.evaluate("[window.__drawn, window.__released]")
+        held_part = [x for x in samples[:released] if not math.isnan(x)]
+        after = [x for x in samples[released:] if not math.isnan(x)]
+        # While the key is held the avatar only ever goes forward.
+        backward = [(a, b) for a, b in zip(held_part, held_part[1:]) if b < a - 1e-6]
         assert not backward, backward[:5]
-        assert abs(drawn[-1] - x1) < 0.05  # drawn where the server has it: no jump at the end
+        # After release it may settle onto the server's resting place; on a loaded machine that can
+        # be a few hundredths of a tile behind the last predicted frame (never a visible jump: 0.1
+        # tile is 3 pixels at 32 px per tile).
+        top, settle_back = held_part[-1], 0.0
+        for x in after:
+            top = max(top, x)
+            settle_back = max(settle_back, top - x)
+        assert settle_back <= 0.1, (settle_back, after[:10])
+        assert abs(after[-1] - x1) < 0.05  # drawn where the server has it: no jump at the end
         p.assert_clean()
     finally:
         await p.close()
@@ -182,23 +206,23 @@ async def test_the_room_list_says_where_to_begin_and_a_phone_shows_the_drawn_roo
     phone = await new_person(browser, world.url, await world.register(), viewport=(390, 844))
     try:
         page = p.page
-        await page.get_by_role("button", name="Join The Plaza").wait_for()
+        # A newcomer lands in the Plaza; once the guide is seen there, the room list says so.
+        await page.locator('.stage[data-room="plaza"]').wait_for()
+        await page.locator(".person.npc", has_text="Mira").wait_for()
+        await enter_room(p, "market", "The Market")
+        await page.locator('.canvas-host[data-map="tiled"]').wait_for()
+        await page.wait_for_timeout(300)  # one frame after the map arrived, for the picture only
+        await page.screenshot(path=str(shot_path("room-market.png")))
+        await page.get_by_role("button", name="Rooms", exact=True).click()
         plaza = page.locator('.room-item[data-slug="plaza"]')
         await plaza.get_by_text("Start here").wait_for()
         await plaza.get_by_text("Inside: Mira").wait_for()
         await plaza.get_by_text("a fountain in the middle").wait_for()
         await page.screenshot(path=str(shot_path("room-picker.png")))
-        await page.get_by_role("button", name="Join The Market").click()
-        await page.locator('.stage[data-room="market"]').wait_for()
-        await page.locator('.canvas-host[data-map="tiled"]').wait_for()
-        await page.wait_for_timeout(300)
-        await page.screenshot(path=str(shot_path("room-market.png")))
-        await phone.page.get_by_role("button", name="Join The Plaza").click()
+        await phone.page.locator('.stage[data-room="plaza"]').wait_for()
         await phone.page.locator('.canvas-host[data-map="tiled"]').wait_for()
         box = await phone.page.locator(".canvas-host canvas").bounding_box()
         assert box["width"] <= 390 and box["height"] > 200
-        await phone.page.wait_for_timeout(300)
-        await phone.page.screenshot(path=str(shot_path("phone-plaza.png")))
         p.assert_clean()
         phone.assert_clean()
     finally:

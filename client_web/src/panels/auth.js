@@ -1,41 +1,42 @@
 // Sign up / log in. REST /api/auth/register and /api/auth/login -> {token, user}.
 
 import { LANGUAGES, browserLanguage, languageHint, login, register } from "../net.js";
+import { setLanguage, t } from "../i18n.js";
 import { el, field } from "../ui.js";
 
 /** The Language field; its hint says whether this world translates chat (honestly, once it knows). */
 function languageField(language) {
-  const f = field("Language", language, "The language you chat in.");
+  const f = field(t("language.label"), language, t("language.hint"));
   languageHint(f.wrap.querySelector(".hint"));
   return f.wrap;
 }
 
 /** Renders the form into `host`; calls onDone({token, user}, remember) once logged in. */
-export function renderAuth(host, onDone, { notice = "" } = {}) {
+export function renderAuth(host, onDone, { notice = "", keep = null } = {}) {
   let mode = "login";
   const status = el("p", { class: "form-error", role: "alert", "aria-live": "assertive" });
   const username = el("input", { name: "username", autocomplete: "username", required: true, minLength: 3, maxLength: 24, pattern: "[A-Za-z0-9_]{3,24}", spellcheck: false });
   const password = el("input", { name: "password", type: "password", autocomplete: "current-password", required: true, minLength: 8, maxLength: 128 });
   const displayName = el("input", { name: "display_name", autocomplete: "nickname", maxLength: 32 });
   const language = el("select", { name: "language" }, LANGUAGES.map(([code, name]) => el("option", { value: code }, name)));
-  language.value = browserLanguage();
+  language.value = keep?.language || browserLanguage();
   const remember = el("input", { type: "checkbox", name: "remember" });
-  const submit = el("button", { type: "submit", class: "primary" }, "Log in");
+  const submit = el("button", { type: "submit", class: "primary" }, t("auth.log_in"));
   const extra = el(
     "div",
     { class: "register-only", hidden: true },
-    field("Display name (optional)", displayName, "How others see you; you can change it later.").wrap,
+    field(t("auth.display_name"), displayName, t("auth.display_name_hint")).wrap,
     languageField(language),
   );
-  const tabLogin = el("button", { type: "button", role: "tab", id: "tab-login", "aria-selected": "true", "aria-controls": "auth-form" }, "Log in");
-  const tabRegister = el("button", { type: "button", role: "tab", id: "tab-register", "aria-selected": "false", "aria-controls": "auth-form" }, "Sign up");
+  const tabLogin = el("button", { type: "button", role: "tab", id: "tab-login", "aria-selected": "true", "aria-controls": "auth-form" }, t("auth.log_in"));
+  const tabRegister = el("button", { type: "button", role: "tab", id: "tab-register", "aria-selected": "false", "aria-controls": "auth-form" }, t("auth.sign_up"));
   const form = el(
     "form",
     { id: "auth-form", class: "auth-form", role: "tabpanel", "aria-labelledby": "tab-login", novalidate: true },
-    field("Username", username, "3 to 24 letters, digits or _").wrap,
-    field("Password", password, "At least 8 characters").wrap,
+    field(t("auth.username"), username, t("auth.username_hint")).wrap,
+    field(t("auth.password"), password, t("auth.password_hint")).wrap,
     extra,
-    el("label", { class: "check" }, remember, " Stay logged in on this device"),
+    el("label", { class: "check" }, remember, " ", t("auth.remember")),
     status,
     submit,
   );
@@ -47,10 +48,17 @@ export function renderAuth(host, onDone, { notice = "" } = {}) {
     tabRegister.setAttribute("aria-selected", String(reg));
     form.setAttribute("aria-labelledby", reg ? "tab-register" : "tab-login");
     extra.hidden = !reg;
-    submit.textContent = reg ? "Create account" : "Log in";
+    submit.textContent = reg ? t("auth.create_account") : t("auth.log_in");
     password.autocomplete = reg ? "new-password" : "current-password";
     status.textContent = "";
   }
+  // Choosing a language at sign-up switches the form to it at once (what was typed stays).
+  language.addEventListener("change", () => {
+    setLanguage(language.value);
+    const values = { mode, language: language.value, username: username.value, password: password.value, displayName: displayName.value, remember: remember.checked };
+    host.querySelector("main.auth")?.remove();
+    renderAuth(host, onDone, { notice, keep: values });
+  });
   tabLogin.addEventListener("click", () => setMode("login"));
   tabRegister.addEventListener("click", () => setMode("register"));
   for (const tab of [tabLogin, tabRegister]) {
@@ -67,12 +75,12 @@ export function renderAuth(host, onDone, { notice = "" } = {}) {
     e.preventDefault();
     status.textContent = "";
     if (!/^[A-Za-z0-9_]{3,24}$/.test(username.value)) {
-      status.textContent = "Your username must be 3 to 24 letters, digits or _.";
+      status.textContent = t("auth.username_invalid");
       username.focus();
       return;
     }
     if (password.value.length < 8) {
-      status.textContent = "Your password must be at least 8 characters.";
+      status.textContent = t("auth.password_invalid");
       password.focus();
       return;
     }
@@ -94,12 +102,21 @@ export function renderAuth(host, onDone, { notice = "" } = {}) {
     el(
       "main",
       { class: "auth", "aria-labelledby": "auth-title" },
-      el("h1", { id: "auth-title" }, "Townsquare"),
-      el("p", { class: "tagline" }, "Walk around, meet people and the town's residents, chat in your own language."),
+      el("h1", { id: "auth-title" }, t("app.name")),
+      el("p", { class: "tagline" }, t("auth.tagline")),
       notice ? el("p", { class: "notice", role: "alert" }, notice) : null,
-      el("div", { class: "tabs", role: "tablist", "aria-label": "Log in or sign up" }, tabLogin, tabRegister),
+      el("div", { class: "tabs", role: "tablist", "aria-label": t("auth.tabs_label") }, tabLogin, tabRegister),
       form,
     ),
   );
-  username.focus();
+  if (keep) {
+    username.value = keep.username;
+    password.value = keep.password;
+    displayName.value = keep.displayName;
+    remember.checked = keep.remember;
+    setMode(keep.mode);
+    language.focus();
+  } else {
+    username.focus();
+  }
 }

@@ -2,8 +2,11 @@
 // line in the reader's language with the original one click away (`chat:translation`), a quiet
 // "not translated" marker (none at all when the world has no translation: it says so once),
 // moderation outcomes explained, and reporting a line. A whisper whose person left is never sent
-// to the room.
+// to the room. A line sent while a join is under way waits for it (then goes out, or stays in the
+// box). Reporting is one tab stop for the whole log: the report buttons share a roving tabindex
+// (arrow keys move between lines' buttons, Home/End to the first/last).
 
+import { t } from "../i18n.js";
 import { describeError, languageName } from "../net.js";
 import { el, formatTime, setChildren } from "../ui.js";
 import { reportDialog } from "./report.js";
@@ -18,30 +21,35 @@ export class ChatPanel {
    * me(): {id, language}; people: the People panel (names, whisper targets);
    * onSay(message): a line was shown (the renderer draws a bubble).
    */
-  constructor({ conn, me, people, onSay }) {
+  constructor({ conn, me, people, onSay, ready = () => true, onSent = null }) {
     this.conn = conn;
     this.me = me;
     this.people = people;
     this.onSay = onSay;
+    this.ready = ready; // false while no room is joined yet (or a join is under way)
+    this.onSent = onSent;
+    this.waiting = null; // a line sent during a join: {text}
+    this.reportFocus = null; // the message id whose report button is the log's one tab stop
     this.lines = new Map(); // message id -> {msg, node, translation, unavailable, original}
     this.whisperTo = null;
     this.whisperName = "";
     this.translating = true; // false: the world has no translation model (setTranslation)
 
-    this.log = el("ol", { class: "chat-log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": "Chat messages", tabindex: "0" });
+    this.log = el("ol", { class: "chat-log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": t("chat.log_label"), tabindex: "0" });
+    this.log.addEventListener("keydown", (e) => this._roveReport(e));
     this.input = el("input", {
       id: "chat-input",
       class: "chat-input",
       type: "text",
       maxLength: 500,
       autocomplete: "off",
-      placeholder: "Say something… (Enter to send)",
-      "aria-label": "Message",
+      placeholder: t("chat.placeholder"),
+      "aria-label": t("chat.message"),
     });
-    this.target = el("select", { class: "chat-to", "aria-label": "Send to" }, el("option", { value: "" }, "Everyone"));
+    this.target = el("select", { class: "chat-to", "aria-label": t("chat.send_to") }, el("option", { value: "" }, t("chat.everyone")));
     this.target.addEventListener("change", () => this._setWhisper(this.target.value || null));
-    this.sendButton = el("button", { type: "submit", class: "primary" }, "Send");
-    this.form = el("form", { class: "chat-form", "aria-label": "Send a message" }, this.target, this.input, this.sendButton);
+    this.sendButton = el("button", { type: "submit", class: "primary" }, t("chat.send"));
+    this.form = el("form", { class: "chat-form", "aria-label": t("chat.form_label") }, this.target, this.input, this.sendButton);
     this.form.addEventListener("submit", (e) => {
       e.preventDefault();
       this.send();
@@ -55,35 +63,52 @@ export class ChatPanel {
     this.element = el(
       "section",
       { class: "panel chat", "aria-labelledby": "chat-title" },
-      el("h2", { id: "chat-title", class: "panel-title" }, "Chat"),
+      el("h2", { id: "chat-title", class: "panel-title" }, t("chat.title")),
       this.log,
       this.form,
     );
   }
 
   focus() {
+    this.beforeFocus?.(); // a phone's closed drawer opens first
     this.input.focus();
+  }
+
+  /** Put a line in the box for the person to send (the tour's "say hello"); their text stays if they typed. */
+  suggest(text) {
+    if (!this.input.value.trim()) this.input.value = text;
+    this.focus();
+  }
+
+  /** A join finished: a line that waited for it goes out now (or, if it failed, stays in the box). */
+  joinSettled(ok) {
+    const waiting = this.waiting;
+    this.waiting = null;
+    this.form.classList.remove("waiting");
+    if (!waiting) return;
+    if (ok && this.input.value.trim() === waiting.text) this.send();
+    else if (!ok) this.system(t("chat.kept_in_box"), "warn");
   }
 
   /** Who can be whispered to: the people in the room (not residents, not me). */
   refreshTargets() {
     const current = this.target.value;
-    const options = [el("option", { value: "" }, "Everyone")];
+    const options = [el("option", { value: "" }, t("chat.everyone"))];
     for (const p of this.people.list()) {
       if (p.id === this.me().id) continue;
-      options.push(el("option", { value: p.id }, p.kind === "npc" ? `Talk privately to ${p.name} (resident)` : `Whisper to ${p.name}`));
+      options.push(el("option", { value: p.id }, t(p.kind === "npc" ? "chat.talk_privately_option" : "chat.whisper_option", { name: p.name })));
     }
     // The person whispered to left: the box stays private (marked) so a line typed for them never
     // goes to everyone; sending says so and clears it.
     const gone = this.whisperTo && !this.people.get(this.whisperTo);
-    if (gone) options.push(el("option", { value: this.whisperTo }, `${this.whisperName || "Someone"} left`));
+    if (gone) options.push(el("option", { value: this.whisperTo }, t("presence.left_short", { name: this.whisperName || t("common.someone") })));
     setChildren(this.target, options);
     this.target.value = [...this.target.options].some((o) => o.value === current) ? current : "";
     if (!gone && this.whisperTo && this.form.classList.contains("whisper-gone")) this._setWhisper(this.whisperTo); // back again
     if (gone && !this.form.classList.contains("whisper-gone")) {
       this.form.classList.add("whisper-gone");
-      this.input.placeholder = `${this.whisperName || "They"} left (Escape: talk to everyone)`;
-      this.system(`${this.whisperName || "The person you were whispering to"} is not in this room any more: a whisper to them cannot be sent.`, "warn");
+      this.input.placeholder = t("chat.placeholder_gone", { name: this.whisperName || t("common.someone") });
+      this.system(t("chat.whisper_gone", { name: this.whisperName || t("chat.whisper_gone_someone") }), "warn");
     }
   }
 
@@ -101,8 +126,8 @@ export class ChatPanel {
     this.form.classList.toggle("whispering", !!this.whisperTo);
     this.form.classList.remove("whisper-gone");
     for (const o of [...this.target.options]) if (o.value && !this.people.get(o.value)) o.remove(); // "… left"
-    const verb = p?.kind === "npc" ? "Talk privately to" : "Whisper to";
-    this.input.placeholder = p ? `${verb} ${p.name}… (Escape: talk to everyone)` : "Say something… (Enter to send)";
+    const key = p?.kind === "npc" ? "chat.placeholder_talk" : "chat.placeholder_whisper";
+    this.input.placeholder = p ? t(key, { name: p.name }) : t("chat.placeholder");
   }
 
   clear() {
@@ -117,9 +142,9 @@ export class ChatPanel {
 
   /** The whisper could not go: its person is gone. Nothing was sent; the text stays in the box. */
   _whisperGone() {
-    const name = this.whisperName || "That person";
+    const name = this.whisperName || t("chat.that_person");
     this._setWhisper(null);
-    this.system(`${name} is no longer in the room, so your whisper was not sent. It is still in the box; sending it now goes to everyone.`, "warn");
+    this.system(t("chat.whisper_not_sent", { name }), "warn");
   }
 
   setHistory(messages) {
@@ -153,6 +178,7 @@ export class ChatPanel {
     this.lines.set(msg.id, entry);
     this._render(entry);
     this.log.append(entry.node);
+    if (entry.node.querySelector(".report-line")) this._newReportable(msg.id);
     this._trim();
     this._scroll();
     if (!history) this.onSay?.(msg.from?.id, this._shownText(entry));
@@ -186,10 +212,10 @@ export class ChatPanel {
     const npc = msg.from?.kind === "npc";
     const node = entry.node;
     node.className = `line${mine ? " mine" : ""}${npc ? " npc" : ""}${msg.to ? " whisper" : ""}`;
-    const who = el("span", { class: "who" }, msg.from?.name || "?", npc ? el("span", { class: "badge", title: "Resident" }, "resident") : null);
+    const who = el("span", { class: "who" }, msg.from?.name || "?", npc ? el("span", { class: "badge", title: t("people.resident_title") }, t("people.resident")) : null);
     let whisper = null;
     if (msg.to) {
-      whisper = el("span", { class: "whisper-tag" }, mine ? `whispers to ${this.people.name(msg.to) || "someone"}` : "whispers to you");
+      whisper = el("span", { class: "whisper-tag" }, mine ? t("chat.whispers_to", { name: this.people.name(msg.to) || t("common.someone_lower") }) : t("chat.whispers_to_you"));
     }
     const translated = entry.translation && !entry.original;
     const text = el("span", { class: "text", lang: translated ? entry.translation.lang : msg.lang || "" }, this._shownText(entry));
@@ -208,18 +234,19 @@ export class ChatPanel {
               node.querySelector(".translation-toggle")?.focus();
             },
           },
-          entry.original ? `Show translation (${languageName(entry.translation.lang)})` : `Translated from ${languageName(msg.lang)} · Show original`,
+          entry.original ? t("chat.show_translation", { lang: languageName(entry.translation.lang) }) : t("chat.translated_from", { lang: languageName(msg.lang) }),
         ),
       );
     } else if (entry.unavailable && !this.translating) {
       // The world translates nothing (said once in chat): just which language it is, quietly.
-      extras.push(el("span", { class: "marker lang-tag", title: `Written in ${languageName(msg.lang)}` }, msg.lang));
+      extras.push(el("span", { class: "marker lang-tag", title: t("chat.written_in", { lang: languageName(msg.lang) }) }, msg.lang));
     } else if (entry.unavailable) {
-      extras.push(el("span", { class: "marker not-translated", title: `Written in ${languageName(msg.lang)}; this line could not be translated` }, "not translated"));
+      extras.push(el("span", { class: "marker not-translated", title: t("chat.not_translated_title", { lang: languageName(msg.lang) }) }, t("chat.not_translated")));
     } else if (entry.pending) {
-      extras.push(el("span", { class: "marker translating" }, "translating…"));
+      extras.push(el("span", { class: "marker translating" }, t("chat.translating")));
     }
-    if (msg.moderation === "mask") extras.push(el("span", { class: "marker masked", title: "Some words were hidden by moderation" }, "masked"));
+    if (msg.moderation === "mask") extras.push(el("span", { class: "marker masked", title: t("chat.masked_title") }, t("chat.masked")));
+    const from = msg.from?.name || t("common.someone_lower");
     const report = mine
       ? null
       : el(
@@ -227,9 +254,11 @@ export class ChatPanel {
           {
             type: "button",
             class: "icon report-line",
-            "aria-label": `Report this message from ${msg.from?.name || "someone"}`,
-            title: "Report this message",
-            onclick: () => reportDialog(this.conn, { message_id: msg.id }, `the message from ${msg.from?.name || "someone"}`),
+            tabindex: msg.id === this.reportFocus ? "0" : "-1", // one tab stop for all lines' report buttons (_roveReport)
+            "aria-label": t("chat.report_label", { name: from }),
+            title: t("chat.report_title"),
+            onfocus: () => this._setReportFocus(msg.id),
+            onclick: () => reportDialog(this.conn, { message_id: msg.id }, t("report.the_message_from", { name: from })),
           },
           "⚑",
         );
@@ -243,6 +272,38 @@ export class ChatPanel {
       extras.length ? el("span", { class: "extras" }, extras) : null,
       report,
     );
+  }
+
+  /** The report buttons of the log, oldest first. */
+  _reportButtons() {
+    return [...this.log.querySelectorAll(".report-line")];
+  }
+
+  /** Which line's report button is the log's one tab stop. */
+  _setReportFocus(id) {
+    this.reportFocus = id;
+    for (const b of this._reportButtons()) b.tabIndex = b.closest(".line")?.dataset.id === id ? 0 : -1;
+  }
+
+  /** A new reportable line: the tab stop moves to it, unless the person is on a report button now. */
+  _newReportable(id) {
+    const active = document.activeElement;
+    const onOne = active?.classList?.contains("report-line") && this.log.contains(active) && this.lines.has(this.reportFocus);
+    if (!onOne) this._setReportFocus(id);
+  }
+
+  /** Arrow keys between report buttons (a roving tabindex): Up/Down, Home/End. */
+  _roveReport(e) {
+    const current = e.target?.classList?.contains("report-line") ? e.target : null;
+    if (!current || !["ArrowUp", "ArrowDown", "Home", "End"].includes(e.key)) return;
+    const buttons = this._reportButtons();
+    const i = buttons.indexOf(current);
+    const next = { ArrowUp: buttons[i - 1], ArrowDown: buttons[i + 1], Home: buttons[0], End: buttons[buttons.length - 1] }[e.key];
+    e.preventDefault();
+    if (!next) return;
+    this._setReportFocus(next.closest(".line").dataset.id);
+    next.focus();
+    next.closest(".line").scrollIntoView({ block: "nearest" });
   }
 
   /** A line from the client itself (joins, notices, errors); kind: info | warn | error. */
@@ -277,6 +338,13 @@ export class ChatPanel {
     }
     // A private line to a resident goes through `npc:whisper`; to a person, `chat:send` with `to`
     // and `whisper: true` (the server refuses it rather than send it to the room).
+    if (!this.ready()) {
+      // Joining (or not in a room yet): the line waits in the box and goes out once the join is done.
+      if (!this.waiting) this.system(t("chat.waiting_for_join"), "info");
+      this.waiting = { text };
+      this.form.classList.add("waiting");
+      return;
+    }
     const target = this.whisperTo ? this.people.get(this.whisperTo) : null;
     if (this.whisperTo && !target) return this._whisperGone();
     let event = "chat:send";
@@ -295,17 +363,18 @@ export class ChatPanel {
       const err = reply.error || {};
       if (payload.to && err.code === "not_found") return this._whisperGone(); // left as we sent it
       let words = describeError(err);
-      if (err.code === "muted" && err.until) words += ` (until ${formatTime(err.until)})`;
+      if (err.code === "muted" && err.until) words += ` (${t("moderation.until", { when: formatTime(err.until) }).trim()})`;
       this.system(words, "error");
       return; // the text stays in the box
     }
     this.input.value = "";
     if (reply.action === "block") {
-      this.system(`Your message was not sent: ${reply.reason || "it breaks the chat rules"}.`, "warn");
+      this.system(t("chat.blocked", { reason: reply.reason || t("chat.blocked_default") }), "warn");
     } else if (reply.held) {
-      this.system("Your message is waiting for a moderator before others see it.", "info");
+      this.system(t("chat.held"), "info");
     } else if (reply.action === "mask") {
-      this.system("Some words in your message were hidden.", "info");
+      this.system(t("chat.masked_mine"), "info");
     }
+    if (reply.action !== "block") this.onSent?.(text);
   }
 }

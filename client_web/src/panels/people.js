@@ -1,6 +1,7 @@
 // Who is in the room (people and residents): a keyboard- and screen-reader-friendly mirror of
 // the canvas, and the menu of what you can do with someone (whisper, tip, shop, report).
 
+import { t } from "../i18n.js";
 import { el, openDialog, setChildren } from "../ui.js";
 
 export class PeoplePanel {
@@ -9,12 +10,12 @@ export class PeoplePanel {
     this.me = me;
     this.actions = actions;
     this.people = new Map();
-    this.listNode = el("ul", { class: "people-list", "aria-label": "People in this room" });
+    this.listNode = el("ul", { class: "people-list", "aria-label": t("people.list_label") });
     this.count = el("span", { class: "count" }, "0");
     this.element = el(
       "section",
       { class: "panel people", "aria-labelledby": "people-title" },
-      el("h2", { id: "people-title", class: "panel-title" }, "Here ", this.count),
+      el("h2", { id: "people-title", class: "panel-title" }, t("people.title"), " ", this.count),
       this.listNode,
     );
     this._dirty = false;
@@ -98,14 +99,14 @@ export class PeoplePanel {
             {
               type: "button",
               class: "person-button",
-              "aria-label": me ? `${p.name} (you)` : `${p.name}${p.kind === "npc" ? ", resident" : ""}: actions`,
+              "aria-label": me ? t("people.you_label", { name: p.name }) : t(p.kind === "npc" ? "people.resident_actions" : "people.actions", { name: p.name }),
               onclick: () => this.open(p.id),
               disabled: me,
             },
             el("span", { class: "swatch", style: `background:${safeColor(p.appearance?.shirt)}`, "aria-hidden": "true" }),
             el("span", { class: "person-name" }, p.name),
-            me ? el("span", { class: "badge" }, "you") : null,
-            p.kind === "npc" ? el("span", { class: "badge npc" }, "resident") : null,
+            me ? el("span", { class: "badge" }, t("people.you")) : null,
+            p.kind === "npc" ? el("span", { class: "badge npc" }, t("people.resident")) : null,
           ),
         );
       }),
@@ -119,21 +120,21 @@ export class PeoplePanel {
     const a = this.actions;
     const choice = await openDialog(p.name, (close) => {
       const buttons = el("div", { class: "person-actions" });
-      const body = el("div", { class: "dialog-body" }, el("p", { class: "muted" }, p.kind === "npc" ? "A resident of the town." : "Someone in this room."), buttons);
+      const body = el("div", { class: "dialog-body" }, el("p", { class: "muted" }, t(p.kind === "npc" ? "people.a_resident" : "people.someone_here")), buttons);
       if (p.kind === "npc") {
-        buttons.append(el("button", { type: "button", class: "primary", onclick: () => close("talk") }, `Talk to ${p.name}`));
-        const shopSlot = el("span", { class: "muted" }, "Looking for a shop…");
+        buttons.append(el("button", { type: "button", class: "primary", onclick: () => close("talk") }, t("people.talk_to", { name: p.name })));
+        const shopSlot = el("span", { class: "muted" }, t("people.looking_for_shop"));
         buttons.append(shopSlot);
         a.hasShop(p).then((yes) => {
           if (!shopSlot.isConnected) return;
-          if (yes) shopSlot.replaceWith(el("button", { type: "button", class: "primary", onclick: () => close("shop") }, "Shop"));
-          else shopSlot.textContent = `${p.name} has nothing for sale.`;
+          if (yes) shopSlot.replaceWith(el("button", { type: "button", class: "primary", onclick: () => close("shop") }, t("people.shop")));
+          else shopSlot.textContent = t("people.nothing_for_sale", { name: p.name });
         });
       } else {
         buttons.append(
-          el("button", { type: "button", class: "primary", onclick: () => close("whisper") }, "Whisper"),
-          el("button", { type: "button", class: "primary", onclick: () => close("tip") }, "Tip coins"),
-          el("button", { type: "button", class: "secondary", onclick: () => close("report") }, "Report"),
+          el("button", { type: "button", class: "primary", onclick: () => close("whisper") }, t("people.whisper")),
+          el("button", { type: "button", class: "primary", onclick: () => close("tip") }, t("people.tip")),
+          el("button", { type: "button", class: "secondary", onclick: () => close("report") }, t("people.report")),
         );
       }
       return body;

@@ -1,50 +1,56 @@
 // Your profile: display name, reading language and looks (`profile:update`).
 
+import { UI_LANGUAGES, t } from "../i18n.js";
 import { LANGUAGES, describeError, languageHint } from "../net.js";
 import { el, field, openDialog, toast } from "../ui.js";
 import { yourDataSection } from "./mydata.js";
 
 const HATS = ["none", "straw", "cap", "beanie", "top", "crown", "flower"];
 
+/** The interface's languages first (the world's list may have more, chat-only ones). */
+function languageLabel(code, label) {
+  return UI_LANGUAGES.includes(code) ? label : t("profile.chat_only", { language: label });
+}
+
 /** me: {display_name, language, appearance}; resolves with the saved profile (or undefined). */
 export function editProfile(conn, me) {
-  return openDialog("Your profile", (close) => {
+  return openDialog(t("profile.title"), (close) => {
     const a = me.appearance || {};
     const name = el("input", { type: "text", maxLength: 32, value: me.display_name || "", required: true, autofocus: true, name: "display_name" });
-    const language = el("select", { name: "language" }, LANGUAGES.map(([code, label]) => el("option", { value: code }, label)));
+    const language = el("select", { name: "language" }, LANGUAGES.map(([code, label]) => el("option", { value: code, lang: code }, languageLabel(code, label))));
     language.value = me.language || "en";
     const colors = {};
     const colorFields = [
-      ["body", "Skin", "#e0a96d"],
-      ["hair", "Hair", "#3d2b1f"],
-      ["shirt", "Shirt", "#2a9d8f"],
-      ["pants", "Trousers", "#33415c"],
-    ].map(([key, label, def]) => {
+      ["body", "#e0a96d"],
+      ["hair", "#3d2b1f"],
+      ["shirt", "#2a9d8f"],
+      ["pants", "#33415c"],
+    ].map(([key, def]) => {
       colors[key] = el("input", { type: "color", value: a[key] || def, name: key });
-      return field(label, colors[key]).wrap;
+      return field(t(`profile.color.${key}`), colors[key]).wrap;
     });
-    const hat = el("select", { name: "hat" }, HATS.map((h) => el("option", { value: h }, h === "none" ? "No hat" : h)));
+    const hat = el("select", { name: "hat" }, HATS.map((h) => el("option", { value: h }, t(`profile.hat.${h}`))));
     hat.value = a.hat || "none";
     const status = el("p", { class: "form-error", role: "alert" });
-    const submit = el("button", { type: "submit", class: "primary" }, "Save");
-    const languageField = field("Language", language, "The language you chat in.");
+    const submit = el("button", { type: "submit", class: "primary" }, t("common.save"));
+    const languageField = field(t("language.label"), language, t("language.hint"));
     languageHint(languageField.wrap.querySelector(".hint"));
     const form = el(
       "form",
       { class: "dialog-body profile-form" },
-      field("Display name", name).wrap,
+      field(t("profile.display_name"), name).wrap,
       languageField.wrap,
-      el("fieldset", { class: "looks" }, el("legend", {}, "Looks"), colorFields, field("Hat", hat).wrap),
+      el("fieldset", { class: "looks" }, el("legend", {}, t("profile.looks")), colorFields, field(t("profile.hat_label"), hat).wrap),
       yourDataSection(conn),
       status,
-      el("div", { class: "dialog-actions" }, el("button", { type: "button", class: "secondary", onclick: () => close() }, "Cancel"), submit),
+      el("div", { class: "dialog-actions" }, el("button", { type: "button", class: "secondary", onclick: () => close() }, t("common.cancel")), submit),
     );
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       const payload = {};
       const n = name.value.trim();
       if (!n) {
-        status.textContent = "Your display name cannot be empty.";
+        status.textContent = t("profile.name_empty");
         return;
       }
       if (n !== me.display_name) payload.display_name = n;
@@ -59,7 +65,7 @@ export function editProfile(conn, me) {
         status.textContent = describeError(reply.error);
         return;
       }
-      toast("Profile saved.", "ok");
+      toast(t("profile.saved"), "ok");
       close(reply.profile);
     });
     return form;

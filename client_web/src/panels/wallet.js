@@ -2,7 +2,16 @@
 // (`wallet:transfer` with one idempotency key per attempt, reused on retry), the history
 // (`wallet:history`) and the inventory (`inventory:list`).
 
+import { formatNumber, t } from "../i18n.js";
 import { describeError, newKey } from "../net.js";
+
+const KINDS = ["grant", "transfer", "purchase", "mint", "burn", "reversal", "npc_sale"];
+
+/** A world account in words: a shop, the fountain, or its key. */
+function accountName(key) {
+  if (key.startsWith("shop:")) return t("wallet.account.shop", { key: key.slice(5) });
+  return ["fountain", "treasury"].includes(key) ? t(`wallet.account.${key}`) : key;
+}
 import { el, field, formatCoins, formatDateTime, openDialog, setChildren, toast } from "../ui.js";
 
 export class Wallet {
@@ -13,7 +22,7 @@ export class Wallet {
     this.amount = el("span", { class: "balance-amount", id: "balance" }, "…");
     this.element = el(
       "button",
-      { type: "button", class: "balance", "aria-label": "Wallet: show history", title: "Wallet history", onclick: () => this.history() },
+      { type: "button", class: "balance", "aria-label": t("wallet.button_label"), title: t("wallet.button_title"), onclick: () => this.history() },
       el("span", { class: "coin", "aria-hidden": "true" }, "●"),
       " ",
       this.amount,
@@ -38,7 +47,7 @@ export class Wallet {
       this.element.classList.remove("flash");
       void this.element.offsetWidth;
       this.element.classList.add("flash");
-      this.live.textContent = `Balance: ${formatCoins(balance, this.currency)}`;
+      this.live.textContent = t("wallet.balance_is", { amount: formatCoins(balance, this.currency) });
     }
   }
 
@@ -46,37 +55,38 @@ export class Wallet {
   update(data, nameOf) {
     if (!data) return;
     this.set(data.balance);
-    const t = data.transaction || {};
-    if (t.amount > 0) {
-      const who = t.counterparty?.name || (t.counterparty?.id && nameOf(t.counterparty.id)) || null;
-      const memo = t.memo ? ` (“${t.memo}”)` : "";
-      toast(who ? `${who} sent you ${formatCoins(t.amount, this.currency)}${memo}` : `You received ${formatCoins(t.amount, this.currency)}${memo}`, "ok");
+    const tx = data.transaction || {};
+    if (tx.amount > 0) {
+      const who = tx.counterparty?.name || (tx.counterparty?.id && nameOf(tx.counterparty.id)) || null;
+      const memo = tx.memo ? ` (“${tx.memo}”)` : "";
+      const amount = formatCoins(tx.amount, this.currency);
+      toast(who ? t("wallet.sent_you", { who, amount, memo }) : t("wallet.received", { amount, memo }), "ok");
     }
   }
 
   /** The tip dialog for one person. */
   tip(person) {
-    return openDialog(`Tip ${person.name}`, (close) => {
+    return openDialog(t("wallet.tip_title", { name: person.name }), (close) => {
       const amount = el("input", { type: "number", min: "1", step: "1", inputMode: "numeric", required: true, value: "10", autofocus: true, name: "amount" });
-      const memo = el("input", { type: "text", maxLength: 200, name: "memo", placeholder: "Thanks!" });
+      const memo = el("input", { type: "text", maxLength: 200, name: "memo", placeholder: t("wallet.memo_placeholder") });
       const status = el("p", { class: "form-error", role: "alert" });
-      const submit = el("button", { type: "submit", class: "primary" }, "Send");
+      const submit = el("button", { type: "submit", class: "primary" }, t("chat.send"));
       let key = null; // one key per attempt: a retry of the same attempt reuses it
       let lastAttempt = null;
       const form = el(
         "form",
         { class: "dialog-body" },
-        el("p", { class: "muted" }, `Your balance: ${this.balance === null ? "…" : formatCoins(this.balance, this.currency)}`),
-        field(`Amount (${this.currency})`, amount).wrap,
-        field("Note (optional)", memo).wrap,
+        el("p", { class: "muted" }, t("wallet.your_balance", { amount: this.balance === null ? "…" : formatCoins(this.balance, this.currency) })),
+        field(t("wallet.amount", { currency: this.currency === "coins" ? t("common.coins_word") : this.currency }), amount).wrap,
+        field(t("wallet.note"), memo).wrap,
         status,
-        el("div", { class: "dialog-actions" }, el("button", { type: "button", class: "secondary", onclick: () => close() }, "Cancel"), submit),
+        el("div", { class: "dialog-actions" }, el("button", { type: "button", class: "secondary", onclick: () => close() }, t("common.cancel")), submit),
       );
       form.addEventListener("submit", async (e) => {
         e.preventDefault();
         const n = Number(amount.value);
         if (!Number.isSafeInteger(n) || n <= 0) {
-          status.textContent = "Enter a whole number of coins, more than zero.";
+          status.textContent = t("wallet.whole_number");
           amount.focus();
           return;
         }
@@ -84,18 +94,18 @@ export class Wallet {
         if (attempt !== lastAttempt) key = newKey(); // a changed tip is a new attempt
         lastAttempt = attempt;
         submit.disabled = true;
-        status.textContent = "Sending…";
+        status.textContent = t("wallet.sending");
         const payload = { to: person.id, amount: n };
         if (memo.value.trim()) payload.memo = memo.value.trim();
         const { reply } = await this.conn.requestOnce("wallet:transfer", payload, { key });
         submit.disabled = false;
         if (!reply.ok) {
           const code = reply.error?.code;
-          status.textContent = describeError(reply.error) + (["timeout", "overloaded", "offline"].includes(code) ? ". Press Send to try again (you will not pay twice)." : "");
+          status.textContent = describeError(reply.error) + (["timeout", "overloaded", "offline"].includes(code) ? `. ${t("wallet.try_again")}` : "");
           return;
         }
         this.set(reply.balance);
-        toast(`You sent ${formatCoins(n, this.currency)} to ${person.name}.`, "ok");
+        toast(t("wallet.you_sent", { amount: formatCoins(n, this.currency), name: person.name }), "ok");
         close(reply.transaction_id);
       });
       return form;
@@ -103,10 +113,11 @@ export class Wallet {
   }
 
   history() {
-    return openDialog("Wallet", () => {
+    this.onHistory?.();
+    return openDialog(t("wallet.title"), () => {
       const rows = el("tbody");
-      const status = el("p", { class: "muted", role: "status" }, "Loading…");
-      const more = el("button", { type: "button", class: "secondary", hidden: true }, "Older");
+      const status = el("p", { class: "muted", role: "status" }, t("common.loading"));
+      const more = el("button", { type: "button", class: "secondary", hidden: true }, t("wallet.older"));
       let before = null;
       const load = async () => {
         const payload = { limit: 20 };
@@ -119,14 +130,14 @@ export class Wallet {
         const entries = reply.entries || [];
         for (const e of entries) {
           const cp = e.counterparty;
-          const who = cp ? cp.name || (cp.key ? cp.key.replace(/^shop:/, "shop ") : cp.kind) : "";
+          const who = cp ? cp.name || (cp.key ? accountName(cp.key) : cp.kind) : "";
           rows.append(
             el(
               "tr",
               {},
               el("td", {}, formatDateTime(e.created_at)),
-              el("td", {}, e.kind),
-              el("td", { class: `num ${e.amount < 0 ? "neg" : "pos"}` }, e.amount > 0 ? `+${e.amount}` : String(e.amount)),
+              el("td", {}, KINDS.includes(e.kind) ? t(`wallet.kind.${e.kind}`) : e.kind),
+              el("td", { class: `num ${e.amount < 0 ? "neg" : "pos"}` }, e.amount > 0 ? `+${formatNumber(e.amount)}` : formatNumber(e.amount)),
               el("td", {}, who),
               el("td", {}, e.memo || ""),
             ),
@@ -134,22 +145,22 @@ export class Wallet {
         }
         before = entries.length ? entries[entries.length - 1].transaction_id : before;
         more.hidden = entries.length < 20;
-        status.textContent = rows.children.length ? "" : "No transactions yet.";
+        status.textContent = rows.children.length ? "" : t("wallet.no_transactions");
       };
       more.addEventListener("click", load);
       load();
       return el(
         "div",
         { class: "dialog-body" },
-        el("p", { class: "big" }, "Balance: ", el("strong", {}, this.balance === null ? "…" : formatCoins(this.balance, this.currency))),
+        el("p", { class: "big" }, t("wallet.balance_label"), " ", el("strong", {}, this.balance === null ? "…" : formatCoins(this.balance, this.currency))),
         el(
           "div",
           { class: "table-wrap" },
           el(
             "table",
             { class: "table" },
-            el("caption", { class: "sr-only" }, "Your transactions, newest first"),
-            el("thead", {}, el("tr", {}, ["When", "What", "Amount", "With", "Note"].map((h) => el("th", { scope: "col" }, h)))),
+            el("caption", { class: "sr-only" }, t("wallet.caption")),
+            el("thead", {}, el("tr", {}, ["when", "what", "amount", "with", "note"].map((h) => el("th", { scope: "col" }, t(`wallet.col.${h}`))))),
             rows,
           ),
         ),
@@ -160,16 +171,16 @@ export class Wallet {
   }
 
   inventory() {
-    return openDialog("Inventory", () => {
-      const list = el("ul", { class: "inventory-list", "aria-label": "Your items" });
-      const status = el("p", { class: "muted", role: "status" }, "Loading…");
+    return openDialog(t("menu.inventory"), () => {
+      const list = el("ul", { class: "inventory-list", "aria-label": t("wallet.your_items") });
+      const status = el("p", { class: "muted", role: "status" }, t("common.loading"));
       this.conn.request("inventory:list", {}).then((reply) => {
         if (!reply.ok) {
           status.textContent = describeError(reply.error);
           return;
         }
         const items = reply.items || [];
-        status.textContent = items.length ? "" : "You have no items yet. Residents at the market sell things.";
+        status.textContent = items.length ? "" : t("wallet.no_items");
         setChildren(list, items.map((it) => el("li", { dataset: { sku: it.sku } }, el("strong", {}, `${it.qty} ×`), " ", it.name || it.sku)));
       });
       return el("div", { class: "dialog-body" }, status, list);

@@ -313,6 +313,7 @@ export class RoomView {
     this.onWalk = onWalk;
     this.onSelect = onSelect;
     this.onUse = onUse; // an interactive object of the map was clicked (notice board, fountain, bookshelf)
+    this.onThings = null; // (things) => the room's interactive objects, once its map is drawn (for a keyboard/touch list)
     this.token = token;
     this.art = null;
     this.bodies = new Map();
@@ -411,6 +412,7 @@ export class RoomView {
     this.mapBelow.addChild(built.below);
     this.mapAbove.addChild(built.above);
     this.mapAbove.alpha = 0.92; // a hint of who walks under the trees and awnings
+    const usable = [];
     for (const o of built.objects) {
       const kind = o.class || o.type;
       if (!INTERACTIVE.has(kind)) continue;
@@ -423,7 +425,9 @@ export class RoomView {
         this.onUse?.({ name: o.name, kind, ...props });
       });
       this.things.addChild(hit);
+      usable.push({ name: o.name, kind, ...props });
     }
+    this.onThings?.(usable);
     this.floor.clear();
     this.host.dataset.map = "tiled";
     this.invalidate();

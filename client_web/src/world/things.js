@@ -1,27 +1,67 @@
 // The map's interactive objects (a notice board, a fountain, a bookshelf) and what a door says
-// when it stays closed.
+// when it stays closed. The fountain takes a coin through the ledger: `thing:use {thing,
+// idempotency_key}` (one key per toss, reused on a retry, so a coin is never tossed twice); the
+// server answers with the new balance and sends wallet:update like any payment.
 
+import { t } from "../i18n.js";
 import { describeError } from "../net.js";
-import { el, openDialog } from "../ui.js";
+import { el, formatCoins, openDialog, toast } from "../ui.js";
 
-const TITLES = { notice_board: "Notice board", fountain: "Fountain", bookshelf: "Bookshelf" };
+const KINDS = ["notice_board", "fountain", "bookshelf"];
 
-/** A clicked object: its text (and the shelf's books) in a dialog. */
-export function useThing(thing) {
+/** An object's name, capitalised ("Fountain"), or what kind of thing it is. */
+export function title(thing) {
+  if (thing.name) return thing.name[0].toUpperCase() + thing.name.slice(1);
+  return KINDS.includes(thing.kind) ? t(`things.kind.${thing.kind}`) : t("things.object");
+}
+
+/** The fountain's toss: a button that pays the fountain one coin (its `price`) once per press. */
+function tossButton(thing, conn, wallet, result) {
+  const price = Math.max(1, Number.parseInt(thing.price, 10) || 1);
+  const amount = formatCoins(price, wallet?.currency);
+  const button = el("button", { type: "button", class: "primary toss" }, t("things.toss", { amount }));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    result.textContent = t("things.tossing");
+    const { reply } = await conn.requestOnce("thing:use", { thing: thing.name || "fountain" });
+    button.disabled = false;
+    if (!reply.ok) {
+      result.textContent = describeError(reply.error);
+      return;
+    }
+    wallet?.set(reply.balance);
+    result.textContent = t("things.tossed", { amount: formatCoins(reply.amount, wallet?.currency) });
+    toast(t("things.tossed", { amount: formatCoins(reply.amount, wallet?.currency) }), "ok");
+  });
+  return button;
+}
+
+/** A clicked object: its text (and the shelf's books) in a dialog; the fountain takes a coin. */
+export function useThing(thing, conn, wallet) {
   const books = typeof thing.books === "string" ? thing.books.split("\n").filter(Boolean) : [];
-  return openDialog(thing.name ? thing.name[0].toUpperCase() + thing.name.slice(1) : TITLES[thing.kind] || "Object", (close) =>
-    el(
+  return openDialog(title(thing), (close) => {
+    const result = el("p", { class: "thing-result", role: "status" });
+    const fountain = thing.kind === "fountain" && conn;
+    return el(
       "div",
       { class: "dialog-body thing", dataset: { kind: thing.kind } },
       thing.text ? el("p", {}, thing.text) : null,
-      books.length ? el("ul", { class: "books", "aria-label": "Books" }, books.map((b) => el("li", {}, b))) : null,
-      el("div", { class: "dialog-actions" }, el("button", { type: "button", class: "primary", onclick: () => close() }, "Close")),
-    ),
-  );
+      fountain ? el("p", { class: "muted" }, t("things.fountain_help")) : null,
+      books.length ? el("ul", { class: "books", "aria-label": t("things.books") }, books.map((b) => el("li", {}, b))) : null,
+      result,
+      el(
+        "div",
+        { class: "dialog-actions" },
+        el("button", { type: "button", class: fountain ? "secondary" : "primary", onclick: () => close() }, t("common.close")),
+        fountain ? tossButton(thing, conn, wallet, result) : null,
+      ),
+    );
+  });
 }
 
 /** Why a door did not let us through, in words. */
 export function doorMessage(d) {
-  const where = d.to ? ` to ${d.to}` : "";
-  return `The ${d.door || "door"}${where} stays closed: ${describeError(d.error)}`;
+  const door = d.door || t("things.door");
+  const why = describeError(d.error);
+  return d.to ? t("things.door_closed_to", { door, to: d.to, why }) : t("things.door_closed", { door, why });
 }

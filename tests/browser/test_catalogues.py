@@ -1,0 +1,56 @@
+"""The client's message catalogues (client_web/src/locales): every world language has every
+message English has (plural forms aside), no message the code asks for is missing, and each
+message keeps the placeholders of its English original (a translation that drops {{amount}}
+would show the wrong words, not an error)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "client_web" / "src"
+LANGUAGES = ("en", "es", "de", "fr", "pt")
+PLURAL = re.compile(r"_(zero|one|two|few|many|other)$")
+
+
+def flat(tree: dict, prefix: str = "") -> dict[str, str]:
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def catalogue(lang: str) -> dict[str, str]:
+    return flat(json.loads((SRC / "locales" / f"{lang}.json").read_text(encoding="utf-8")))
+
+
+def base(key: str) -> str:
+    return PLURAL.sub("", key)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES[1:])
+def test_every_language_has_every_message_with_its_placeholders(lang):
+    en, other = catalogue("en"), catalogue(lang)
+    assert {base(k) for k in other} == {base(k) for k in en}
+    placeholders = {base(k): set(re.findall(r"\{\{(\w+)\}\}", v)) for k, v in en.items()}
+    for key, text in other.items():
+        assert set(re.findall(r"\{\{(\w+)\}\}", text)) == placeholders[base(key)], (lang, key, text)
+    assert "other" in {PLURAL.search(k).group(1) for k in other if PLURAL.search(k)}
+
+
+def test_every_message_the_client_asks_for_exists():
+    en = {base(k) for k in catalogue("en")}
+    asked = set()
+    for path in SRC.rglob("*.js"):
+        if "admin" in path.parts:
+            continue
+        asked |= set(re.findall(r"""\bt\(\s*["']([a-z_]+(?:\.[a-z_]+)+)["']""", path.read_text(encoding="utf-8")))
+    missing = sorted(asked - en)
+    assert not missing, missing
+    assert len(asked) > 150
