@@ -78,3 +78,28 @@ async def test_an_event_and_a_quest_in_the_client(world, browser):
     await data.screenshot(path=str(shot_path("profile-your-data.png")))
     me.assert_clean()
     await me.close()
+
+
+async def test_an_admin_approves_a_proposed_event_and_pauses_one_in_the_console(world, browser):
+    account = await world.register()
+    await world.set_role(account, "admin")
+    admin = await new_person(browser, world.url, account, path="/admin/events", viewport=(1280, 900))
+    page = admin.page
+    page.on("dialog", lambda d: d.accept("the season's plan"))
+    await page.get_by_role("tab", name="Events & quests").wait_for()
+    market = page.locator('tr[data-event="market-day"]')
+    await market.get_by_text("scheduled").wait_for()
+    await market.get_by_role("button", name="Pause").click()
+    await market.get_by_text("paused").wait_for()
+    await page.get_by_role("button", name="Propose an event").click()
+    await page.get_by_text("Proposed: it waits for your approval below").wait_for()
+    proposed = page.locator("tr").filter(has_text="pending")
+    await proposed.get_by_role("button", name="Approve").click()
+    await page.locator("tr").filter(has_text="generated").get_by_text("scheduled").wait_for()
+    await page.get_by_text("Reward budget:").wait_for()
+    await page.screenshot(path=str(shot_path("admin-events.png")))
+    events = {e["key"]: e for e in await world.ctx.events.all()}
+    assert events["market-day"]["status"] == "paused"
+    assert [e["status"] for e in events.values() if e["source"] == "generated"] == ["scheduled"]
+    admin.assert_clean()
+    await admin.close()

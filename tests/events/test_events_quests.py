@@ -225,3 +225,32 @@ async def test_suggestions_follow_a_persons_activity_and_disappear_when_turned_o
     st, back = await req(world, "PUT", "/api/me/preferences", token, json={"suggestions": True})
     st, out = await req(world, "GET", "/api/me/suggestions", token)
     assert out["enabled"] and not [s for s in out["suggestions"] if s["kind"] == "event"]  # forgotten when off
+
+
+async def test_market_day_gives_money_back_on_the_hosts_shop_within_the_budget(world):
+    clock = Clock(world, "16:00")
+    adm = await admin(world)
+    st, out = await req(world, "GET", "/api/admin/quests", adm["token"])
+    await fund(world, adm, budget=out["budget"]["paid"] + 100, treasury=500)
+    st, out = await req(world, "POST", "/api/admin/events/market-day/status", adm["token"],
+                        json={"status": "scheduled", "reason": "stalls open again"})
+    assert st == 200
+    tobin = resident_id(world, "tobin")
+    acct, client, inbox, _ = await person(world, "market")
+    wallet = Inbox(client, "wallet:update", *EVENTS)
+
+    async def buy(sku: str) -> dict:
+        r = await call(client, "shop:buy", {"npc": tobin, "sku": sku, "qty": 1, "idempotency_key": uuid.uuid4().hex})
+        assert r["ok"], r
+        return r
+
+    before = (await call(client, "wallet:balance"))["balance"]
+    await buy("map")  # not market day yet: no money back
+    clock.set("17:00", day=5)
+    await wallet.wait_for("event:started", lambda d: d["key"] == "market-day")
+    paid = await buy("lantern")  # 120, 10% back
+    back = await wallet.wait_for("wallet:update", lambda d: d["transaction"]["kind"] == "reward")
+    assert back["transaction"]["amount"] == 12 and "Market day" in back["transaction"]["memo"]
+    assert (await call(client, "wallet:balance"))["balance"] == before - 40 - 120 + 12
+    rewards = [e for e in (await call(client, "wallet:history", {}))["entries"] if e["kind"] == "reward"]
+    assert [e["amount"] for e in rewards] == [12] and paid["balance"] == before - 160

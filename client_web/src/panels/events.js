@@ -13,6 +13,7 @@ export class EventsPanel {
   constructor({ conn, room }) {
     this.conn = conn;
     this.room = room;
+    this.latest = new Map(); // quest key -> the furthest progress seen
     this.events = el("ul", { class: "happening-list", "aria-label": "Events" });
     this.quests = el("div", { class: "quest-list", "aria-label": "Quests" });
     this.suggestions = el("ul", { class: "suggestion-list", "aria-label": "Suggestions for you" });
@@ -42,7 +43,7 @@ export class EventsPanel {
       this.conn.request("suggest:list"),
     ]);
     if (events.ok) this.showEvents(events.events, events.clock);
-    if (quests.ok) setChildren(this.quests, quests.quests.map((q) => this.questCard(q)));
+    if (quests.ok) setChildren(this.quests, quests.quests.map((q) => this.questCard(this.newest(q))));
     if (suggestions.ok) this.showSuggestions(suggestions);
   }
 
@@ -97,7 +98,16 @@ export class EventsPanel {
     );
   }
 
+  /** Progress only grows: a list computed a moment before a pushed `quest:progress` never undoes it. */
+  newest(q) {
+    const seen = this.latest.get(q.key);
+    const rank = (x) => x.done + (x.completed ? 1000 : 0);
+    if (!seen || rank(q) >= rank(seen)) this.latest.set(q.key, q);
+    return this.latest.get(q.key);
+  }
+
   showQuest(q) {
+    q = this.newest(q);
     const old = this.quests.querySelector(`[data-quest="${CSS.escape(q.key)}"]`);
     const card = this.questCard(q);
     if (old) old.replaceWith(card);
