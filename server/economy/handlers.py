@@ -13,7 +13,7 @@ from pydantic import Field, StrictInt
 from server.economy import routes
 from server.economy.ledger import MAX_AMOUNT, MAX_KEY, MAX_MEMO, Ledger
 from server.economy.shops import MAX_QTY, Shops, seed_shops
-from server.economy.updates import Update, purchase_update, transfer_updates
+from server.economy.updates import purchase_update, transfer_updates
 from server.economy.updates import push_updates as push
 from server.realtime.hub import Connection, Empty, Payload
 from server.text import SafeText
@@ -40,11 +40,6 @@ class ShopBuyIn(Payload):
     sku: SafeText = Field(min_length=1, max_length=64)
     qty: StrictInt = Field(1, ge=1, le=MAX_QTY)
     idempotency_key: SafeText = Field(min_length=1, max_length=MAX_KEY)
-
-
-async def push_updates(ctx, updates: list[Update]) -> None:
-    """wallet:update delivery for the admin routes (kept with this signature for routes.setup)."""
-    await push(ctx.realtime, updates)
 
 
 def setup(ctx) -> None:
@@ -89,7 +84,7 @@ def setup(ctx) -> None:
     async def inventory_list(conn: Connection, payload: Empty) -> dict:
         return {"items": await shops.inventory(conn.user_id)}
 
-    routes.setup(ctx, push_updates)
+    routes.setup(ctx)
 
 
 async def startup(ctx) -> None:

@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import server.accounts.models  # noqa: F401  (the audit log's and wallets' foreign keys name users)
-from server.admin.audit import record
+from server.audit import record
 from server.db.health import DatabaseFull, DatabaseUnavailable, is_connection_loss, is_disk_full
 from server.db.retry import ride_out
 from server.economy.errors import RETRYABLE, sqlstate, to_protocol_error

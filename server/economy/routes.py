@@ -7,7 +7,6 @@ the Ledger does that, these handlers only validate and shape.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -15,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from server.accounts.auth import CURRENT_USER
 from server.economy.ledger import MAX_AMOUNT, MAX_KEY, MAX_REASON
+from server.economy.updates import push_updates, wallet_update
 
 TxKind = Literal["grant", "transfer", "purchase", "mint", "burn", "reversal", "npc_sale", "reward"]
 
@@ -85,18 +85,17 @@ class PageQuery(_Body):
 
 def posted_updates(posted: dict[str, Any], kind: str, memo: str) -> list[tuple[str, dict[str, Any]]]:
     """wallet:update for every wallet an admin act moved money in."""
-    return [(e["user_id"], {"balance": e["balance"], "transaction": {
-        "id": posted["transaction_id"], "kind": kind, "amount": e["amount"], "memo": memo,
-        "created_at": posted["created_at"]}}) for e in posted["entries"] if e["user_id"]]
+    return [(e["user_id"], wallet_update(e["balance"], transaction_id=posted["transaction_id"], kind=kind,
+                                         amount=e["amount"], memo=memo, created_at=posted["created_at"]))
+            for e in posted["entries"] if e["user_id"]]
 
 
-def setup(ctx, push_updates: Callable[[Any, list], Awaitable[None]]) -> None:
-    """`push_updates(ctx, updates)` is the socket handlers' wallet:update delivery (passed in: no import cycle)."""
+def setup(ctx) -> None:
     api, ledger = ctx.api, ctx.ledger
 
     async def pushed(posted: dict[str, Any], kind: str, memo: str) -> dict[str, Any]:
         if not posted["replayed"]:
-            await push_updates(ctx, posted_updates(posted, kind, memo))
+            await push_updates(ctx.realtime, posted_updates(posted, kind, memo))
         return posted
 
     @api.route("POST", "/api/admin/economy/mint", body=IssueIn, auth="admin", tag="economy")

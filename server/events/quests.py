@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from server.admin.audit import record as audit
+from server.audit import record as audit
 from server.events.models import Quest, QuestBudget, QuestProgress
 from server.events.specs import QuestSpec, Step
 from server.protocol import ProtocolError

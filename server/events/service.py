@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, text, update
 
-from server.admin.audit import record as audit
+from server.audit import record as audit
 from server.events import clock as wclock
 from server.events.models import PersonActivity, PersonPrefs, WorldEvent
 from server.events.quests import Budget, Quests

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from server.admin.audit import record as audit
+from server.audit import record as audit
 from server.db.base import Base
 from server.privacy.records import KEPT, acquaintances, links, memories_about, rows_of
 from server.protocol import ProtocolError
