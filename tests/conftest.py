@@ -274,6 +274,38 @@ class Inbox:
         return await asyncio.wait_for(find(), timeout)
 
 
+async def eventually(check, timeout: float = 5.0, what: str = ""):
+    """Wait until `check()` (sync or async) returns something truthy and return it: for state with
+    no event to wait on (a row saved, a map updated). Fails with `what` after `timeout` s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what or check}")
+        await asyncio.sleep(0.02)  # the poll's pace; the condition, not the time, ends the wait
+
+
+# Server -> client events a test person's inbox collects (room, chat, moderation, residents, wallet).
+PERSON_EVENTS = ("presence:join", "presence:leave", "world:tick", "chat:message", "emote", "room:left", "session",
+                 "moderation:notice", "kicked", "disconnect", "npc:offer", "npc:sale", "wallet:update")
+
+
+async def person(world, room: str | None = "plaza", *, events: tuple[str, ...] = PERSON_EVENTS, **extra):
+    """Register, connect and (optionally) join `room`: (account, client, inbox of `events`, join reply).
+    `extra` goes to sign-up (e.g. language="es")."""
+    account, client = await world.user(**extra)
+    inbox = Inbox(client, *events)
+    reply = None
+    if room is not None:
+        reply = await call(client, "room:join", {"room": room})
+        assert reply["ok"], reply
+    return account, client, inbox, reply
+
+
 # -- several nodes ----------------------------------------------------------------------------
 REDIS_URL = os.environ.get("TOWNSQUARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 

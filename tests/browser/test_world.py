@@ -19,6 +19,23 @@ async def position(page, pid: str) -> tuple[float, float]:
     return float(await li.get_attribute("data-x")), float(await li.get_attribute("data-y"))
 
 
+async def until_at(page, pid: str, condition: str, timeout: float = 10_000) -> tuple[float, float]:
+    """Wait until the page shows the person where `condition` (JS over x and y) holds."""
+    await page.wait_for_function(
+        """([pid, condition]) => {
+             const li = document.querySelector(`.person[data-id="${pid}"]`);
+             if (!li) return false;
+             return new Function("x", "y", `return ${condition}`)(Number(li.dataset.x), Number(li.dataset.y));
+           }""", arg=[pid, condition], timeout=timeout)
+    return await position(page, pid)
+
+
+async def frames_drawn(page, n: int = 3) -> None:
+    """Wait for `n` animation frames: whatever the last events changed is on the canvas."""
+    await page.evaluate("n => new Promise(done => { const step = k => k ? requestAnimationFrame(() => step(k - 1)) "
+                        ": done(); step(n); })", n)
+
+
 async def test_two_people_see_each_other_walk_and_talk(world, browser):
     # Ana signs up through the form, shown in the browser's language (Spanish here, and so is the
     # Language picked); choosing English turns the form English, keeping what she typed.
@@ -48,22 +65,15 @@ async def test_two_people_see_each_other_walk_and_talk(world, browser):
     start = await position(bo.page, ana.id)
     await page.locator(".canvas-host").focus()
     await page.keyboard.down("ArrowLeft")
-    await asyncio.sleep(0.8)
+    await asyncio.sleep(0.8)  # how long the key is held (what the person does), not a wait for a result
     await page.keyboard.up("ArrowLeft")
-    await asyncio.sleep(0.5)
-    moved = await position(bo.page, ana.id)
-    assert moved[0] < start[0] - 1, (start, moved)
+    await until_at(bo.page, ana.id, f"x < {start[0] - 1}")
 
     # Bo clicks a tile: he walks there (click-to-walk), and Ana sees it.
     box = await bo.page.locator(".canvas-host canvas").bounding_box()
     before = await position(page, bo.id)
     await bo.page.mouse.click(box["x"] + box["width"] * 0.85, box["y"] + box["height"] * 0.75)
-    for _ in range(50):
-        now = await position(page, bo.id)
-        if abs(now[0] - before[0]) > 2:
-            break
-        await asyncio.sleep(0.1)
-    assert abs(now[0] - before[0]) > 2, (before, now)
+    await until_at(page, bo.id, f"Math.abs(x - {before[0]}) > 2")
 
     # Chat: Enter sends; both read it.
     await bo.page.get_by_role("textbox", name="Message").fill("Hello from Bo!")
@@ -76,7 +86,7 @@ async def test_two_people_see_each_other_walk_and_talk(world, browser):
     await page.get_by_role("button", name="wave", exact=True).click()
     await bo.page.locator(".chat-log .line.system", has_text=f"{name} waves").wait_for()
 
-    await asyncio.sleep(0.6)  # bubbles and labels drawn
+    await frames_drawn(bo.page)  # the wave's bubble and the labels are on the canvas
     await bo.page.screenshot(path=str(shot_path("world.png")))
     ana.assert_clean()
     bo.assert_clean()

@@ -10,20 +10,7 @@ import aiohttp
 from sqlalchemy import func, select
 
 from server.chat.models import ChatMessage
-from tests.conftest import Inbox, call
-
-EVENTS = ("chat:message", "moderation:notice", "kicked", "room:left", "presence:join", "disconnect")
-
-
-async def person(world, room: str | None = None, **extra):
-    """Register, connect, (optionally) join: (account, client, inbox, join reply)."""
-    account, client = await world.user(**extra)
-    inbox = Inbox(client, *EVENTS)
-    reply = None
-    if room is not None:
-        reply = await call(client, "room:join", {"room": room})
-        assert reply["ok"], reply
-    return account, client, inbox, reply
+from tests.conftest import Inbox, call, person  # noqa: F401  (person: this folder's tests import it from here)
 
 
 async def staff(world, role: str = "moderator") -> dict:

@@ -5,20 +5,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from tests.conftest import Inbox, call
+from tests.conftest import Inbox, call, person  # noqa: F401  (person: this folder's tests import it from here)
 
 EVENTS = ("presence:join", "presence:leave", "world:tick", "chat:message", "emote", "room:left", "session")
-
-
-async def person(world, room: str | None = "plaza", **extra):
-    """Register, connect and (optionally) join: returns (account, client, inbox, join reply)."""
-    account, client = await world.user(**extra)
-    inbox = Inbox(client, *EVENTS)
-    reply = None
-    if room is not None:
-        reply = await call(client, "room:join", {"room": room})
-        assert reply["ok"], reply
-    return account, client, inbox, reply
 
 
 async def fresh_room(world, **kw):

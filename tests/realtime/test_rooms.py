@@ -2,13 +2,21 @@
 
 import asyncio
 import math
+import uuid
 
 import pytest
 import socketio
 
 from server.world.models import Avatar
-from tests.conftest import Inbox, call
+from tests.conftest import Inbox, call, eventually
 from tests.realtime.conftest import EVENTS, fresh_room, nothing, person, position_of, sees, uid
+
+
+async def saved_at(world, user_id: str, where: tuple) -> bool:
+    """The avatar's saved (room id, x, y) is `where`."""
+    async with world.ctx.db.session() as s:
+        av = await s.get(Avatar, uuid.UUID(user_id))
+    return (av.room_id, av.x, av.y) == where
 
 
 async def test_room_list_counts_and_hides_private_rooms(world):
@@ -94,8 +102,7 @@ async def test_one_room_per_connection_and_rejoin_is_idempotent(world):
     assert r["ok"] and r["room"]["slug"] == "library"
     await ib.wait_for("presence:leave", lambda d: d["id"] == uid(a))
     assert world.ctx.rooms.room_of_user(uid(a)) in ("library", None)
-    await asyncio.sleep(0.2)
-    assert world.ctx.rooms.room_of_user(uid(a)) == "library"
+    await eventually(lambda: world.ctx.rooms.room_of_user(uid(a)) == "library", what="the mirror has a in the library")
 
 
 async def test_second_tab_takes_over_the_avatar(world):
@@ -133,10 +140,7 @@ async def test_reconnect_restores_room_and_position(world):
     await call(ca, "move", {"x": 6.5, "y": 4.25})
     await position_of(ia, uid(a), 6.5, 4.25)
     await ca.disconnect()
-    await asyncio.sleep(0.2)
-    async with world.ctx.db.session() as s:
-        av = await s.get(Avatar, __import__("uuid").UUID(uid(a)))
-    assert (av.room_id, av.x, av.y) == (room.id, 6.5, 4.25)
+    await eventually(lambda: saved_at(world, uid(a), (room.id, 6.5, 4.25)), what="the position saved on leave")
     c2 = await world.connect(a["token"])
     i2 = Inbox(c2, *EVENTS)
     session = await i2.wait_for("session")
@@ -164,10 +168,7 @@ async def test_positions_are_saved_periodically_while_walking(world):
         a, ca, ia, _ = await person(world, room.slug)
         await call(ca, "move", {"x": 5, "y": 2})
         await position_of(ia, uid(a), 5.0, 2.0)
-        await asyncio.sleep(0.5)
-        async with world.ctx.db.session() as s:
-            av = await s.get(Avatar, __import__("uuid").UUID(uid(a)))
-        assert (av.x, av.y) == (5.0, 2.0)
+        await eventually(lambda: saved_at(world, uid(a), (room.id, 5.0, 2.0)), what="the position saved while walking")
     finally:
         settings.avatar_save_s = old
 
@@ -296,20 +297,18 @@ async def test_profile_update_reaches_the_room(world):
     room = await fresh_room(world)
     a, ca, ia, _ = await person(world, room.slug)
     b, cb, ib, _ = await person(world, room.slug)
-    original = world.ctx.check_public_text
-
     async def refuse_rude(text, **kw):
         if "rude" in text:
             raise ProtocolError("invalid_payload", "that name is not allowed")
         return text
 
-    world.ctx.check_public_text = refuse_rude
+    world.ctx.public_text_checks.append(refuse_rude)
     try:
         assert (await call(ca, "profile:update", {"display_name": "rude dude"}))["error"]["code"] == "invalid_payload"
         r = await call(ca, "profile:update", {"display_name": "Ada", "language": "de",
                                               "appearance": {"shirt": "#112233", "hat": "cap"}})
     finally:
-        world.ctx.check_public_text = original
+        world.ctx.public_text_checks.remove(refuse_rude)
     assert r["profile"] == {"display_name": "Ada", "language": "de", "appearance": {"shirt": "#112233", "hat": "cap"}}
     seen = await ib.wait_for("presence:join", lambda d: d["id"] == uid(a) and d["name"] == "Ada")
     assert seen["appearance"] == {"shirt": "#112233", "hat": "cap"}
@@ -376,5 +375,5 @@ async def test_a_domain_stuck_in_shutdown_does_not_keep_the_world_up(db_url, db,
     await node.close_clients()
     # Chat shuts down before the world: the world still saved where the person stood.
     async with db.session() as s:
-        av = await s.get(Avatar, __import__("uuid").UUID(uid(a)))
+        av = await s.get(Avatar, uuid.UUID(uid(a)))
     assert (av.x, av.y) == (9.5, 11.25)

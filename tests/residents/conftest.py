@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.conftest import Inbox, call, make_settings
+from tests.conftest import Inbox, call, make_settings, person  # noqa: F401  (person: this folder's tests import it from here)
 
 EVENTS = ("presence:join", "presence:leave", "world:tick", "chat:message", "emote", "npc:offer", "npc:sale",
           "wallet:update", "session")
@@ -18,16 +18,6 @@ def resident_settings(tmp, **overrides):
                 chat_rate="100/second")
     base.update(overrides)
     return make_settings(tmp, **base)
-
-
-async def person(world, room: str | None = "plaza", **extra):
-    account, client = await world.user(**extra)
-    inbox = Inbox(client, *EVENTS)
-    reply = None
-    if room is not None:
-        reply = await call(client, "room:join", {"room": room})
-        assert reply["ok"], reply
-    return account, client, inbox, reply
 
 
 def uid(account) -> str:
