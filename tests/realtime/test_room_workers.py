@@ -72,7 +72,7 @@ async def test_a_room_on_two_workers_delivers_every_move_to_clients_on_both(db_u
         # Each person walks to where the next one stood, tagged with a time; everyone on both workers
         # sees every arrival (with its echo) in their frames.
         spots = {}
-        for k, (_, client, _, joined, who) in enumerate(people):
+        for k, (_, client, _, _joined, who) in enumerate(people):
             there = people[(k + 1) % len(people)][3]["you"]  # where the next one stood: walkable
             x, y = there["x"], there["y"]
             spots[who] = (x, y, 1000.0 + k)
