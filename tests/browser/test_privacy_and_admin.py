@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.browser.conftest import fresh_room, new_person, person_in_world, shot_path
+from tests.browser.conftest import enter_room, fresh_room, new_person, person_in_world, shot_path
 
 pytestmark = pytest.mark.browser
 
@@ -152,10 +152,12 @@ async def test_without_translation_the_client_says_so_once_and_marks_no_line_in_
 
     slug, name = await fresh_room(world)
     de = await person_in_world(browser, world, slug, name, language="de")
-    en = await person_in_world(browser, world, slug, name, language="en")
+    # A new account lands in the Plaza: the notice comes there, with the first room's lines.
+    en = await new_person(browser, world.url, await world.register(language="en"))
     notice = en.page.locator(".chat-log .line.system", has_text="This world does not translate chat")
     await notice.wait_for()
-    box = de.page.get_by_role("textbox", name="Message")
+    await enter_room(en, slug, name)
+    box = de.page.locator(".chat-input")  # her interface speaks German
     await box.fill("Wo ist der Bäcker heute? Ich brauche frisches Brot.")
     await box.press("Enter")
     line = en.page.locator(".chat-log .line", has_text="Wo ist der Bäcker heute?")

@@ -12,7 +12,7 @@ import pytest_asyncio
 from sqlalchemy import text
 
 from ai.npc import WorldClock
-from tests.conftest import Inbox, call, start_world
+from tests.conftest import Inbox, call, eventually, start_world
 from tests.residents.conftest import person, resident_id, resident_settings, said_by
 
 EVENTS = ("event:started", "event:ended", "quest:progress")
@@ -203,6 +203,8 @@ async def test_suggestions_follow_a_persons_activity_and_disappear_when_turned_o
     # someone else who joined story hour is in the library now (taking part is public)
     other, oc, _, _ = await person(world, "library")
     assert (await call(oc, "event:join", {"event": "story-hour"}))["ok"]
+    # where people are is the room mirror's, which the next tick updates: wait for it
+    await eventually(lambda: world.ctx.rooms.room_of_user(other["user"]["id"]) == "library", 10, "other in the mirror")
 
     st, out = await req(world, "GET", "/api/me/suggestions", token)
     by_kind = {s["kind"]: s for s in out["suggestions"]}

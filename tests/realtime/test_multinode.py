@@ -140,10 +140,18 @@ async def test_two_processes_share_rooms_chat_and_movement_and_survive_the_owner
         await sees(ic, jc, b_id)
 
         # Movement from a connection on the other node reaches the owner and comes back as ticks.
-        assert (await call(cb, "move", {"x": 22, "y": 16}))["ok"]
-        await ia.wait_for("world:tick", lambda d: [b_id, 22.0, 16.0] in d["moves"])
-        assert (await call(ca, "move", {"x": 19, "y": 16}))["ok"]
-        await ib.wait_for("world:tick", lambda d: [a_id, 19.0, 16.0] in d["moves"])
+        # (the ack says where the walk ends: a tile taken by someone, e.g. the guide, moves the goal beside it;
+        # a goal where one already stands sends no tick, so each walks to a spot it is not on)
+        def away(you: dict) -> dict:
+            return next(p for p in ({"x": 22, "y": 16}, {"x": 19, "y": 16}, {"x": 25, "y": 16})
+                        if (p["x"], p["y"]) != (you["x"], you["y"]))
+
+        mb = await call(cb, "move", away(jb["you"]))
+        assert mb["ok"], mb
+        await ia.wait_for("world:tick", lambda d: [b_id, mb["x"], mb["y"]] in d["moves"], timeout=15)
+        ma = await call(ca, "move", away(ja["you"]))
+        assert ma["ok"], ma
+        await ib.wait_for("world:tick", lambda d: [a_id, ma["x"], ma["y"]] in d["moves"], timeout=15)
 
         # Chat across nodes; a whisper across nodes reaches only the two.
         said = await call(cb, "chat:send", {"text": "hello from node b"})
