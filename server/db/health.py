@@ -63,11 +63,9 @@ def is_connection_loss(exc: BaseException) -> bool:
         state = getattr(e, "sqlstate", None) or ""
         if state.startswith("08") or state.startswith("57P"):  # connection exception; shutdown, starting up
             return True
-        if state == "25006":  # read-only: the primary was demoted behind the same address (a failover)
-            return True
         if isinstance(e, asyncpg.InterfaceError) and "closed" in str(e):
             return True
-    return False
+    return is_read_only(exc)  # a primary demoted behind the same address answers as if it were not there
 
 
 class DatabaseDownLogFilter(logging.Filter):

@@ -16,6 +16,8 @@ from typing import Any
 
 import asyncpg
 
+from server.db.health import is_read_only
+
 
 class StatementPool:
     def __init__(self, dsn: str, *, max_size: int = 10, **connect_kwargs: Any):
@@ -107,7 +109,7 @@ class StatementPool:
         try:
             result = await getattr(conn, method)(sql, *args)
         except asyncpg.PostgresError as e:
-            if getattr(e, "sqlstate", "") == "25006":  # read-only: a demoted primary; reconnect to find the new one
+            if is_read_only(e):  # a demoted primary: reconnect to find the new one
                 self._discard(conn)
             else:
                 self._put(conn)  # the server answered with an error: the connection is clean (autocommit)
