@@ -141,9 +141,10 @@ class Settings(BaseSettings):
     translation_pivot: str = "en"  # Opus-MT pair templates: pairs without a model go through this language
     translation_pairs: list[str] = []  # templates: direct pairs to load besides the pivot ones ("es-pt")
     translation_num_beams: int | None = Field(1, ge=1)  # 1: greedy (fast on CPU); None: the model's default
-    # Language id (lingua): "high" preloads every n-gram model (~150 MiB in the world process for five
-    # languages); "low" only trigrams (~20 MiB), a little less sure of very short lines (docs/translation.md)
-    translation_langid_accuracy: Literal["high", "low"] = "high"
+    # Language id (lingua): "low" loads only trigrams (~17 MiB in the world process for five languages);
+    # "high" preloads every n-gram model (~156 MiB) for a few more short lines from a sender whose
+    # profile language is not the line's (the eval's figures: docs/translation.md, "language id")
+    translation_langid_accuracy: Literal["high", "low"] = "low"
     # Residents (server/residents, ai/npc; see docs/npc.md). The LLM is models.npc / models.npc_base_url.
     residents_brain: Literal["auto", "llm", "retrieval"] = "auto"  # auto: the LLM when one is configured
     residents_clock: Literal["scaled", "utc"] = "scaled"  # the world clock routines follow
