@@ -41,7 +41,9 @@ def serve_args(parser) -> None:
 
 
 def inference_serve(settings, args) -> int:
-    """Serve the configured models over HTTP: the OpenAI routes, /v1/classify, /v1/translate, /metrics."""
+    """Serve the configured models over HTTP: the OpenAI routes, /v1/classify, /v1/translate, /metrics.
+    The bearer token is the settings' `inference_token` (townsquare.toml or TOWNSQUARE_INFERENCE_TOKEN),
+    the same one the nodes send."""
     import asyncio
 
     from ai.inference.server import run_cli, set_threads
@@ -49,5 +51,5 @@ def inference_serve(settings, args) -> int:
     if args.max_queue is None:
         args.max_queue = settings.models.max_queue
     set_threads(args.threads or settings.models.threads)
-    asyncio.run(run_cli(specs_from_settings(settings), args))
+    asyncio.run(run_cli(specs_from_settings(settings), args, token=settings.inference_token or None))
     return 0

@@ -25,7 +25,8 @@ class ServiceProcess:
     """`python -m ai.inference.server` on 127.0.0.1:port; kill() and start() again keep the port."""
 
     def __init__(self, specs: list[ModelSpec], workdir: Path, *, max_queue: int = 256,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, argv: list[str] | None = None) -> None:
+        self.argv = argv  # instead of `-m ai.inference.server --specs ...`: e.g. the `townsquare` CLI's command
         self.specs_file = workdir / "specs.json"
         self.specs_file.write_text(specs_to_json(specs))
         self.port = free_port()
@@ -37,9 +38,10 @@ class ServiceProcess:
 
     def start(self, timeout: float = 120.0) -> None:
         env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", **self.env)
+        argv = self.argv or ["-m", "ai.inference.server", "--specs", str(self.specs_file)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ai.inference.server", "--specs", str(self.specs_file), "--port", str(self.port),
-             "--max-queue", str(self.max_queue), "--threads", "1", "--announce"],
+            [sys.executable, *argv, "--port", str(self.port), "--max-queue", str(self.max_queue), "--threads", "1",
+             "--announce"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=self.log, text=True)
         deadline = time.monotonic() + timeout
         for line in self.proc.stdout:  # the service says when it listens and when its models are loaded

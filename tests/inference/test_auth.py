@@ -49,3 +49,19 @@ async def test_a_node_without_the_token_sees_the_service_unavailable_and_why(gua
         assert not client.available("toxicity")
         with pytest.raises(ModelUnavailable, match="wants a token"):
             await client.classify("toxicity", ["hello there"])
+
+
+async def test_townsquare_inference_serve_takes_the_token_from_the_settings_file(tiny_dirs, tmp_path):
+    """`townsquare inference serve` reads `inference_token` from townsquare.toml like every node does."""
+    config = tmp_path / "townsquare.toml"
+    config.write_text(f'inference_token = "{TOKEN}"\n[models]\nembed = ""\ntoxicity = "{tiny_dirs["bert"]}"\n')
+    svc = ServiceProcess([], tmp_path, env={"TOWNSQUARE_CONFIG": str(config)},
+                         argv=["-m", "server.cli", "inference", "serve"])
+    svc.start()
+    try:
+        async with InferenceClient(svc.url) as client:
+            assert not client.available("toxicity")
+        async with InferenceClient(svc.url, token=TOKEN) as client:
+            assert (await client.classify("toxicity", ["hello there"]))[0].keys() == {"ok", "toxic", "spam"}
+    finally:
+        svc.stop()
