@@ -13,8 +13,8 @@ from tests.browser.conftest import fresh_room, new_person, person_in_world, shot
 pytestmark = pytest.mark.browser
 
 
-async def staff(world, role: str) -> dict:
-    account = await world.register(f"{role[:3]}{uuid.uuid4().hex[:8]}")
+async def staff(world, role: str, **extra) -> dict:
+    account = await world.register(f"{role[:3]}{uuid.uuid4().hex[:8]}", **extra)
     await world.set_role(account, role)
     account["user"]["role"] = role
     return account
@@ -95,6 +95,23 @@ async def test_someone_who_is_not_staff_cannot_open_admin(world, browser):
     anon = await new_person(browser, world.url, None, path="/admin")
     await anon.page.get_by_text("log in with a moderator or admin account").wait_for()
     await anon.close()
+
+
+async def test_a_spanish_moderator_gets_the_consoles_frame_in_spanish(world, browser):
+    """The console follows the account's language for its frame: top bar, tabs, section headings."""
+    account = await staff(world, "moderator", language="es")
+    mod = await new_person(browser, world.url, account, path="/admin/moderation")
+    page = mod.page
+    await page.get_by_role("tab", name="Moderación").wait_for()
+    assert await page.get_by_role("tab").all_inner_texts() == [
+        "En directo", "Moderación", "Usuarios", "Salas", "Economía", "Residentes", "Eventos y misiones"]
+    await page.get_by_role("heading", name="Cola de revisión").wait_for()
+    await page.get_by_text(f"{account['user']['username']} (moderador)").wait_for()
+    await page.get_by_role("button", name="Salir", exact=True).wait_for()
+    assert await page.evaluate("document.documentElement.lang") == "es"
+    assert (await page.title()).startswith("Moderación · ")
+    mod.assert_clean()
+    await mod.close()
 
 
 async def test_an_admin_sees_live_figures_and_creates_a_room(world, browser):

@@ -47,10 +47,23 @@ def test_every_language_has_every_message_with_its_placeholders(lang):
 def test_every_message_the_client_asks_for_exists():
     en = {base(k) for k in catalogue("en")}
     asked = set()
-    for path in SRC.rglob("*.js"):
-        if "admin" in path.parts:
-            continue
+    for path in SRC.rglob("*.js"):  # the world client and the admin console
         asked |= set(re.findall(r"""\bt\(\s*["']([a-z_]+(?:\.[a-z_]+)+)["']""", path.read_text(encoding="utf-8")))
     missing = sorted(asked - en)
     assert not missing, missing
     assert len(asked) > 150
+
+
+def test_messages_named_at_run_time_exist():
+    """Keys the code builds from a name (assistant.tool.<tool>, suggest.<key> from the server,
+    admin.tab.<id>) are in the catalogues too: a missing one would show English, or the key."""
+    from ai.assistant.tools import TOOLS
+
+    en = {base(k) for k in catalogue("en")}
+    server = (SRC.parents[1] / "server" / "events" / "suggestions.py").read_text(encoding="utf-8")
+    tabs = "".join(p.read_text(encoding="utf-8") for p in (SRC / "admin" / "tabs").glob("*.js"))
+    wanted = ({f"assistant.tool.{tool.name}" for tool in TOOLS}
+              | {f"suggest.{key}" for key in re.findall(r'_say\("(\w+)"', server)}
+              | {f"admin.tab.{tab}" for tab in re.findall(r'^  id: "(\w+)",', tabs, re.M)})
+    assert len(wanted) > 25
+    assert sorted(wanted - en) == []

@@ -1,6 +1,6 @@
 """A newcomer's first minutes, in Chromium: a new account lands in the Plaza beside the guide, who
 greets them and offers a short tour whose steps tick off as they happen, and a line typed while
-the join is under way is sent once; a Spanish account sees the interface in Spanish (and German
+the join is under way is sent once; a Spanish account sees the interface in Spanish, its assistant and events panels included (and German
 once the profile says so); a phone shows the room with the chat in a drawer that counts unread
 lines, walks by touch; the fountain takes exactly one coin per toss."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 import pytest_asyncio
@@ -119,6 +120,24 @@ async def test_a_spanish_account_sees_the_interface_in_spanish_and_can_switch(wo
         await page.get_by_role("textbox", name="Mensaje").wait_for()
         await page.locator(".chat-log .line.system", has_text="Estás en The Plaza.").wait_for()
         assert "monedas" in await page.locator(".balance").inner_text()
+        # The assistant and the events panels speak Spanish too: labels, placeholder, tool list, states.
+        assistant = page.get_by_role("region", name="Asistente")
+        ask = assistant.get_by_role("textbox", name="¿Qué quieres hacer?")
+        assert await ask.get_attribute("placeholder") == "Pide: llévame al mercado"
+        await assistant.get_by_role("button", name="Pedir", exact=True).wait_for()
+        await assistant.get_by_text("«llévame al mercado», «¿cuántas monedas tengo?»").wait_for()
+        await assistant.get_by_text("¿Qué puedo pedir?").click()
+        await assistant.locator('.assistant-tools li[data-tool="go_to"]', has_text="Te lleva a una sala").wait_for()
+        await assistant.locator('.assistant-tools li[data-tool="tip"]', has_text="(te pregunta antes)").wait_for()
+        await assistant.get_by_text("¿Qué puedo pedir?").click()
+        happening = page.get_by_role("region", name=re.compile("^Qué pasa"))
+        await happening.get_by_role("heading", name="Misiones").wait_for()
+        await happening.get_by_role("heading", name="Para ti").wait_for()
+        await happening.locator('[data-event="market-day"]', has_text="en The Market").wait_for()
+        await happening.locator('[data-quest="library-tour"]').get_by_role("button", name="Cobrar 25 monedas").wait_for()
+        await happening.locator(".suggestion-list li", has_text=re.compile("Pasea, habla|aún no has estado allí")).first.wait_for()
+        shown = await assistant.inner_text() + await happening.inner_text()
+        assert not re.search(r"\b(assistant|happening|suggest)\.[a-z_]+", shown), shown  # no raw message key
         await page.screenshot(path=str(shot_path("world-spanish.png")))
         # The profile switches it: German, numbers and all.
         await page.get_by_role("button", name="Perfil", exact=True).click()

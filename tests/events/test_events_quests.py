@@ -214,6 +214,12 @@ async def test_suggestions_follow_a_persons_activity_and_disappear_when_turned_o
     people = by_kind["people"]
     assert people["title"] == "1 person who also likes the story hour is in The Library", people
     assert by_kind["room"]["room"] in ("market", "plaza") and "not been there" in by_kind["room"]["title"]
+    # the same words as message keys for the client's catalogues, reason for reason
+    assert story["say"] == {"key": "event", "args": {"event": "Story hour", "room": "The Library", "when_min": None}}
+    assert [m["key"] for m in story["because"]][:1] == ["joined_before"] and len(story["because"]) == len(story["why"])
+    assert {"key": "talked_to_host", "args": {"name": "Odessa"}} in story["because"]
+    assert people["say"] == {"key": "people", "args": {"count": 1, "event": "Story hour", "room": "The Library"}}
+    assert by_kind["room"]["say"]["key"] == "not_visited" and by_kind["room"]["because"][0]["key"] == "visited_others"
     assert out["based_on"]["visit"] >= 1 and out["based_on"]["talk"] >= 1
     # the same over the socket
     assert (await call(client, "suggest:list"))["suggestions"] == out["suggestions"]

@@ -1,5 +1,6 @@
 // Shared pieces of the admin tabs: tables, result lines, small forms. Text only, never HTML.
 
+import { t } from "../i18n.js";
 import { el, field, formatDateTime, setChildren } from "../ui.js";
 
 /** A status line: ok / error / info, announced to screen readers. */
@@ -27,8 +28,8 @@ export function statusLine() {
 }
 
 /** columns: [[header, row => text|Node], ...] */
-export function table(columns, rows, { caption, empty = "Nothing to show.", rowAttrs } = {}) {
-  if (!rows.length) return el("p", { class: "muted" }, empty);
+export function table(columns, rows, { caption, empty, rowAttrs } = {}) {
+  if (!rows.length) return el("p", { class: "muted" }, empty ?? t("admin.nothing"));
   return el(
     "div",
     { class: "table-wrap" },
@@ -76,11 +77,11 @@ export function smallForm(title, fields, submitLabel, onSubmit, { danger = false
     const values = {};
     for (const [, node] of fields) values[node.name] = node.type === "checkbox" ? node.checked : node.value;
     button.disabled = true;
-    status.info("Working…");
+    status.info(t("admin.working"));
     try {
       const msg = await onSubmit(values, status);
       if (typeof msg === "string") status.ok(msg);
-      else if (msg !== false) status.ok("Done.");
+      else if (msg !== false) status.ok(t("admin.done"));
     } catch (err) {
       status.error(err);
     } finally {
@@ -136,7 +137,7 @@ export function userPicker(api, name, { accounts = null, required = false, place
     "aria-expanded": "false",
     "aria-controls": `${id}-list`,
   });
-  const listbox = el("ul", { id: `${id}-list`, class: "picker-list", role: "listbox", "aria-label": "Matches", hidden: true });
+  const listbox = el("ul", { id: `${id}-list`, class: "picker-list", role: "listbox", "aria-label": t("admin.matches"), hidden: true });
   const picked = el("small", { class: "picked", "aria-live": "polite" });
   let choice = null;
   let timer = null;

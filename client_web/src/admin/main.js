@@ -1,8 +1,11 @@
 // The admin console (/admin): moderators and admins only. Everyone else is told so, and the
 // API refuses them too (403 forbidden). One module per tab; each talks to /api/admin/...
+// The console's frame (navigation, headings, notices) follows the account's language through the
+// world client's catalogues (admin.*); the tabs' tables and forms are still in English.
 
 import "../styles.css";
 import "./admin.css";
+import { browserUiLanguage, setLanguage, t } from "../i18n.js";
 import { clearSession, loadSession, rest, saveSession, translationStatus } from "../net.js";
 import { renderAuth } from "../panels/auth.js";
 import { clear, el } from "../ui.js";
@@ -28,7 +31,7 @@ function login(notice = "") {
       saveSession(result, remember);
       start();
     },
-    { notice: notice || "The admin console: log in with a moderator or admin account." },
+    { notice: notice || t("admin.login_notice") },
   );
 }
 
@@ -39,14 +42,14 @@ function refuse(user) {
     el(
       "main",
       { class: "refusal", "aria-labelledby": "refusal-title" },
-      el("h1", { id: "refusal-title" }, "Not for you, sorry"),
-      el("p", { role: "alert" }, `The admin console is for moderators and admins. You are logged in as ${user.username}, who is a ${user.role}.`),
+      el("h1", { id: "refusal-title" }, t("admin.refused_title")),
+      el("p", { role: "alert" }, t("admin.refused_text", { name: user.username, role: roleName(user.role) })),
       el(
         "p",
         {},
-        el("a", { href: "/" }, "Back to the world"),
+        el("a", { href: "/" }, t("admin.back_to_world")),
         " · ",
-        el("button", { type: "button", class: "link", onclick: () => { clearSession(); login(); } }, "Log in as someone else"),
+        el("button", { type: "button", class: "link", onclick: () => { clearSession(); login(); } }, t("admin.switch_account")),
       ),
     ),
   );
@@ -61,12 +64,13 @@ async function start() {
   } catch (err) {
     if (err.code === "unauthorized") {
       clearSession();
-      return login("Your session ended. Please log in again.");
+      return login(t("admin.session_ended"));
     }
     clear(root);
     root.append(el("p", { class: "status-line error", role: "alert" }, err.words));
     return;
   }
+  setLanguage(me.language);
   if (!STAFF.includes(me.role)) return refuse(me);
   const api = new AdminApi(session.token);
   renderConsole(api, me);
@@ -74,17 +78,15 @@ async function start() {
 
 /** A banner over every tab while the world has no translation model, with the setting that enables it. */
 async function translationBanner(host) {
-  const t = await translationStatus();
-  if (!t || t.available) return;
+  const tr = await translationStatus();
+  if (!tr || tr.available) return;
   host.append(
     el(
       "div",
-      { class: "admin-banner", role: "status", "aria-label": "Translation" },
-      el("strong", {}, t.configured ? "Translation is not working. " : "Translation is off. "),
-      t.configured
-        ? "A translation model is configured but not loaded (townsquare doctor says why); chat is shown as written."
-        : "This world has no translation model, so people read chat as written and the client tells them so. To turn it on: ",
-      t.configured ? null : el("code", {}, t.enable || "set TOWNSQUARE_MODELS__TRANSLATION"),
+      { class: "admin-banner", role: "status", "aria-label": t("admin.translation.label") },
+      el("strong", {}, tr.configured ? t("admin.translation.broken") : t("admin.translation.off"), " "),
+      tr.configured ? t("admin.translation.broken_text") : `${t("admin.translation.off_text")} `,
+      tr.configured ? null : el("code", {}, tr.enable || "set TOWNSQUARE_MODELS__TRANSLATION"),
       ".",
     ),
   );
@@ -93,13 +95,13 @@ async function translationBanner(host) {
 function renderConsole(api, me) {
   clear(root);
   root.removeAttribute("aria-busy");
-  const tablist = el("div", { class: "admin-tabs", role: "tablist", "aria-label": "Admin sections" });
+  const tablist = el("div", { class: "admin-tabs", role: "tablist", "aria-label": t("admin.tabs_label") });
   const panel = el("div", { class: "admin-panel", role: "tabpanel", tabindex: "-1" });
   const buttons = new Map();
   const ctx = { me, isAdmin: me.role === "admin", show: (id, arg) => show(id, arg) };
 
   function show(id, arg) {
-    const tab = TABS.find((t) => t.id === id) || TABS[0];
+    const tab = TABS.find((x) => x.id === id) || TABS[0];
     for (const [tid, b] of buttons) {
       const on = tid === tab.id;
       b.setAttribute("aria-selected", String(on));
@@ -115,11 +117,11 @@ function renderConsole(api, me) {
     const node = tab.render(api, ctx, arg);
     panel.dispose = node.dispose;
     panel.append(node);
-    document.title = `${tab.label} · Townsquare admin`;
+    document.title = `${tabLabel(tab)} · ${t("admin.title")}`;
   }
 
   TABS.forEach((tab, i) => {
-    const b = el("button", { type: "button", role: "tab", id: `tab-${tab.id}`, "aria-controls": "admin-panel", onclick: () => show(tab.id) }, tab.label);
+    const b = el("button", { type: "button", role: "tab", id: `tab-${tab.id}`, "aria-controls": "admin-panel", onclick: () => show(tab.id) }, tabLabel(tab));
     b.addEventListener("keydown", (e) => {
       const k = e.key;
       if (k !== "ArrowRight" && k !== "ArrowLeft" && k !== "Home" && k !== "End") return;
@@ -139,22 +141,31 @@ function renderConsole(api, me) {
     el(
       "header",
       { class: "topbar" },
-      el("h1", { class: "brand" }, "Townsquare admin"),
+      el("h1", { class: "brand" }, t("admin.title")),
       el("span", { class: "room-title" }, ""),
       el(
         "div",
         { class: "topbar-right" },
-        el("span", { class: "who" }, `${me.username} (${me.role})`),
-        el("a", { href: "/", class: "button-link" }, "World"),
-        el("button", { type: "button", class: "secondary", onclick: () => { clearSession(); login(); } }, "Log out"),
+        el("span", { class: "who" }, t("admin.who", { name: me.username, role: roleName(me.role) })),
+        el("a", { href: "/", class: "button-link" }, t("admin.world")),
+        el("button", { type: "button", class: "secondary", onclick: () => { clearSession(); login(); } }, t("admin.log_out")),
       ),
     ),
-    el("nav", { class: "admin-nav", "aria-label": "Sections" }, tablist),
+    el("nav", { class: "admin-nav", "aria-label": t("admin.sections") }, tablist),
     el("main", { class: "admin-main" }, banners, panel),
   );
   translationBanner(banners);
   const wanted = location.pathname.replace(/^\/admin\/?/, "").split("/")[0];
-  show(TABS.some((t) => t.id === wanted) ? wanted : TABS[0].id);
+  show(TABS.some((x) => x.id === wanted) ? wanted : TABS[0].id);
 }
 
+function tabLabel(tab) {
+  return t(`admin.tab.${tab.id}`, { defaultValue: tab.label });
+}
+
+function roleName(role) {
+  return t(`admin.role.${role}`, { defaultValue: role });
+}
+
+setLanguage(loadSession()?.user?.language || browserUiLanguage());
 start();

@@ -3,10 +3,43 @@
 // quests show each step as the server counts it (`quest:list`, pushed `quest:progress`), a find
 // step is looked for here (`quest:find`), and a finished quest's reward is claimed once
 // (`quest:complete`: a second claim returns the first). Suggestions (`suggest:list`) say why.
+// The panel's words come from the catalogues (happening.*, suggest.*); titles, descriptions and
+// step labels are the world's own content and are shown as the world file wrote them.
 
 import "./events.css";
+import { currentLanguage, formatTimeOf, t } from "../i18n.js";
 import { describeError } from "../net.js";
-import { el, setChildren, toast } from "../ui.js";
+import { el, formatCoins, setChildren, toast } from "../ui.js";
+
+/** "HH:MM" on the world clock in the interface's locale (11:00 AM, 11:00, 11 h 00). */
+export function worldTime(hhmm) {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(String(hhmm || ""));
+  return m ? formatTimeOf(new Date(2000, 0, 1, Number(m[1]), Number(m[2]))) : String(hhmm || "");
+}
+
+/** A suggestion in the interface's language: the server's structured `say`/`because` when we know
+ * the message, its English words otherwise (an older or newer server). */
+export function suggestionWords(x) {
+  const args = (a) => {
+    const out = { ...(a || {}) };
+    if (out.lang) out.lang = languageName(out.lang);
+    if (out.rooms) out.rooms = new Intl.ListFormat(currentLanguage(), { type: "conjunction" }).format(out.rooms);
+    if (out.when_min !== undefined) out.when = out.when_min === null ? t("suggest.on_now") : t("suggest.starts_in", { count: out.when_min });
+    return out;
+  };
+  const say = (m, fallback) => (m?.key ? t(`suggest.${m.key}`, { ...args(m.args), defaultValue: fallback }) : fallback);
+  const title = say(x.say, x.title);
+  const why = (x.because?.length === x.why.length ? x.because : x.why.map(() => null)).map((m, i) => say(m, x.why[i]));
+  return { title, why };
+}
+
+function languageName(code) {
+  try {
+    return new Intl.DisplayNames([currentLanguage()], { type: "language" }).of(code) || code;
+  } catch {
+    return code;
+  }
+}
 
 export class EventsPanel {
   /** conn: WorldConnection; room(): the slug of the room we are in. */
@@ -14,72 +47,90 @@ export class EventsPanel {
     this.conn = conn;
     this.room = room;
     this.latest = new Map(); // quest key -> the furthest progress seen
-    this.events = el("ul", { class: "happening-list", "aria-label": "Events" });
-    this.quests = el("div", { class: "quest-list", "aria-label": "Quests" });
-    this.suggestions = el("ul", { class: "suggestion-list", "aria-label": "Suggestions for you" });
-    this.clock = el("span", { class: "muted world-clock" });
+    this.roomNames = new Map(); // slug -> the room's name (events name their room by slug)
+    this.events = el("ul", { class: "happening-list", "aria-label": t("happening.events_label") });
+    this.quests = el("div", { class: "quest-list", "aria-label": t("happening.quests") });
+    this.suggestions = el("ul", { class: "suggestion-list", "aria-label": t("happening.suggestions_label") });
+    this.clock = el("span", { class: "muted world-clock", title: t("happening.clock_title") });
     this.element = el(
       "section",
       { class: "happening panel", id: "happening", "aria-labelledby": "happening-title" },
-      el("h2", { id: "happening-title" }, "Happening ", this.clock),
+      el("h2", { id: "happening-title" }, t("happening.title"), " ", this.clock),
       this.events,
-      el("h3", {}, "Quests"),
+      el("h3", {}, t("happening.quests")),
       this.quests,
-      el("h3", {}, "For you"),
+      el("h3", {}, t("happening.for_you")),
       this.suggestions,
     );
     conn.on("event:started", (e) => {
-      toast(`${e.title} has begun in ${e.room}`, "ok");
+      toast(t("happening.began", { title: e.title, room: this.roomName(e.room) }), "ok");
       this.refresh();
     });
     conn.on("event:ended", () => this.refresh());
     conn.on("quest:progress", (q) => this.showQuest(q));
   }
 
+  roomName(slug) {
+    return this.roomNames.get(slug) || slug;
+  }
+
   async refresh() {
-    const [events, quests, suggestions] = await Promise.all([
+    const [events, quests, suggestions, rooms] = await Promise.all([
       this.conn.request("event:list"),
       this.conn.request("quest:list"),
       this.conn.request("suggest:list"),
+      this.roomNames.size ? { ok: false } : this.conn.request("room:list", {}),
     ]);
+    if (rooms.ok) (rooms.rooms || []).forEach((r) => this.roomNames.set(r.slug, r.name));
     if (events.ok) this.showEvents(events.events, events.clock);
-    if (quests.ok) setChildren(this.quests, quests.quests.map((q) => this.questCard(this.newest(q))));
+    if (quests.ok) this.showQuests(quests.quests);
     if (suggestions.ok) this.showSuggestions(suggestions);
   }
 
   showEvents(events, clock) {
-    this.clock.textContent = clock ? `· ${clock}` : "";
+    this.clock.textContent = clock ? `· ${worldTime(clock)}` : "";
+    if (!events.length) {
+      setChildren(this.events, el("li", { class: "muted" }, t("happening.no_events")));
+      return;
+    }
     const sorted = [...events].sort((a, b) => (b.running - a.running) || (a.starts_in_min - b.starts_in_min));
     setChildren(
       this.events,
-      sorted.map((e) =>
-        el(
+      sorted.map((e) => {
+        const room = this.roomName(e.room);
+        return el(
           "li",
           { class: `happening-item${e.running ? " running" : ""}`, dataset: { event: e.key } },
           el("strong", {}, e.title),
-          el("span", { class: "muted" }, e.running ? ` · on now in ${e.room}` : ` · ${e.at} in ${e.room}`),
+          el("span", { class: "muted" }, " · ", e.running ? t("happening.on_now", { room }) : t("happening.at", { time: worldTime(e.at), room })),
           e.description ? el("p", { class: "muted" }, e.description) : null,
           e.running
-            ? el("button", { type: "button", class: "secondary", onclick: () => this.join(e) }, e.room === this.room() ? "Join" : `Join (go to ${e.room})`)
+            ? el("button", { type: "button", class: "secondary", onclick: () => this.join(e) }, e.room === this.room() ? t("happening.join") : t("happening.join_there", { room }))
             : null,
-        ),
-      ),
+        );
+      }),
     );
   }
 
   async join(e) {
     const reply = await this.conn.request("event:join", { event: e.key });
-    toast(reply.ok ? `You joined ${e.title}` : describeError(reply.error), reply.ok ? "ok" : "error");
+    toast(reply.ok ? t("happening.joined", { title: e.title }) : describeError(reply.error), reply.ok ? "ok" : "error");
     if (reply.ok) this.refresh();
+  }
+
+  showQuests(quests) {
+    if (!quests.length) setChildren(this.quests, el("p", { class: "muted" }, t("happening.no_quests")));
+    else setChildren(this.quests, quests.map((q) => this.questCard(this.newest(q))));
   }
 
   questCard(q) {
     const all = q.steps.every((s) => s.done);
-    const claim = el("button", { type: "button", class: "primary", disabled: !all || q.completed, onclick: () => this.claim(q, claim) }, q.completed ? `Reward received: ${q.rewarded}` : `Claim ${q.reward} coins`);
+    const label = q.completed ? t("happening.rewarded", { amount: formatCoins(q.rewarded) }) : t("happening.claim", { amount: formatCoins(q.reward) });
+    const claim = el("button", { type: "button", class: "primary", disabled: !all || q.completed, onclick: () => this.claim(q, claim) }, label);
     return el(
       "article",
       { class: `quest${q.completed ? " done" : ""}`, dataset: { quest: q.key } },
-      el("h4", {}, q.title, el("span", { class: "muted" }, ` · ${q.done}/${q.steps.length}`)),
+      el("h4", {}, q.title, el("span", { class: "muted", title: t("happening.progress_label", { done: q.done, total: q.steps.length }) }, ` · ${t("happening.progress", { done: q.done, total: q.steps.length })}`)),
       el(
         "ol",
         { class: "quest-steps" },
@@ -89,7 +140,7 @@ export class EventsPanel {
             { class: s.done ? "step done" : "step", "aria-checked": String(s.done), role: "checkbox" },
             `${s.done ? "✓" : "○"} ${s.label}`,
             !s.done && s.kind === "find" && s.room === this.room()
-              ? el("button", { type: "button", class: "secondary small", onclick: () => this.find(s.thing) }, "Look here")
+              ? el("button", { type: "button", class: "secondary small", onclick: () => this.find(s.thing) }, t("happening.look_here"))
               : null,
           ),
         ),
@@ -111,14 +162,17 @@ export class EventsPanel {
     const old = this.quests.querySelector(`[data-quest="${CSS.escape(q.key)}"]`);
     const card = this.questCard(q);
     if (old) old.replaceWith(card);
-    else this.quests.append(card);
+    else {
+      this.quests.querySelector(":scope > p.muted")?.remove(); // the "no quests" line
+      this.quests.append(card);
+    }
   }
 
   async find(thing) {
     const reply = await this.conn.request("quest:find", { thing });
     if (!reply.ok) return toast(describeError(reply.error), "error");
     (reply.quests || []).forEach((q) => this.showQuest(q));
-    toast(`You found the ${reply.thing}`, "ok");
+    toast(t("happening.found", { thing: reply.thing }), "ok");
   }
 
   async claim(q, button) {
@@ -129,23 +183,24 @@ export class EventsPanel {
       return toast(describeError(reply.error), "error");
     }
     this.showQuest(reply.quest);
-    toast(`Quest done: ${q.title}, +${reply.reward} coins`, "ok");
+    toast(t("happening.quest_done", { title: q.title, amount: formatCoins(reply.reward) }), "ok");
   }
 
   showSuggestions(s) {
     if (!s.enabled) {
-      setChildren(this.suggestions, el("li", { class: "muted" }, "Suggestions are off (Profile)."));
+      setChildren(this.suggestions, el("li", { class: "muted" }, t("happening.suggestions_off")));
       return;
     }
     if (!s.suggestions.length) {
-      setChildren(this.suggestions, el("li", { class: "muted" }, "Walk around, talk and join events: suggestions follow what you do."));
+      setChildren(this.suggestions, el("li", { class: "muted" }, t("happening.suggestions_none")));
       return;
     }
     setChildren(
       this.suggestions,
-      s.suggestions.map((x) =>
-        el("li", { class: `suggestion ${x.kind}` }, el("span", {}, x.title), el("details", {}, el("summary", {}, "Why?"), el("ul", {}, x.why.map((w) => el("li", {}, w))))),
-      ),
+      s.suggestions.map((x) => {
+        const words = suggestionWords(x);
+        return el("li", { class: `suggestion ${x.kind}` }, el("span", {}, words.title), el("details", {}, el("summary", {}, t("happening.why")), el("ul", {}, words.why.map((w) => el("li", {}, w)))));
+      }),
     );
   }
 }

@@ -6,6 +6,7 @@
 // GET|POST /api/admin/quests, POST /api/admin/quests/{key}/status, PUT /api/admin/quests/budget,
 // GET /api/admin/users/{id}/export, POST /api/admin/users/{id}/delete.
 
+import { t } from "../../i18n.js";
 import { el, setChildren } from "../../ui.js";
 import { statusLine, table } from "../common.js";
 
@@ -117,9 +118,9 @@ export default {
     return el(
       "div",
       { class: "tab-events" },
-      el("section", { class: "admin-section" }, el("h2", {}, "Events"), status.node, generate, events),
-      el("section", { class: "admin-section" }, el("h2", {}, "Quests"), budget, budgetForm, quests),
-      el("section", { class: "admin-section" }, el("h2", {}, "A person's data"), who, exportBtn, deleteBtn),
+      el("section", { class: "admin-section" }, el("h2", {}, t("admin.heading.events")), status.node, generate, events),
+      el("section", { class: "admin-section" }, el("h2", {}, t("admin.heading.quests")), budget, budgetForm, quests),
+      el("section", { class: "admin-section" }, el("h2", {}, t("admin.heading.person_data")), who, exportBtn, deleteBtn),
     );
   },
 };

@@ -1,6 +1,7 @@
 // Live figures: connected users, rooms and their occupants, inference queue depth, models,
 // and whatever the domains add (GET /api/admin/live) as labelled tables, refreshed every few seconds.
 
+import { t } from "../../i18n.js";
 import { el, setChildren } from "../../ui.js";
 import { facts, section, statusLine, table } from "../common.js";
 
@@ -119,9 +120,9 @@ export default {
         );
         rooms.set(table([["Room", (r) => r[0]], ["People", (r) => String(r[1])]], Object.entries(roomCounts), { caption: "People per room" }));
         queue.set(
-          el("h3", {}, "Queue depth by priority"),
+          el("h3", {}, t("admin.heading.queue_depth")),
           table([["Priority", (r) => ({ 0: "0 moderation", 1: "1 translation", 2: "2 NPC replies", 3: "3 NPC background" })[r[0]] || r[0]], ["Waiting", (r) => String(r[1])]], Object.entries(q), { empty: "The queue is empty." }),
-          el("h3", {}, "Models"),
+          el("h3", {}, t("admin.heading.models")),
           facts(figures.models || {}),
         );
         const rest = { ...figures };
@@ -137,7 +138,7 @@ export default {
     timer = setInterval(() => {
       if (node.isConnected) load();
     }, REFRESH_MS);
-    const node = el("div", { class: "tab-live" }, el("h2", { class: "sr-only" }, "Live figures"), cards, status.node, rooms.node, queue.node, other.node);
+    const node = el("div", { class: "tab-live" }, el("h2", { class: "sr-only" }, t("admin.heading.live_figures")), cards, status.node, rooms.node, queue.node, other.node);
     node.dispose = () => clearInterval(timer);
     return node;
   },

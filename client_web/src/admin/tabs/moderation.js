@@ -4,6 +4,7 @@
 // Routes: GET /api/admin/moderation/queue, POST /api/admin/moderation/queue/{id}/resolve,
 // GET /api/admin/moderation/appeals, POST /api/admin/moderation/appeals/{id}/resolve.
 
+import { t } from "../../i18n.js";
 import { el, field, setChildren } from "../../ui.js";
 import { input, section, select, statusLine, when } from "../common.js";
 
@@ -200,7 +201,7 @@ export default {
     return el(
       "div",
       { class: "tab-moderation" },
-      el("section", { class: "admin-section" }, el("div", { class: "section-head" }, el("h2", {}, "Review queue"), field("Status", filterStatus).wrap, field("Kind", filterKind).wrap, refresh), status.node, list),
+      el("section", { class: "admin-section" }, el("div", { class: "section-head" }, el("h2", {}, t("admin.heading.review_queue")), field("Status", filterStatus).wrap, field("Kind", filterKind).wrap, refresh), status.node, list),
       appeals.node,
     );
   },

@@ -3,6 +3,7 @@
 // Routes: GET /api/admin/residents, GET|PATCH /api/admin/residents/{id},
 // POST /api/admin/residents/{id}/retire|restore, GET /api/admin/residents/{id}/memories.
 
+import { t } from "../../i18n.js";
 import { el, field, setChildren } from "../../ui.js";
 import { statusLine, table, when } from "../common.js";
 
@@ -145,6 +146,6 @@ export default {
       }
     }
     load();
-    return el("div", { class: "tab-residents" }, el("section", { class: "admin-section" }, el("h2", {}, "Residents"), status.node, list));
+    return el("div", { class: "tab-residents" }, el("section", { class: "admin-section" }, el("h2", {}, t("admin.heading.residents")), status.node, list));
   },
 };

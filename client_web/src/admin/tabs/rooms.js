@@ -1,6 +1,7 @@
 // Rooms: create, edit name / capacity / access, archive and restore, upload a map.
 // Routes: GET /api/admin/rooms, POST /api/admin/rooms, PATCH /api/admin/rooms/{slug}, PUT /api/admin/rooms/{slug}/map.
 
+import { t } from "../../i18n.js";
 import { confirmDialog, el, setChildren } from "../../ui.js";
 import { input, select, smallForm, statusLine, table } from "../common.js";
 import { mapUpload } from "../roommap.js";
@@ -95,7 +96,7 @@ export default {
       "div",
       { class: "tab-rooms" },
       ctx.isAdmin ? null : el("p", { class: "notice" }, "Changing rooms needs the admin role: the server will refuse a moderator."),
-      el("section", { class: "admin-section" }, el("h2", {}, "Rooms"), status.node, list),
+      el("section", { class: "admin-section" }, el("h2", {}, t("admin.heading.rooms")), status.node, list),
       el("section", { class: "admin-section" }, create),
     );
   },

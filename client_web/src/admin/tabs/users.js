@@ -3,6 +3,7 @@
 // Routes: GET /api/admin/users, POST /api/admin/users/{id}/role, GET /api/admin/moderation/users/{id},
 // POST /api/admin/moderation/act, GET /api/admin/economy/users/{id}.
 
+import { t } from "../../i18n.js";
 import { el, field, formatCoins, setChildren } from "../../ui.js";
 import { input, section, select, smallForm, statusLine, table, when } from "../common.js";
 
@@ -24,7 +25,7 @@ function userDetail(api, ctx, userId, onChanged) {
       const active = r.active || [];
       record.set(
         el("p", {}, `${r.recent_strikes ?? 0} recent strike(s); ${(r.strikes || []).length} in all.`),
-        el("h3", {}, "Active"),
+        el("h3", {}, t("admin.heading.active")),
         active.length
           ? el(
               "ul",
