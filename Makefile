@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 CLIENT_SRC := $(shell find client_web/src client_web/index.html client_web/admin.html client_web/package.json client_web/package-lock.json client_web/vite.config.* -type f 2>/dev/null)
 
-.PHONY: run test lint client chromium bench clean-venv
+.PHONY: run test lint client chromium bench screenshots clean-venv
 
 run: $(STAMP) client
 	$(BIN)/townsquare serve
@@ -38,6 +38,11 @@ chromium:
 		if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
 		else sudo -n sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null'; fi; } \
 		|| echo "chromium could not be installed: browser tests will fail"
+
+# The browser tests write their screenshots into docs/screenshots/ (the README's and docs' images)
+# instead of test-artifacts/screenshots/.
+screenshots: $(STAMP) client chromium
+	TOWNSQUARE_TEST_SCREENSHOTS=1 $(BIN)/pytest -p no:cacheprovider tests/browser
 
 bench: $(STAMP) client
 	$(BIN)/python bench/run_all.py

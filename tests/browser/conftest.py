@@ -15,10 +15,11 @@ CHROMIUM = os.environ.get("TOWNSQUARE_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run",
         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 DIST = Path(__file__).resolve().parents[2] / "client_web" / "dist"
-# Screenshots go to test-artifacts/ (ignored by git); TOWNSQUARE_SCREENSHOTS=1 refreshes the ones
-# committed in docs/screenshots (referenced by docs/client.md).
+# Screenshots go to test-artifacts/ (ignored by git); TOWNSQUARE_TEST_SCREENSHOTS=1 (`make screenshots`)
+# refreshes the ones committed in docs/screenshots. A TEST_ name: tests/conftest.py drops every other
+# TOWNSQUARE_ variable so the developer's settings never leak into the servers under test.
 _ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = _ROOT / ("docs/screenshots" if os.environ.get("TOWNSQUARE_SCREENSHOTS") == "1" else "test-artifacts/screenshots")
+SCREENSHOTS = _ROOT / ("docs/screenshots" if os.environ.get("TOWNSQUARE_TEST_SCREENSHOTS") == "1" else "test-artifacts/screenshots")
 TIMEOUT_MS = 15000
 
 
