@@ -15,9 +15,14 @@ Runs, each against a fresh `townsquare serve` process:
 - peer: with `--peer`, the Colyseus peer (../shared/peers/colyseus, installed under /tmp/peer-colyseus
   by its run.sh) at the same N right after each tick run, back to back
 - per-move: tick batching off (one world:tick broadcast per move), the baseline
-- idle: 2,000 (and 10,000 with `--idle 2000 10000`) connected clients that joined the room and do
-  nothing: the world process's RSS at boot and connected, with the default settings (the bundled
-  embedder in the node's supervised inference child, whose RSS is reported apart)
+- idle: 2,000 (and 10,000 with `--idle 2000 10000`) connected clients that do nothing: the world
+  process's RSS at boot and connected, with the default settings (the bundled embedder in the
+  node's supervised inference child, whose RSS is reported apart). `--idle-shape` says where they
+  are: `room` (all joined the one bench room, the default), `rooms` (joined, spread over 50 small
+  rooms: 200 each at 10,000) or `unjoined` (connected and authenticated, in no room). In one room
+  every join is told to everyone (presence) and answered with everyone (occupants), so connecting
+  N costs O(N^2): 10,000 in one room does not finish connecting on a 2-core box; spread them.
+  The bench raises its open-file limit to the hard limit (each client is a socket on both sides).
 
 The bench starts its own PostgreSQL (embedded, in a temp dir; or a scratch database on the
 server named by TOWNSQUARE_DATABASE_URL, dropped afterwards) and cleans up. Users are inserted
@@ -72,7 +77,15 @@ rooms:
     capacity: 10000
     access: public
     spawn: [250, 200]
-"""
+""" + "".join(f"""  - slug: idle-{i:02d}
+    name: Idle room {i}
+    width: 40
+    height: 30
+    capacity: 1000
+    access: public
+    spawn: [20, 15]
+""" for i in range(50))
+IDLE_ROOMS = [f"idle-{i:02d}" for i in range(50)]
 PLAZA = (500, 400)
 VIEW = (30, 20)
 PEER_DIR = Path("/tmp/peer-colyseus")
@@ -129,7 +142,7 @@ async def spread_over_plaza(url: str, tokens: list[str]) -> None:
 # -- the server ---------------------------------------------------------------------------------
 class Server(ServerProcess):
     def __init__(self, url: str, tmp: Path, *, tick_hz: float, batching: bool, with_models: bool,
-                 profile: str | None = None):
+                 profile: str | None = None, trace: Path | None = None):
         env = {"TOWNSQUARE_WORLD_FILE": str(tmp / "world.yaml"), "TOWNSQUARE_TICK_HZ": str(tick_hz),
                "TOWNSQUARE_TICK_BATCHING": "true" if batching else "false",
                # the peer's shape: everyone sees everyone in the bench room; the plaza is interest-managed
@@ -138,8 +151,55 @@ class Server(ServerProcess):
         if not with_models:
             env["TOWNSQUARE_MODELS__EMBED"] = ""
         argv = ["-m", "cProfile", "-o", profile, "-m", "server.cli", "serve"] if profile else None
+        if trace is not None:  # tracemalloc from the start; SIGUSR1 dumps a snapshot to trace/<k>.snap
+            argv = ["-X", "tracemalloc=8", "-c", TRACE_PROBE, str(trace)]
         # language id's accuracy from the shell: the idle runs compare the world's memory with each
         super().__init__(url, tmp, SECRET, env, argv=argv, keep=("TOWNSQUARE_TRANSLATION_LANGID_ACCURACY",))
+        self.trace = trace
+
+
+TRACE_PROBE = """
+import itertools, signal, sys, tracemalloc
+out, seq = sys.argv[1], itertools.count()
+signal.signal(signal.SIGUSR1, lambda *a: tracemalloc.take_snapshot().dump(f"{out}/{next(seq)}.snap"))
+sys.argv = ["townsquare", "serve"]
+from server.cli import main
+sys.exit(main())
+"""
+
+
+def trace_snapshot(proc: psutil.Process, trace: Path, k: int, timeout: float = 120.0):
+    """Ask the traced server for snapshot k and load it."""
+    import tracemalloc
+
+    proc.send_signal(signal.SIGUSR1)
+    path, deadline = trace / f"{k}.snap", time.time() + timeout
+    while time.time() < deadline:
+        if path.exists():
+            size = -1
+            while size != path.stat().st_size:  # written in one go, but wait until it stops growing
+                size = path.stat().st_size
+                time.sleep(0.5)
+            return tracemalloc.Snapshot.load(str(path))
+        time.sleep(0.2)
+    raise TimeoutError("no tracemalloc snapshot from the server")
+
+
+def memory_by_site(before, after, n: int, top: int = 25) -> list[dict]:
+    """What the connected clients added, per allocation site (its innermost frames), per client."""
+    import tracemalloc
+
+    keep = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
+    diff = after.filter_traces(keep).compare_to(before.filter_traces(keep), "traceback")
+    rows = []
+    for d in sorted(diff, key=lambda d: -d.size_diff)[:top]:
+        frames = [f"{f.filename.split('site-packages/')[-1].replace(str(REPO) + '/', '')}:{f.lineno}"
+                  for f in reversed(d.traceback[-4:])]  # innermost first (tracemalloc lists oldest first)
+        rows.append({"bytes_per_client": round(d.size_diff / max(1, n)), "blocks_per_client": round(d.count_diff / max(1, n), 2),
+                     "at": frames})
+    total = sum(d.size_diff for d in diff)
+    rows.insert(0, {"bytes_per_client": round(total / max(1, n)), "at": ["(all traced Python allocations)"]})
+    return rows
 
 
 def rss_mib(proc: psutil.Process) -> float:
@@ -165,7 +225,7 @@ def busy_s() -> float:
 
 
 # -- one run ------------------------------------------------------------------------------------
-def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) -> dict:
+def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, shape: str = "room") -> dict:
     from bench.realtime_bots import worker_main
 
     idle = mode == "idle"
@@ -174,11 +234,15 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) ->
         asyncio.run(spread_over_plaza(url, tokens))
     # idle runs measure the world process with the default settings: models in its inference child
     server = Server(url, tmp, tick_hz=args.tick_hz, batching=(mode != "per-move"), with_models=args.with_models or idle,
-                    profile=f"{args.profile}.{mode}-{n}" if args.profile else None)
+                    profile=f"{args.profile}.{mode}-{n}" if args.profile else None,
+                    trace=(tmp / f"trace-{mode}-{n}-{shape}") if args.trace_memory and idle else None)
+    if server.trace is not None:
+        server.trace.mkdir()
     try:
         server.wait()
         sproc = psutil.Process(server.proc.pid)
         boot_rss = rss_mib(sproc)
+        traced = trace_snapshot(sproc, server.trace, 0) if server.trace is not None else None
         child_rss = round(sum(rss_mib(c) for c in sproc.children(recursive=True)), 1)
         ctx = mp.get_context("spawn")
         q = ctx.Queue()
@@ -191,6 +255,8 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) ->
                     "wire": 2 if interest else (1 if mode == "per-move" else args.wire)}
         if interest:
             bot_args.update(room="plaza", bounds=(2, 2, PLAZA[0] - 3, PLAZA[1] - 3), view=VIEW)
+        if idle and shape != "room":
+            bot_args["idle_rooms"] = IDLE_ROOMS if shape == "rooms" else []
         workers = [ctx.Process(target=worker_main, args=(i, server.base, per[i], bot_args, t0v, q), daemon=True)
                    for i in range(procs_n)]
         for w in workers:
@@ -209,7 +275,7 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) ->
                 break
         connected = sum(r[0] for r in ready.values())
         failed = sum(r[1] for r in ready.values())
-        out = {"mode": mode, "n": n, "wire": bot_args["wire"], "loadavg": [round(v, 2) for v in os.getloadavg()],
+        out = {"mode": mode, "n": n, "wire": bot_args["wire"], **({"shape": shape} if idle else {}), "loadavg": [round(v, 2) for v in os.getloadavg()],
                "tick_hz": args.tick_hz if mode != "per-move" else None, "connected": connected,
                "connect_failed": failed, "connect_s": round(max((r[2] for r in ready.values()), default=0), 1),
                "server_rss_boot_mib": round(boot_rss, 1), "server_rss_connected_mib": round(rss_mib(sproc), 1),
@@ -230,6 +296,10 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args) ->
             out["server_rss_mib"] = round(rss_mib(sproc), 1)
             out["server_cpu_pct_per_100_clients"] = round(100 * out["server_cpu_pct"] / max(1, n), 2)
             out["rss_kib_per_client"] = round(1024 * (out["server_rss_mib"] - boot_rss) / max(1, n), 1)
+            if traced is not None:
+                out["traced_by_site"] = memory_by_site(traced, trace_snapshot(sproc, server.trace, 1), connected)
+                for row in out["traced_by_site"]:
+                    print(f"  {row['bytes_per_client']:>7} B/client  {' <- '.join(row['at'])}", file=sys.stderr)
         results = []
         deadline = time.time() + 120
         while len(results) < len(ready) and time.time() < deadline:
@@ -319,7 +389,7 @@ def wait_quiet(max_s: float, pct: float) -> float:
 
 def line(r: dict) -> str:
     if r["mode"] == "idle":
-        return (f"[idle] n={r['connected']}/{r['n']} rss={r.get('server_rss_mib')} MiB (boot {r['server_rss_boot_mib']}) "
+        return (f"[idle {r.get('shape')}] n={r['connected']}/{r['n']} rss={r.get('server_rss_mib')} MiB (boot {r['server_rss_boot_mib']}) "
                 f"cpu={r.get('server_cpu_pct')}% inference child {r.get('inference_child_rss_mib')} MiB "
                 f"torch in world: {r.get('torch_in_world')}")
     return (f"[{r['mode']} w{r.get('wire')}] n={r['connected']}/{r['n']} p50={r.get('p50_ms')} p99={r.get('p99_ms')} ms "
@@ -333,6 +403,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, nargs="*", default=[50, 200, 500, 1000])
     ap.add_argument("--baseline-n", type=int, nargs="*", default=[50, 200, 500, 1000])
     ap.add_argument("--idle", type=int, nargs="*", default=[2000], help="idle client counts (none: skip)")
+    ap.add_argument("--idle-shape", nargs="+", choices=("room", "rooms", "unjoined"), default=["room"],
+                    help="idle clients all in one room, spread over 50 rooms, or in none (each shape a run)")
     ap.add_argument("--interest-n", type=int, nargs="*", default=[1000, 3000])
     ap.add_argument("--wire", type=int, choices=(1, 2), default=2, help="the tick runs' wire (per-move is always 1)")
     ap.add_argument("--peer", action="store_true", help="run the Colyseus peer at each tick N right after ours")
@@ -344,6 +416,8 @@ def main() -> None:
     ap.add_argument("--tick-hz", type=float, default=10.0)
     ap.add_argument("--with-models", action="store_true")
     ap.add_argument("--profile", help="run the server under cProfile, stats to PROFILE.<mode>-<n>")
+    ap.add_argument("--trace-memory", action="store_true",
+                    help="idle runs: the server under tracemalloc; print what each connected client adds, per site")
     ap.add_argument("--quick", action="store_true", help="N=50 only, short window: a smoke run")
     ap.add_argument("--jsonl", help="also append each run's JSON line here")
     ap.add_argument("--max-other-cpu", type=float, default=40.0,
@@ -353,6 +427,12 @@ def main() -> None:
                     help="seconds for every client to connect and join (10,000 idle on 2 busy cores: ~1,200)")
     ap.add_argument("--quiet-wait", type=float, default=120.0, help="seconds to wait for a quiet machine before a run")
     args = ap.parse_args()
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # the server and the bot processes inherit it
+    want = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     if args.quick:
         args.n, args.baseline_n, args.idle, args.warmup, args.duration = [50], [50], [100], 2.0, 5.0
         args.interest_n = [100]
@@ -373,11 +453,12 @@ def main() -> None:
         tokens = asyncio.run(make_users(url, most))
         plan = [("tick", n) for n in args.n] + [("interest", n) for n in args.interest_n]
         plan += [("per-move", n) for n in args.baseline_n]
-        plan += [("idle", n) for n in args.idle]
-        for mode, n in plan:
+        plan = [(mode, n, "room") for mode, n in plan]
+        plan += [("idle", n, shape) for shape in args.idle_shape for n in args.idle]
+        for mode, n, shape in plan:
             for attempt in range(1, args.attempts + 1):
                 before = wait_quiet(args.quiet_wait, 30.0)
-                r = run_once(mode, n, tokens[:n], url, tmp, args)
+                r = run_once(mode, n, tokens[:n], url, tmp, args, shape)
                 r["attempt"], r["busy_before_pct"] = attempt, round(before, 1)
                 if (r.get("other_cpu_pct") or 0) <= args.max_other_cpu:
                     break
@@ -410,14 +491,14 @@ def main() -> None:
         targets.setdefault("boot_rss_lt_150MiB", idle["server_rss_boot_mib"] < 150)
         if idle.get("server_rss_mib") is not None:
             limit = 400 if idle["n"] >= 10000 else 1024
-            targets[f"idle_{idle['n']}_rss_lt_{limit}MiB"] = idle["server_rss_mib"] < limit
+            targets[f"idle_{idle['n']}_{idle['shape']}_rss_lt_{limit}MiB"] = idle["server_rss_mib"] < limit
     result = {"bench": "realtime", "load": {"procs": args.procs, "sampled_per_proc": args.sample, "rate_hz": args.rate,
                                             "warmup_s": args.warmup, "window_s": args.duration, "tick_hz": args.tick_hz},
               "cpus": psutil.cpu_count(), "runs": runs, "targets": targets}
     print(json.dumps(result, indent=2))
     ticks = " ".join(f"N={r['n']}:{r.get('p99_ms')}ms/{r.get('delivery_ratio')}" for r in runs if r["mode"] == "tick")
     base = " ".join(f"N={r['n']}:{r.get('p99_ms')}ms/{r.get('delivery_ratio')}" for r in runs if r["mode"] == "per-move")
-    idle_txt = (", ".join(f"idle {r['connected']}: {r.get('server_rss_mib')} MiB (boot {r['server_rss_boot_mib']})"
+    idle_txt = (", ".join(f"idle {r['connected']} ({r['shape']}): {r.get('server_rss_mib')} MiB (boot {r['server_rss_boot_mib']})"
                           for r in idles) or "idle: skipped")
     verdict = "PASS" if targets and all(targets.values()) else ("FAIL" if targets else "n/a")
     print(f"realtime: tick p99/delivery {ticks} | per-move {base} | {idle_txt} [{verdict}]")

@@ -205,13 +205,19 @@ async def worker(wid: int, url: str, tokens: list[str], args: dict, t0v, q) -> N
             me["ids"][p["n"]] = p["id"]
             me["pos"][p["n"]] = (p["x"], p["y"])
 
-    async def connect_raw(token: str):
+    idle_rooms = args.get("idle_rooms")  # idle shapes: None: all in `room`; []: never join; [slugs]: spread
+
+    async def connect_raw(token: str, i: int):
         nonlocal failed
         c = RawClient(session, url, token, wire)
         async with sem:
             try:
                 await c.connect(args["timeout"])
-                r = await c.call("room:join", join, args["timeout"])
+                if idle_rooms == []:  # connected and authenticated, in no room
+                    raws.append(c)
+                    return
+                here = {**join, "room": idle_rooms[i % len(idle_rooms)]} if idle_rooms else join
+                r = await c.call("room:join", here, args["timeout"])
                 if not r.get("ok"):
                     raise RuntimeError(r)
                 c.x, c.y, c.uid = r["you"]["x"], r["you"]["y"], r["you"]["id"]
@@ -222,7 +228,7 @@ async def worker(wid: int, url: str, tokens: list[str], args: dict, t0v, q) -> N
 
     started = time.time()
     await asyncio.gather(*(connect_sampled(t) for t in tokens[:n_sample]),
-                         *(connect_raw(t) for t in tokens[n_sample:]))
+                         *(connect_raw(t, i) for i, t in enumerate(tokens[n_sample:])))
     q.put(("ready", wid, len(sampled) + len(raws), failed, time.time() - started))
 
     deadline = time.time() + args["ready_timeout"]

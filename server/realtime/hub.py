@@ -41,7 +41,7 @@ class Empty(Payload):
     pass
 
 
-@dataclass
+@dataclass(slots=True)  # one per connected socket: no per-instance __dict__
 class Connection:
     """One Socket.IO connection of an authenticated user, on this node."""
 

@@ -22,7 +22,9 @@
 4. A client that opens with websocket is read by `_websocket_loop`: engine.io's loop without the
    task and `wait_for` it starts for every inbound packet (engine.io's service task still closes
    a client that stops answering pings). At N=800 movers: CPU 58-60 % vs 72 %, p99 133-137 ms vs
-   182-248 ms in alternating runs.
+   182-248 ms in alternating runs. Such a connection keeps no other task while idle: its queue
+   gets a writer task only while packets wait in it, and the next PING is a timer rather than a
+   task asleep for ping_interval (most connections are idle: docs/inference.md, world process memory).
 
 5. Socket.IO's JSON decoding builds a new JSONDecoder per packet (it passes `parse_int`); one
    decoder with the same guard is built once instead.
@@ -38,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
+import time
 
 import socketio
 from aiohttp import WSMsgType
@@ -107,6 +110,58 @@ def enqueue(sock, packets) -> None:
         sock.queue.put_nowait(p)
         if hasattr(sock, "ts_pending"):
             sock.ts_pending += 1
+    if getattr(sock, "ts_lazy", False):
+        _start_writer(sock)
+
+
+def _start_writer(sock) -> None:
+    """A writer task for a websocket read by `_websocket_loop`, only while packets wait for it."""
+    if sock.ts_writer is None:
+        sock.ts_writer = asyncio.ensure_future(_drain(sock))
+
+
+async def _drain(sock) -> None:
+    """Write what is queued, in order, then end; close the websocket once engine.io closed the socket
+    (after its CLOSE packet) or the read loop asked (a None in the queue)."""
+    ws = sock.ts_wrapper
+    stop = False
+    try:
+        while True:
+            try:
+                pkt = sock.queue.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            sock.queue.task_done()
+            if pkt is None:
+                stop = True
+                break
+            await ws.send(pkt.encode())
+    except Exception:  # the connection is going away: as engine.io's writer, stop and close
+        stop = True
+    finally:
+        sock.ts_writer = None
+    if stop or sock.closed:
+        while not sock.queue.empty():  # what was never sent: let close(wait=True)'s join() return
+            sock.queue.get_nowait()
+            sock.queue.task_done()
+        await ws.close()
+    elif not sock.queue.empty():  # queued while this task was ending
+        _start_writer(sock)
+
+
+def _schedule_ping(self) -> None:
+    """AsyncSocket.schedule_ping with a timer instead of a task that sleeps ping_interval."""
+    if self.last_ping:
+        self.last_ping = None
+        asyncio.get_running_loop().call_later(self.server.ping_interval, _send_ping, self)
+
+
+def _send_ping(sock) -> None:
+    if not sock.closing and not sock.closed:
+        sock.last_ping = time.time()
+        ping = eio_packet.Packet(eio_packet.PING)
+        if not write_direct(sock, (ping,)):
+            enqueue(sock, (ping,))
 
 
 class FastWebSocket(eio_aiohttp.WebSocket):  # pragma: no cover - exercised by every ws test
@@ -121,6 +176,8 @@ class FastWebSocket(eio_aiohttp.WebSocket):  # pragma: no cover - exercised by e
             sock.ts_pending = 0
             sock.send = _fast_send.__get__(sock)
         if sock is not None and not sock.connected:
+            sock.ts_wrapper, sock.ts_writer, sock.ts_lazy = self, None, True
+            sock.schedule_ping = _schedule_ping.__get__(sock)
             await _websocket_loop(sock, self)
         else:  # an upgrade from long-polling: engine.io's own handler does the probe dance
             await self.handler(self)
@@ -139,28 +196,15 @@ class FastWebSocket(eio_aiohttp.WebSocket):  # pragma: no cover - exercised by e
 async def _websocket_loop(sock, ws) -> None:
     """engine.io's websocket handler for a client that opened with websocket, reading without a
     new task and `wait_for` per inbound packet: a client that goes silent is still closed by
-    engine.io's service task (ping timeout), which ends `ws.wait()` here."""
+    engine.io's service task (ping timeout), which closes the websocket and ends `ws.wait()` here.
+    An idle connection holds no task but this one: queued packets get a writer task only while
+    they wait (`_drain`), and the next PING is a timer, not a sleeping task."""
     sock.connected = True
     sock.upgraded = True
     limit = sock.server.max_http_buffer_size
     fast = getattr(sock.server, "ts_fast", None)
-
-    async def writer():  # engine.io's: sends what is queued (direct writes bypass it)
-        while True:
-            try:
-                packets = await sock.poll()
-            except eio_exceptions.QueueEmpty:
-                break
-            if not packets:
-                break
-            try:
-                for pkt in packets:
-                    await ws.send(pkt.encode())
-            except Exception:
-                break
-        await ws.close()
-
-    writer_task = asyncio.ensure_future(writer())
+    if not sock.queue.empty():  # engine.io's OPEN packet, queued before this loop took over
+        _start_writer(sock)
     try:
         while True:
             try:
@@ -182,17 +226,19 @@ async def _websocket_loop(sock, ws) -> None:
                 else:
                     await guard.bad_frame(sock.sid, f"undecodable engine.io packet ({e.__class__.__name__})", None)
     finally:
-        await sock.queue.put(None)  # unlock the writer task so it can exit
-        await writer_task
+        sock.queue.put_nowait(None)  # the writer closes the websocket after what is already queued
+        _start_writer(sock)
+        writer = sock.ts_writer
+        if writer is not None:
+            await writer
         await sock.close(wait=False, abort=True, reason=sock.server.reason.TRANSPORT_CLOSE)
 
 
 async def _fast_send(self, pkt) -> None:
     """AsyncSocket.send, writing directly when it can (bound to each websocket's AsyncSocket).
 
-    Only MESSAGE packets skip the queue: engine.io's writer task closes the websocket when its
-    queue stays empty for ping_interval + ping_timeout, and the PING it gets every interval is
-    what keeps it alive."""
+    Only MESSAGE packets (and the PING timer's) skip the queue: a CLOSE goes behind what is queued,
+    and the writer closes the websocket after it."""
     if not await self.check_ping_timeout():
         return
     if pkt.packet_type != eio_packet.MESSAGE or not write_direct(self, (pkt,)):
