@@ -31,8 +31,8 @@ class ServerProcess:
     output to a log file in `tmp`. `argv` replaces `-m server.cli serve` (profilers, wrappers)."""
 
     def __init__(self, url: str, tmp: Path, secret: str, env: dict[str, str], *, argv: list[str] | None = None,
-                 keep: tuple[str, ...] = ()):
-        self.port = free_port()
+                 keep: tuple[str, ...] = (), port: int | None = None):
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         full = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_") or k in keep}
         full.update({"TOWNSQUARE_CONFIG": "/nonexistent/townsquare.toml", "TOWNSQUARE_DATABASE_URL": url,
@@ -40,7 +40,7 @@ class ServerProcess:
                      "TOWNSQUARE_DATA_DIR": str(tmp / "data"), "TOWNSQUARE_LOG_LEVEL": "WARNING",
                      "TOWNSQUARE_LOG_FORMAT": "json", "HF_HUB_OFFLINE": "1"})
         full.update(env)
-        self.log = open(tmp / f"server-{self.port}.log", "wb")
+        self.log = open(tmp / f"server-{self.port}-{len(list(tmp.glob('server-*.log')))}.log", "wb")
         self.proc = subprocess.Popen([sys.executable, *(argv or ["-m", "server.cli", "serve"])], cwd=REPO, env=full,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.ps = psutil.Process(self.proc.pid)

@@ -142,8 +142,9 @@ async def spread_over_plaza(url: str, tokens: list[str]) -> None:
 # -- the server ---------------------------------------------------------------------------------
 class Server(ServerProcess):
     def __init__(self, url: str, tmp: Path, *, tick_hz: float, batching: bool, with_models: bool,
-                 profile: str | None = None, trace: Path | None = None):
-        env = {"TOWNSQUARE_WORLD_FILE": str(tmp / "world.yaml"), "TOWNSQUARE_TICK_HZ": str(tick_hz),
+                 profile: str | None = None, trace: Path | None = None, port: int | None = None,
+                 redis: dict[str, str] | None = None):
+        env = {**(redis or {}), "TOWNSQUARE_WORLD_FILE": str(tmp / "world.yaml"), "TOWNSQUARE_TICK_HZ": str(tick_hz),
                "TOWNSQUARE_TICK_BATCHING": "true" if batching else "false",
                # the peer's shape: everyone sees everyone in the bench room; the plaza is interest-managed
                "TOWNSQUARE_INTEREST_ROOMS": json.dumps({"bench": False, "plaza": True}),
@@ -154,7 +155,8 @@ class Server(ServerProcess):
         if trace is not None:  # tracemalloc from the start; SIGUSR1 dumps a snapshot to trace/<k>.snap
             argv = ["-X", "tracemalloc=8", "-c", TRACE_PROBE, str(trace)]
         # language id's accuracy from the shell: the idle runs compare the world's memory with each
-        super().__init__(url, tmp, SECRET, env, argv=argv, keep=("TOWNSQUARE_TRANSLATION_LANGID_ACCURACY",))
+        super().__init__(url, tmp, SECRET, env, argv=argv, keep=("TOWNSQUARE_TRANSLATION_LANGID_ACCURACY",),
+                         port=port)
         self.trace = trace
 
 
@@ -233,15 +235,28 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, sh
     if interest:
         asyncio.run(spread_over_plaza(url, tokens))
     # idle runs measure the world process with the default settings: models in its inference child
-    server = Server(url, tmp, tick_hz=args.tick_hz, batching=(mode != "per-move"), with_models=args.with_models or idle,
-                    profile=f"{args.profile}.{mode}-{n}" if args.profile else None,
-                    trace=(tmp / f"trace-{mode}-{n}-{shape}") if args.trace_memory and idle else None)
-    if server.trace is not None:
-        server.trace.mkdir()
+    k = 1 if idle else args.workers
+    redis = None
+    if k > 1:  # one room served by k worker processes on one port (SO_REUSEPORT), sharing it over Redis
+        redis = {"TOWNSQUARE_REUSE_PORT": "true", "TOWNSQUARE_REDIS_URL": args.redis_url,
+                 "TOWNSQUARE_REDIS_PREFIX": f"bench-{uuid.uuid4().hex[:8]}:"}
+    servers: list[Server] = []
     try:
-        server.wait()
-        sproc = psutil.Process(server.proc.pid)
-        boot_rss = rss_mib(sproc)
+        for i in range(k):
+            servers.append(Server(url, tmp, tick_hz=args.tick_hz, batching=(mode != "per-move"),
+                                  with_models=args.with_models or idle, port=servers[0].port if servers else None,
+                                  profile=f"{args.profile}.{mode}-{n}.{i}" if args.profile else None, redis=redis,
+                                  trace=(tmp / f"trace-{mode}-{n}-{shape}") if args.trace_memory and idle else None))
+            if servers[-1].trace is not None:
+                servers[-1].trace.mkdir()
+            servers[-1].wait()  # one at a time: the first migrates and seeds
+        time.sleep(0.5 if k > 1 else 0)
+        if any(s.proc.poll() is not None for s in servers):  # a worker's /healthz may be answered by another
+            raise RuntimeError(f"a worker exited; see {tmp}/server-*.log")
+        server = servers[0]
+        sprocs = [psutil.Process(s.proc.pid) for s in servers]
+        sproc = sprocs[0]
+        boot_rss = sum(rss_mib(p) for p in sprocs)
         traced = trace_snapshot(sproc, server.trace, 0) if server.trace is not None else None
         child_rss = round(sum(rss_mib(c) for c in sproc.children(recursive=True)), 1)
         ctx = mp.get_context("spawn")
@@ -278,7 +293,8 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, sh
         out = {"mode": mode, "n": n, "wire": bot_args["wire"], **({"shape": shape} if idle else {}), "loadavg": [round(v, 2) for v in os.getloadavg()],
                "tick_hz": args.tick_hz if mode != "per-move" else None, "connected": connected,
                "connect_failed": failed, "connect_s": round(max((r[2] for r in ready.values()), default=0), 1),
-               "server_rss_boot_mib": round(boot_rss, 1), "server_rss_connected_mib": round(rss_mib(sproc), 1),
+               "workers": k, "server_rss_boot_mib": round(boot_rss, 1),
+               "server_rss_connected_mib": round(sum(rss_mib(p) for p in sprocs), 1),
                "inference_child_rss_mib": child_rss, "torch_in_world": _has_torch(sproc)}
         t0 = time.time() + 0.5
         ws, we = t0 + warmup, t0 + warmup + duration
@@ -286,14 +302,18 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, sh
         if t0v.value > 0:
             time.sleep(max(0.0, ws - time.time()))
             bots = [psutil.Process(w.pid) for w in workers]
-            c0, b0, m0, w0 = cpu_s(sproc), [cpu_s(b) for b in bots], busy_s(), time.time()
+            cs0 = [cpu_s(p) for p in sprocs]
+            c0, b0, m0, w0 = sum(cs0), [cpu_s(b) for b in bots], busy_s(), time.time()
             time.sleep(max(0.0, we - time.time()))
-            c1, b1, m1, w1 = cpu_s(sproc), [cpu_s(b) for b in bots], busy_s(), time.time()
+            cs1 = [cpu_s(p) for p in sprocs]
+            c1, b1, m1, w1 = sum(cs1), [cpu_s(b) for b in bots], busy_s(), time.time()
             wall = w1 - w0
             out["server_cpu_pct"] = round(100 * (c1 - c0) / wall, 1)
             out["bots_cpu_pct"] = [round(100 * (b - a) / wall, 1) for a, b in zip(b0, b1)]
             out["other_cpu_pct"] = round(100 * ((m1 - m0) - (c1 - c0) - sum(b - a for a, b in zip(b0, b1))) / wall, 1)
-            out["server_rss_mib"] = round(rss_mib(sproc), 1)
+            out["server_rss_mib"] = round(sum(rss_mib(p) for p in sprocs), 1)
+            if k > 1:
+                out["server_cpu_pct_per_worker"] = [round(100 * (b - a) / wall, 1) for a, b in zip(cs0, cs1)]
             out["server_cpu_pct_per_100_clients"] = round(100 * out["server_cpu_pct"] / max(1, n), 2)
             out["rss_kib_per_client"] = round(1024 * (out["server_rss_mib"] - boot_rss) / max(1, n), 1)
             if traced is not None:
@@ -349,7 +369,8 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, sh
         out["errors"] = [list(map(str, e)) for e in errors]
         return out
     finally:
-        server.stop()
+        for s in servers:
+            s.stop()
 
 
 def run_peer(n: int, args) -> dict:
@@ -409,6 +430,9 @@ def main() -> None:
     ap.add_argument("--wire", type=int, choices=(1, 2), default=2, help="the tick runs' wire (per-move is always 1)")
     ap.add_argument("--peer", action="store_true", help="run the Colyseus peer at each tick N right after ours")
     ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1,
+                    help="serve the room from this many worker processes (reuse_port + Redis; docs/realtime.md)")
+    ap.add_argument("--redis-url", default=os.environ.get("TOWNSQUARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     ap.add_argument("--sample", type=int, default=10)
     ap.add_argument("--rate", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=5.0)
@@ -477,7 +501,8 @@ def main() -> None:
                         f.write(json.dumps(p) + "\n")
     finally:
         db.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not os.environ.get("BENCH_KEEP_TMP"):
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def find(mode, n):
         return next((r for r in runs if r["mode"] == mode and r["n"] == n), None)

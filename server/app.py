@@ -51,12 +51,15 @@ def create_app(settings: Settings, database_url: str, domains: tuple[Domain, ...
     db = Database(database_url, retry_deadline_s=settings.db_retry_deadline_s)
     redis = None
     if settings.redis_url:
-        from redis.asyncio import Redis
+        from redis.asyncio import BlockingConnectionPool, Redis
 
         from server.realtime.redis_link import CALL_TIMEOUT_S, ResilientRedisManager, link_of
 
-        # A connect bounded in time: a Redis that is gone must not hang the calls that find out.
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=CALL_TIMEOUT_S)
+        # A connect bounded in time: a Redis that is gone must not hang the calls that find out. A
+        # blocking pool: a burst of calls (a thousand joins) waits for a connection instead of
+        # failing with "Too many connections", which would read as an outage.
+        redis = Redis(connection_pool=BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=64, timeout=CALL_TIMEOUT_S, socket_connect_timeout=CALL_TIMEOUT_S))
         manager = ResilientRedisManager(settings.redis_url, link_of(redis), channel="townsquare")
     else:
         manager = None

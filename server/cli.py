@@ -106,7 +106,7 @@ def cmd_serve(settings: Settings, args) -> int:
     if refusal:
         raise ConfigError(refusal)
     with serve_lock(settings):
-        if settings.port and not port_free(settings.host, settings.port):
+        if settings.port and not port_free(settings.host, settings.port, reuse_port=settings.reuse_port):
             raise ConfigError(f"port {settings.port} on {settings.host} is in use (set TOWNSQUARE_PORT)")
         from server.db.supervisor import become_subreaper
 

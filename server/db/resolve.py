@@ -97,9 +97,12 @@ async def check_reachable(url: str, timeout: float = 5.0) -> None:
     await conn.close()
 
 
-def port_free(host: str, port: int) -> bool:
+def port_free(host: str, port: int, *, reuse_port: bool = False) -> bool:
+    """Whether `serve` can bind the port; with reuse_port, a port held by other SO_REUSEPORT workers is free."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             s.bind((host, port))
         except OSError:

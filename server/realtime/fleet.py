@@ -343,6 +343,9 @@ class RedisFleet:
         self._release = redis.register_script(_RELEASE)
         self._drain = redis.register_script(_FENCED_DRAIN)
         self._positions = redis.register_script(_FENCED_POSITIONS)
+        self._outbox: dict[str, list[str]] = {}  # room -> moves waiting for the next RPUSH
+        self._pushing: asyncio.Task | None = None
+        self._outbox_done: asyncio.Future | None = None
 
     def _users(self, room: str) -> str:
         return f"{self.p}room:{room}:users"
@@ -479,10 +482,38 @@ class RedisFleet:
 
     # -- operations -----------------------------------------------------------------------
     async def push(self, room, op):
-        try:
-            await self._r(lambda: self.redis.rpush(self._inbox(room), json.dumps(op, separators=(",", ":"))))
-        except _Down:
-            await self.local.push(room, op)  # an island's inbox
+        # Coalesced: the moves queued while one RPUSH is in flight go in the next, one command per
+        # room (a busy room's moves were one round trip each, and exhausted the connection pool).
+        # Returns once its move is in Redis (or in the island's inbox), as before.
+        loop = asyncio.get_running_loop()
+        if not self._outbox:
+            self._outbox_done = loop.create_future()
+        self._outbox.setdefault(room, []).append(json.dumps(op, separators=(",", ":")))
+        done = self._outbox_done
+        if self._pushing is None or self._pushing.done():
+            self._pushing = loop.create_task(self._push_out())
+        await asyncio.shield(done)
+
+    async def _push_out(self) -> None:
+        while self._outbox:
+            batch, done, self._outbox = self._outbox, self._outbox_done, {}
+            try:
+                await self._r(lambda batch=batch: self._rpush_all(batch))
+            except _Down:
+                for room, items in batch.items():  # an island's inbox
+                    for item in items:
+                        await self.local.push(room, json.loads(item))
+            except Exception:
+                log.exception("pushing %d rooms' moves to Redis failed", len(batch))
+            finally:
+                if not done.done():
+                    done.set_result(None)
+
+    async def _rpush_all(self, batch: dict[str, list[str]]):
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for room, items in batch.items():
+                pipe.rpush(self._inbox(room), *items)
+            return await pipe.execute()
 
     async def drain(self, rooms):
         if not rooms:
