@@ -125,3 +125,17 @@ def test_port_in_use_is_one_clear_line(tmp_path):
         out = run_cli("serve", env={"TOWNSQUARE_DATA_DIR": str(tmp_path), "TOWNSQUARE_PORT": str(port)})
     assert out.returncode == 2
     assert out.stderr.strip() == f"townsquare: port {port} on 127.0.0.1 is in use (set TOWNSQUARE_PORT)"
+
+
+def test_a_port_held_by_reuse_port_workers_is_free_to_another_worker_only():
+    import socket
+
+    from server.db.resolve import port_free
+
+    with socket.socket() as s:  # a running worker started with reuse_port
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert port_free("127.0.0.1", port, reuse_port=True)  # the next worker joins it
+        assert not port_free("127.0.0.1", port)  # a plain serve is still refused
