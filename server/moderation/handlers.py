@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from server.accounts.auth import CURRENT_USER
 from server.moderation.appeals import Appeals
+from server.moderation.controls import Kick, RulesChanged
 from server.moderation.policy import Ladder, Policy
 from server.moderation.reviews import Reviews
 from server.moderation.rules_store import RulesStore
@@ -20,10 +21,6 @@ from server.realtime.hub import Connection, Payload
 from server.text import SafeMultiline, SafeText
 
 log = logging.getLogger(__name__)
-
-KICK_OP = "moderation.kick"
-RULES_OP = "moderation.rules"
-
 
 # -- payloads ---------------------------------------------------------------------------------
 class ReportIn(Payload):
@@ -107,12 +104,12 @@ class HubNotifier:
         await self.ctx.realtime.to_user(user_id, "moderation:notice", data)
 
     async def kick(self, user_id: str, reason: str) -> None:
-        await self.ctx.realtime.control({"op": KICK_OP, "user_id": str(user_id), "reason": reason})
+        await self.ctx.realtime.control(Kick(user_id=str(user_id), reason=reason))
 
-    async def drop_local(self, message: dict[str, Any]) -> None:
+    async def drop_local(self, message: Kick) -> None:
         ctx = self.ctx
-        data = {"reason": message.get("reason") or ""}
-        for conn in ctx.hub.connections_of(message["user_id"]):
+        data = {"reason": message.reason or ""}
+        for conn in ctx.realtime.connections_of(message.user_id):
             try:  # `kicked` goes onto the socket's queue ahead of the disconnect
                 await ctx.realtime.drop(conn.sid, "kicked", data)
             except Exception:
@@ -144,12 +141,12 @@ def setup(ctx) -> None:
     hub.on_connect.insert(0, refuse_banned)
     ctx.accounts.on_login.append(refuse_banned_login)
 
-    async def reload_rules(message: dict) -> None:
-        if message.get("n") != ctx.node_id:  # this node saved them
+    async def reload_rules(message: RulesChanged) -> None:
+        if message.sender != ctx.node_id:  # this node saved them
             await store.load()
 
-    ctx.realtime.handle(KICK_OP, notifier.drop_local)
-    ctx.realtime.handle(RULES_OP, reload_rules)
+    ctx.realtime.handle(Kick, notifier.drop_local)
+    ctx.realtime.handle(RulesChanged, reload_rules)
 
     # -- socket: report ------------------------------------------------------------------------
     @hub.on("report", ReportIn, rate=settings.moderation_report_rate)
@@ -245,7 +242,7 @@ def setup(ctx) -> None:
         info = await room_info(body.room) if body.room else None
         saved = await store.save(request[CURRENT_USER].id, body.rules, room_id=info.id if info else None,
                                  room_slug=info.slug if info else None, reason=body.reason)
-        await ctx.realtime.control({"op": RULES_OP})  # the other nodes reload
+        await ctx.realtime.control(RulesChanged())  # the other nodes reload
         out: dict[str, Any] = {"rules": store.world.to_dict()}
         if info is not None:
             out.update(room=info.slug, override=saved, effective=store.world.merged(saved).to_dict())

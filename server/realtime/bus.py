@@ -3,7 +3,8 @@
 A room's events (presence, ticks, chat lines, emotes) are published by one node and fanned out
 by every node to its own connections in that room, with the encode-once path of `Fanout`.
 Observers (the occupant mirror) see each room event on every node, in the order published.
-Control messages (`evict` a connection from a room) travel on the same channel.
+Control messages (`evict` a connection from a room; typed in `server.realtime.control`, read by
+`ctx.realtime`) travel on the same channel as flat dicts.
 
 While Redis is away (`RedisLink.up` false) nothing is published: each node's own connections
 still get every event of the rooms it runs. Owner events (ticks, presence) of a room whose lease
@@ -155,6 +156,8 @@ class Bus:
                     try:
                         data = json.loads(msg["data"])
                     except ValueError:
+                        continue
+                    if not isinstance(data, dict):  # not ours: dropped, not a lost subscription
                         continue
                     if data.get("n") == self.node_id:
                         continue

@@ -122,8 +122,8 @@ def setup(ctx) -> None:
     svc = ctx.residents = ResidentService(ctx)
     ctx.chat.pipeline.add(ResidentsStage(svc))
     ctx.realtime.observe(svc.observe)
-    for op, handler in svc.control_handlers().items():
-        ctx.realtime.handle(op, handler)
+    for kind, handler in svc.control_handlers():
+        ctx.realtime.handle(kind, handler)
     ctx.live_figures["residents"] = svc.figures
     hook_shops(ctx)
     hub, api = ctx.hub, ctx.api

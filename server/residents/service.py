@@ -38,10 +38,11 @@ from ai.npc import (
     StreamConfig,
     WorldClock,
 )
-from ai.npc.interface import Offer
 from server.audit import record as audit
 from server.background import Background
 from server.protocol import ProtocolError
+from server.realtime.control import Control
+from server.residents.controls import Bought, Declined, Hear, Reload, SaleDone
 from server.residents.models import Resident
 from server.residents.store import PgMemoryStore
 from server.residents.world import ServerWorld
@@ -309,49 +310,42 @@ class ResidentService:
                     and p["id"] != message["from"]["id"]]
         if not npcs:
             return
-        await self.ctx.realtime.control({"op": "residents:hear", "npcs": npcs, "message": message,
-                                          "kind": sender_kind, "whisper": whisper_to is not None})
+        await self.ctx.realtime.control(Hear(npcs=npcs, message=message, kind=sender_kind,
+                                             whisper=whisper_to is not None))
 
-    def control_handlers(self) -> dict[str, Callable[[dict], Awaitable[None]]]:
-        """The residents' control messages (any node sends, the node running the resident acts), by op."""
-        return {"residents:hear": self._on_hear, "residents:sale": self._on_sale,
-                "residents:declined": self._on_declined, "residents:bought": self._on_bought,
-                "residents:reload": self._on_reload}
+    def control_handlers(self) -> list[tuple[type[Control], Callable[[Any], Awaitable[None]]]]:
+        """The residents' control messages (any node sends, the node running the resident acts), by type."""
+        return [(Hear, self._on_hear), (SaleDone, self._on_sale), (Declined, self._on_declined),
+                (Bought, self._on_bought), (Reload, self._on_reload)]
 
-    async def _on_hear(self, msg: dict) -> None:
-        m = msg["message"]
+    async def _on_hear(self, msg: Hear) -> None:
+        m = msg.message
         pos = self.ctx.rooms.mirror.position(m["room"], m["from"]["id"]) or (0.0, 0.0)
-        speaker = Person(m["from"]["id"], m["from"].get("name") or "?", msg.get("kind", "user"), pos[0], pos[1])
-        for npc in msg.get("npcs", []):
+        speaker = Person(m["from"]["id"], m["from"].get("name") or "?", msg.kind, pos[0], pos[1])
+        for npc in msg.npcs:
             agent = self.agents.get(npc)
             if agent is None:
                 continue
             agent.hear(Heard(m["id"], m["room"], speaker, m.get("text", ""), m.get("lang"),
-                             whisper=bool(msg.get("whisper")), to=m.get("to")))
+                             whisper=msg.whisper, to=m.get("to")))
 
-    async def _on_sale(self, msg: dict) -> None:
-        agent = self.agents.get(msg.get("npc"))
+    async def _on_sale(self, msg: SaleDone) -> None:
+        agent = self.agents.get(msg.npc)
         if agent is not None:
-            o = msg.get("offer")
-            offer = Offer(o["id"], o["npc_id"], o["user_id"], o["sku"], o["name"], o["qty"], o["price"], o["total"],
-                          datetime.fromisoformat(o["expires_at"])) if o else None
-            sale = Sale(bool(msg.get("ok")), offer, msg.get("transaction_id"), msg.get("balance"), msg.get("code"),
-                        msg.get("message") or "")
-            self.spawn(agent.sale_done(Person(msg["user"], msg.get("user_name") or "friend"), sale))
+            self.spawn(agent.sale_done(Person(msg.user, msg.user_name or "friend"), msg.sale()))
 
-    async def _on_declined(self, msg: dict) -> None:
-        agent = self.agents.get(msg.get("npc"))
+    async def _on_declined(self, msg: Declined) -> None:
+        agent = self.agents.get(msg.npc)
         if agent is not None:
-            self.spawn(agent.declined(msg["user"]))
+            self.spawn(agent.declined(msg.user))
 
-    async def _on_bought(self, msg: dict) -> None:
-        agent = self.agents.get(msg.get("npc"))
+    async def _on_bought(self, msg: Bought) -> None:
+        agent = self.agents.get(msg.npc)
         if agent is not None:
-            self.spawn(agent.observed_purchase(Person(msg["user"], msg.get("user_name") or "someone"),
-                                               msg.get("name") or msg.get("sku"), int(msg.get("qty") or 1),
-                                               int(msg.get("total") or 0)))
+            self.spawn(agent.observed_purchase(Person(msg.user, msg.user_name or "someone"),
+                                               msg.name or msg.sku, msg.qty or 1, msg.total or 0))
 
-    async def _on_reload(self, msg: dict) -> None:
+    async def _on_reload(self, msg: Reload) -> None:
         async with self._lock:
             await self.load()
             await self._hold_leases_unlocked()
@@ -394,21 +388,14 @@ class ResidentService:
         conns = self.ctx.hub.connections_of(user_id)
         if conns:
             uname = conns[0].display_name
-        await self.ctx.realtime.control({"op": "residents:bought", "npc": rec.id, "user": str(user_id),
-                                          "user_name": uname, "sku": sku, "name": name, "qty": qty,
-                                          "total": int(result.get("total") or 0)})
+        await self.ctx.realtime.control(Bought(npc=rec.id, user=str(user_id), user_name=uname, sku=sku, name=name,
+                                               qty=qty, total=int(result.get("total") or 0)))
 
     # == people's acts on offers (from any node) ===================================================
     async def confirm(self, conn, offer_id: str) -> Sale:
         sale = await self.world.confirm(None, offer_id, conn.uid)
-        o = sale.offer
-        if o is not None and not sale.replayed:
-            await self.ctx.realtime.control({
-                "op": "residents:sale", "npc": o.npc_id, "user": conn.uid, "user_name": conn.display_name,
-                "ok": sale.ok, "code": sale.code, "message": sale.message, "transaction_id": sale.transaction_id,
-                "balance": sale.balance,
-                "offer": {"id": o.id, "npc_id": o.npc_id, "user_id": o.user_id, "sku": o.sku, "name": o.name,
-                          "qty": o.qty, "price": o.price, "total": o.total, "expires_at": o.expires_at.isoformat()}})
+        if sale.offer is not None and not sale.replayed:
+            await self.ctx.realtime.control(SaleDone.of(sale, conn.uid, conn.display_name))
         return sale
 
     async def decline(self, conn, offer_id: str) -> bool:
@@ -424,8 +411,8 @@ class ResidentService:
             raise ProtocolError("not_found", "no such offer")
         ok = await self.world.decline(str(row.resident_id), offer_id, conn.uid)
         if ok:
-            await self.ctx.realtime.control({"op": "residents:declined", "npc": str(row.resident_id),
-                                              "user": conn.uid, "user_name": conn.display_name})
+            await self.ctx.realtime.control(Declined(npc=str(row.resident_id), user=conn.uid,
+                                                     user_name=conn.display_name))
         return ok
 
     # == admin =====================================================================================
@@ -508,7 +495,7 @@ class ResidentService:
         async with self._lock:
             self.records.pop(rec.id, None)
             await self._stop_agent(rec.id, leave=True)
-        await self.ctx.realtime.control({"op": "residents:reload"})
+        await self.ctx.realtime.control(Reload())
         return rec
 
     async def restore(self, actor_id: uuid.UUID, rid: str, *, reason: str) -> ResidentRecord:
@@ -544,7 +531,7 @@ class ResidentService:
             await self.load()
             if self.started:
                 await self._hold_leases_unlocked()
-        await self.ctx.realtime.control({"op": "residents:reload"})
+        await self.ctx.realtime.control(Reload())
 
     async def describe(self, rid: str) -> dict[str, Any]:
         async with self.ctx.db.session() as s:

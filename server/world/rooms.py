@@ -29,6 +29,7 @@ from server.protocol import ProtocolError
 from server.realtime.frames import Frames, Interest
 from server.realtime.hub import Connection, room_channel
 from server.world.avatars import Avatars
+from server.world.controls import Door, Evict
 from server.world.geometry import RoomInfo
 from server.world.models import Room, RoomBan, RoomInvite
 from server.world.onboarding import Onboarding
@@ -60,8 +61,8 @@ class RoomService:
         self.fanout, self.fleet, self.bus = rt.fanout, rt.fleet, rt.bus  # this service runs them
         self.mirror = Mirror()
         self.bus.observers.append(self.mirror.observe)
-        rt.handle("evict", self._on_evict)
-        rt.handle("door", self._on_door)
+        rt.handle(Evict, self._on_evict)
+        rt.handle(Door, self._on_door)
         self.bus.on_resync.append(self._resync_all)
         self.frames = self.bus.frames = Frames(ctx.hub, self.fanout, self.mirror, self.interest_of)
         self.avatars = Avatars(ctx.db, ctx.settings.languages)
@@ -564,20 +565,20 @@ class RoomService:
                 log.exception("saving the position of %s failed", uid)
 
     async def _evict(self, sid: str, slug: str, reason: str) -> None:
-        await self.bus.control({"op": "evict", "sid": sid, "room": slug, "reason": reason})
+        await self.realtime.control(Evict(sid=sid, room=slug, reason=reason))
 
-    async def _on_door(self, msg: dict) -> None:
-        for conn in self.hub.connections_of(msg.get("uid")):
-            if conn.room == msg.get("room"):
-                self.background.spawn(self.walk_through(conn, msg["room"], msg.get("door") or {}), "walking through a door")
+    async def _on_door(self, msg: Door) -> None:
+        for conn in self.hub.connections_of(msg.uid):
+            if conn.room == msg.room:
+                self.background.spawn(self.walk_through(conn, msg.room, msg.door), "walking through a door")
 
-    async def _on_evict(self, msg: dict) -> None:
-        conn = self.hub.connections.get(msg.get("sid"))
-        if conn is None or conn.room != msg.get("room"):
+    async def _on_evict(self, msg: Evict) -> None:
+        conn = self.hub.connections.get(msg.sid)
+        if conn is None or conn.room != msg.room:
             return
         conn.room = None
-        await self.realtime.leave_channel(conn.sid, room_channel(msg["room"]))
-        self.realtime.to_sid_now(conn.sid, "room:left", {"room": msg["room"], "reason": msg.get("reason")})
+        await self.realtime.leave_channel(conn.sid, room_channel(msg.room))
+        self.realtime.to_sid_now(conn.sid, "room:left", {"room": msg.room, "reason": msg.reason})
 
     # -- the owner's loops ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -643,8 +644,8 @@ class RoomService:
                 continue
             events = rt.tick(ops.get(slug, ()), wall)
             for uid, door in rt.doors_hit:
-                await self.bus.control({"op": "door", "uid": uid, "room": slug,
-                                        "door": {"name": door.name, "to": door.room, "spawn": door.spawn}})
+                await self.realtime.control(Door(uid=uid, room=slug,
+                                                 door={"name": door.name, "to": door.room, "spawn": door.spawn}))
             rt.doors_hit.clear()
             if events:
                 batches.append((slug, events, None))
