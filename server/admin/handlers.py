@@ -63,9 +63,8 @@ def setup(ctx) -> None:
 
     async def room_changed(slug: str) -> None:
         # The live room (capacity, access, archived) follows the database at once.
-        reload = getattr(ctx.rooms, "reload_room", None)
-        if reload is not None:
-            await reload(slug)
+        if ctx.rooms is not None:
+            await ctx.rooms.catalogue.reload_room(slug)
 
     @api.route("GET", "/api/admin/rooms", auth="moderator", tag="admin")
     async def admin_rooms(request):
@@ -106,8 +105,7 @@ def setup(ctx) -> None:
         """One user: account, role, avatar, and the room they are in now on any node (null: none)."""
         uid = parse_uuid(request.match_info["user_id"], "user id")
         out = await users.get(uid)
-        mirror = getattr(ctx.rooms, "mirror", None)
-        out["in_room"] = mirror.user_room.get(str(uid)) if mirror is not None else None
+        out["in_room"] = ctx.rooms.room_of_user(uid) if ctx.rooms is not None else None
         return {"user": out}
 
     @api.route("POST", "/api/admin/users/{user_id}/role", body=RoleChange, auth="admin", tag="admin")

@@ -1,4 +1,4 @@
-"""Socket events of the world: rooms, movement, profiles (thin: validate, call RoomService, reply)."""
+"""Socket events of the world: rooms, movement, profiles (thin: validate, call the room services, reply)."""
 
 from __future__ import annotations
 
@@ -75,32 +75,33 @@ class BanIn(InviteIn):
 def setup(ctx) -> None:
     tune_transport(ctx.sio)
     rooms = ctx.rooms = RoomService(ctx)
+    catalogue, access, presence, ownership = rooms.catalogue, rooms.access, rooms.presence, rooms.ownership
     hub, settings = ctx.hub, ctx.settings
-    ctx.live_figures["rooms"] = lambda: {r["slug"]: r["occupants"] for r in rooms.rooms_snapshot()}
-    ctx.live_figures["room_ticks"] = lambda: {"owned": sorted(rooms.owned), "ticks": rooms.ticks,
-                                              "overruns": rooms.tick_overruns}
+    ctx.live_figures["rooms"] = lambda: {r["slug"]: r["occupants"] for r in presence.rooms_snapshot()}
+    ctx.live_figures["room_ticks"] = lambda: {"owned": sorted(ownership.owned), "ticks": ownership.ticks,
+                                              "overruns": ownership.tick_overruns}
 
     @hub.on("room:list", Empty, rate="5/second")
     async def room_list(conn: Connection, _: Empty):
-        return {"rooms": await rooms.list_rooms(conn)}
+        return {"rooms": await presence.list_rooms(conn)}
 
     @hub.on("room:join", JoinIn, rate="5/second")
     async def room_join(conn: Connection, p: JoinIn):
-        return await rooms.join(conn, p.room, wire=p.wire)
+        return await presence.join(conn, p.room, wire=p.wire)
 
     @hub.on("room:leave", Empty, rate="5/second")
     async def room_leave(conn: Connection, _: Empty):
-        await rooms.leave(conn)
+        await presence.leave(conn)
         return {}
 
     @hub.on("move", MoveIn, rate=settings.move_rate, fold=True)
     async def move(conn: Connection, p: MoveIn):
-        x, y = await rooms.move(conn, p.x, p.y, p.t)
+        x, y = await presence.move(conn, p.x, p.y, p.t)
         return {"x": x, "y": y}
 
     @hub.on("room:invite", InviteIn, rate="10/second")
     async def room_invite(conn: Connection, p: InviteIn):
-        await rooms.invite(conn, p.room, p.user_id)
+        await access.invite(conn, p.room, p.user_id)
         return {}
 
     @hub.on("room:uninvite", InviteIn, rate="10/second")
@@ -121,7 +122,7 @@ def setup(ctx) -> None:
     @ctx.api.route("GET", "/api/rooms/{slug}/map", auth="user", tag="world")
     async def room_map(request):
         """The room's map as Tiled JSON (tilesets embedded, images under /api/world/art/)."""
-        doc = await rooms.map_document(request.match_info["slug"])
+        doc = await catalogue.map_document(request.match_info["slug"])
         return web.json_response(doc, headers={"Cache-Control": "private, max-age=60"})
 
     @ctx.api.route("GET", "/api/world/art/{name}", tag="world")
@@ -143,7 +144,7 @@ def setup(ctx) -> None:
             raise ProtocolError("invalid_payload", "the map was refused: the file is not JSON (export it from Tiled as .tmj)") from None
         check_json(doc)
         reason = clean_text(request.query.get("reason", ""), "reason", max_len=200)
-        result = await rooms.set_map(request.match_info["slug"], doc, actor_id=request[CURRENT_USER].id, reason=reason)
+        result = await catalogue.set_map(request.match_info["slug"], doc, actor_id=request[CURRENT_USER].id, reason=reason)
         return {"room": result}
 
     @hub.on("thing:use", ThingIn, rate="5/second")
@@ -155,7 +156,7 @@ def setup(ctx) -> None:
         if p.display_name is None and p.language is None and p.appearance is None:
             raise ProtocolError("invalid_payload", "nothing to update")
         profile = await rooms.avatars.update_profile(conn.user_id, p, ctx.check_public_text)
-        await rooms.profile_changed(conn, profile)
+        await presence.profile_changed(conn, profile)
         return {"profile": profile}
 
     async def send_session(conn: Connection) -> None:
@@ -165,13 +166,13 @@ def setup(ctx) -> None:
         if avatar is None or user is None:
             return
         conn.data["appearance"] = avatar.appearance
-        room = next((i.slug for i in rooms.infos.values() if i.id == avatar.room_id), None)
+        room = next((i.slug for i in catalogue.infos.values() if i.id == avatar.room_id), None)
         data = {"user": user_json(user),
                 "avatar": {"display_name": avatar.display_name, "appearance": avatar.appearance, "room": room,
                            "x": avatar.x, "y": avatar.y},
                 "languages": list(ctx.settings.languages)}
         if avatar.room_id is None:  # never in a room yet: the guide's tour
-            data["onboarding"] = rooms.newcomer_tour()
+            data["onboarding"] = presence.newcomer_tour()
         for name, field in ctx.session_fields.items():  # other domains' parts (moderation: sanctions)
             try:
                 data[name] = await field(conn.user_id)
@@ -190,7 +191,7 @@ def setup(ctx) -> None:
         rooms.background.spawn(send_session(conn), "sending the session")
 
     async def on_disconnect(conn: Connection) -> None:
-        await rooms.disconnected(conn)
+        await presence.disconnected(conn)
 
     hub.on_connect.append(on_connect)
     hub.on_disconnect.append(on_disconnect)

@@ -4,6 +4,7 @@ retry tosses nothing twice); a notice board or a bookshelf gives its text and bo
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from server.economy.updates import wallet_update
@@ -60,3 +61,22 @@ def toss_update(result: dict[str, Any]) -> dict[str, Any]:
     return wallet_update(result["balance"], transaction_id=result["transaction_id"], kind="purchase",
                          amount=-result["amount"], memo=result["memo"], created_at=result["created_at"],
                          counterparty={"kind": "sink", "key": result["account"]})
+
+
+async def use_thing(conn, info: RoomInfo, name: str, idempotency_key: str | None, *, ledger, realtime,
+                    position: Callable[[str, str], Awaitable[tuple[float, float] | None]]) -> dict[str, Any]:
+    """Use an object of the room: a fountain within reach takes a coin (wallet:update follows),
+    a board or a shelf gives its text and books. `position(room, uid)`: where the person stands."""
+    place = find_thing(info, name)
+    if place.kind != "fountain":
+        return reading(place)  # read from anywhere in the room
+    if not idempotency_key:
+        raise ProtocolError("invalid_payload", "a coin toss needs an idempotency_key")
+    here = await position(info.slug, conn.uid)
+    if here is None or not within_reach(place, *here):
+        raise ProtocolError("forbidden", f"walk up to the {place.name} first")
+    paid = await toss_coin(ledger, conn.user_id, info, place, idempotency_key or "")
+    if not paid["replayed"]:
+        await realtime.to_user(conn.user_id, "wallet:update", toss_update(paid))
+    return {"thing": place.name, "transaction_id": paid["transaction_id"], "balance": paid["balance"],
+            "amount": paid["amount"], "replayed": paid["replayed"]}

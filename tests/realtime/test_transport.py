@@ -26,7 +26,7 @@ async def test_a_frame_over_the_size_cap_closes_only_that_connection(world):
 
 
 async def test_a_client_that_stops_reading_is_dropped_not_buffered(world):
-    fanout = world.ctx.rooms.fanout
+    fanout = world.ctx.realtime.fanout
     old_limit = fanout.queue_limit
     fanout.queue_limit = 16
     try:

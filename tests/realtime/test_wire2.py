@@ -68,7 +68,7 @@ async def test_interest_management_sends_near_moves_each_tick_and_far_ones_seldo
         b, cb, ib, jb = await wire2(world, room.slug)
         await ia.wait_for("presence:join", lambda d: d["id"] == uid(b))
         b_n = jb["you"]["n"]
-        rooms.owned[room.slug].max_step = 2.0  # 20 tiles a second: the walks below take a second or two
+        rooms.ownership.owned[room.slug].max_step = 2.0  # 20 tiles a second: the walks below take a second or two
         assert (await call(ca, "move", {"x": 3, "y": 3}))["ok"]
         # A's area: x from 3 - 7 to 3 + 7, rounded out to 4-tile cells: x < 12.
         assert (await call(cb, "move", {"x": 60, "y": 3}))["ok"]
@@ -101,7 +101,7 @@ async def test_interest_management_sends_near_moves_each_tick_and_far_ones_seldo
         await ia.wait_for("presence:join", lambda d: d["id"] == uid(c))
         assert (await call(cc, "room:leave"))["ok"]
         await ia.wait_for("presence:leave", lambda d: d["id"] == uid(c))
-        assert rooms.interest_of(room.slug) is not None
+        assert rooms.presence.interest_of(room.slug) is not None
     finally:
         settings.interest_rooms = {}
         settings.interest_view, settings.interest_margin, settings.interest_cell = (30.0, 20.0), 4.0, 10.0

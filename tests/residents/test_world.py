@@ -164,7 +164,7 @@ async def test_librarian_points_to_real_rooms(world):
     finally:  # the world is the module's: the garden goes again
         async with world.ctx.db.session() as s:
             await s.execute(text("UPDATE rooms SET archived = true WHERE slug = :slug"), {"slug": slug})
-        await world.ctx.rooms.reload_room(slug)
+        await world.ctx.rooms.catalogue.reload_room(slug)
 
 
 async def _points_to_real_rooms(world, odessa: str) -> None:

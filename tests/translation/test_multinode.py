@@ -30,7 +30,7 @@ async def fleet(db_url, tmp_path_factory, redis_url):
 async def test_translations_reach_readers_on_both_nodes(fleet):
     (a, b), (fa, fb) = fleet
     room = await fresh_room(a)
-    await b.ctx.rooms.refresh_rooms()
+    await b.ctx.rooms.catalogue.refresh_rooms()
     sender = await person(a, room, "en")
     es_b = await person(b, room, "es")
     de_a = await person(a, room, "de")
