@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import uuid
+from collections.abc import Awaitable
 from pathlib import Path
 
 import aiohttp
@@ -287,6 +288,27 @@ async def eventually(check, timeout: float = 5.0, what: str = ""):
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not within {timeout} s: {what or check}")
         await asyncio.sleep(0.02)  # the poll's pace; the condition, not the time, ends the wait
+
+
+async def nothing(inbox: Inbox, event: str, pred=lambda d: True, *, barrier: Awaitable, since: int = 0) -> None:
+    """Assert that no such event (from item `since` on) came before `barrier` arrived. `barrier`
+    waits for a later event on the same connection, one sent after the unwanted one would have
+    been: `waved(...)` for room lines (they go out before the sender's ack), a move's tick
+    (`position_of`) for what a room's owner sends at a tick, a later notice for notices. A slow
+    delivery cannot make the check pass, and no fixed wait is spent."""
+    await barrier
+    got = [d for d in inbox.items[event][since:] if pred(d)]
+    assert not got, f"unexpected {event}: {got[0]}"
+
+
+async def waved(client: socketio.AsyncClient, inbox: Inbox, who: str) -> None:
+    """A barrier: `who` (the person connected as `client`) waves to the room and `inbox` waits for
+    that wave. A room's events reach each connection in the order they were published, so what the
+    room was sent before the wave has arrived by then."""
+    before = {id(d) for d in inbox.items["emote"]}  # the earlier waves stay in the list: a new one is a new object
+    r = await call(client, "emote", {"name": "wave"})
+    assert r["ok"], r
+    await inbox.wait_for("emote", lambda d: id(d) not in before and d["id"] == who)
 
 
 # Server -> client events a test person's inbox collects (room, chat, moderation, residents, wallet).

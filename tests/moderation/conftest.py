@@ -3,14 +3,13 @@ staff accounts, and REST calls with a token."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import aiohttp
 from sqlalchemy import func, select
 
 from server.chat.models import ChatMessage
-from tests.conftest import Inbox, call, person  # noqa: F401  (person: this folder's tests import it from here)
+from tests.conftest import Inbox, call, nothing, person, waved  # noqa: F401  (this folder's tests import them from here)
 
 
 async def staff(world, role: str = "moderator") -> dict:
@@ -44,13 +43,6 @@ async def lines_of(world, user_id: str) -> int:
 async def stored(world, message_id: str) -> ChatMessage:
     async with world.ctx.db.session() as s:
         return await s.get(ChatMessage, uuid.UUID(message_id))
-
-
-async def nothing(inbox: Inbox, event: str, pred=lambda d: True, wait: float = 0.3) -> None:
-    start = len(inbox.items[event])
-    await asyncio.sleep(wait)
-    got = [d for d in inbox.items[event][start:] if pred(d)]
-    assert not got, f"unexpected {event}: {got[0]}"
 
 
 async def audit_actions(world, token: str, target: str) -> list[str]:

@@ -11,7 +11,16 @@ from server.chat.pipeline import ChatDraft
 from server.moderation.models import ReviewItem, Sanction, Strike
 from server.protocol import ProtocolError
 from tests.conftest import call
-from tests.moderation.conftest import fresh_room, lines_of, nothing, person, rest, staff, stored, uid
+from tests.moderation.conftest import fresh_room, lines_of, nothing, person, rest, staff, stored, uid, waved
+
+
+async def lines_reached(client, inbox, who: str, to: str) -> None:
+    """A barrier for a room line and a whisper alike: `who` waves to the room, then whispers to
+    `to`; their own `inbox` waits for both (a room line and a whisper take different paths)."""
+    await waved(client, inbox, who)
+    w = await call(client, "chat:send", {"text": "are you there?", "to": to})
+    assert w["ok"], w
+    await inbox.wait_for("chat:message", lambda d: d["id"] == w["message_id"])
 
 
 async def test_allow_and_mask_reach_the_room_block_tells_the_sender_only(world):
@@ -36,8 +45,10 @@ async def test_allow_and_mask_reach_the_room_block_tells_the_sender_only(world):
 
     r = await call(ca, "chat:send", {"text": "you are an idiot"})
     assert r["ok"] and r["action"] == "block" and "insult" in r["reason"], r
-    await nothing(ib, "chat:message", lambda d: d["id"] == r["message_id"])
-    assert not [m for m in ia.items["chat:message"] if m["id"] == r["message_id"]]
+    # b's wave goes to the room after the blocked line would have (delivery comes before the ack).
+    await nothing(ib, "chat:message", lambda d: d["id"] == r["message_id"], barrier=waved(cb, ib, uid(b)))
+    await nothing(ia, "chat:message", lambda d: d["id"] == r["message_id"],
+                  barrier=ia.wait_for("emote", lambda d: d["id"] == uid(b)))  # the same wave, at a
     row = await stored(world, r["message_id"])
     assert row.action == "block" and row.moderation["categories"]["insult"] >= 0.85
     # Nobody sees a blocked line in history either.
@@ -68,7 +79,7 @@ async def test_flagged_lines_are_delivered_or_held_and_queued_for_review(world):
     finally:
         world.ctx.settings.moderation_hold_flagged = False
     assert h["action"] == "flag" and h["held"] is True, h
-    await nothing(ib, "chat:message", lambda d: d["id"] == h["message_id"])
+    await nothing(ib, "chat:message", lambda d: d["id"] == h["message_id"], barrier=waved(cb, ib, uid(b)))
     assert (await stored(world, h["message_id"])).held
 
     mod = await staff(world)
@@ -109,7 +120,8 @@ async def test_blocks_escalate_to_automatic_mutes_of_growing_length(world):
     w = await call(ca, "chat:send", {"text": "psst", "to": uid(b)})
     assert w["error"]["code"] == "muted"
     assert await lines_of(world, uid(a)) == before  # nothing stored
-    await nothing(ib, "chat:message", lambda d: d["from"]["id"] == uid(a) and d["text"] in ("can I talk now?", "psst"))
+    await nothing(ib, "chat:message", lambda d: d["from"]["id"] == uid(a) and d["text"] in ("can I talk now?", "psst"),
+                  barrier=lines_reached(cb, ib, uid(b), uid(a)))
 
     # The next rungs: strikes before the last automatic mute do not count again.
     policy = world.ctx.moderation.policy
@@ -150,7 +162,7 @@ async def test_npc_lines_are_moderated_too(world):
     draft = npc("you are an idiot")
     blocked = await chat.send(draft)
     assert draft.action == "block" and blocked["moderation"] == "block"
-    await nothing(ib, "chat:message", lambda d: d["id"] == blocked["id"])
+    await nothing(ib, "chat:message", lambda d: d["id"] == blocked["id"], barrier=waved(cb, ib, uid(b)))
     # The same greeting to every newcomer is not spam for an NPC.
     for _ in range(5):
         assert (await chat.send(npc("welcome, traveller")))["moderation"] == "allow"

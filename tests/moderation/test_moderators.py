@@ -267,4 +267,6 @@ async def test_appeal_of_a_blocked_line_voids_its_strike(world):
     assert n["outcome"] == "granted" and n["reason"] == "fair enough"
     status, body = await rest(world, "GET", f"/api/admin/moderation/users/{uid(a)}", mod["token"])
     assert [s["voided"] for s in body["strikes"]] == [True]
-    await nothing(ia, "moderation:notice", lambda d: d["action"] == "mute", wait=0.1)
+    # Notices go out in order and appeal_resolved is the resolution's last: a mute would have come before it.
+    await nothing(ia, "moderation:notice", lambda d: d["action"] == "mute",
+                  barrier=ia.wait_for("moderation:notice", lambda d: d["action"] == "appeal_resolved"))

@@ -6,7 +6,7 @@ import uuid
 from sqlalchemy import select
 
 from server.moderation.models import Sanction, Strike
-from tests.conftest import call
+from tests.conftest import call, waved
 from tests.moderation.conftest import audit_actions, fresh_room, lines_of, nothing, person, rest, staff, stored, uid
 
 
@@ -29,7 +29,8 @@ async def test_a_whisper_without_a_present_target_is_refused_and_never_reaches_t
     offline = await call(ca, "chat:send", {"text": "hello?", "to": uid(b), "whisper": True})
     assert offline["error"]["code"] == "not_found", offline
     assert await lines_of(world, uid(a)) == before  # nothing stored
-    await nothing(ic, "chat:message", lambda d: d["from"]["id"] == uid(a))
+    # a's wave goes to the room after any of those lines would have (delivery comes before the ack).
+    await nothing(ic, "chat:message", lambda d: d["from"]["id"] == uid(a), barrier=waved(ca, ic, uid(a)))
 
     # With a target in the room it is a whisper: only the two of them see it.
     ok = await call(ca, "chat:send", {"text": "psst", "to": uid(c), "whisper": True})

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
-from tests.conftest import Inbox, call, person  # noqa: F401  (person: this folder's tests import it from here)
+from tests.conftest import Inbox, call, nothing, person, waved  # noqa: F401  (this folder's tests import them from here)
 
 EVENTS = ("presence:join", "presence:leave", "world:tick", "chat:message", "emote", "room:left", "session")
 
@@ -24,15 +23,6 @@ async def position_of(inbox: Inbox, who: str, x: float, y: float, timeout: float
     """Wait until a world:tick shows `who` at (x, y)."""
     return await inbox.wait_for("world:tick", lambda d: any(m[0] == who and m[1] == x and m[2] == y
                                                             for m in d["moves"]), timeout)
-
-
-async def nothing(inbox: Inbox, event: str, pred=lambda d: True, wait: float = 0.5, since: int | None = None) -> None:
-    """Assert that no such event arrives within `wait` seconds (counting from item `since`,
-    by default from now)."""
-    start = len(inbox.items[event]) if since is None else since
-    await asyncio.sleep(wait)
-    got = [d for d in inbox.items[event][start:] if pred(d)]
-    assert not got, f"unexpected {event}: {got[0]}"
 
 
 async def sees(inbox: Inbox, join_reply: dict, who: str, timeout: float = 5.0) -> dict:

@@ -9,7 +9,7 @@ from server.chat.models import ChatMessage
 from server.chat.pipeline import ChatDraft, ChatStage
 from server.protocol import ProtocolError
 from tests.conftest import call
-from tests.realtime.conftest import fresh_room, nothing, person, sees, uid
+from tests.realtime.conftest import fresh_room, nothing, person, sees, uid, waved
 
 
 async def stored(world, message_id: str) -> ChatMessage:
@@ -31,7 +31,7 @@ async def test_room_chat_is_stored_then_delivered_to_everyone_in_the_room(world)
     await ia.wait_for("chat:message", lambda d: d["id"] == r["message_id"])  # the sender sees it too
     row = await stored(world, r["message_id"])
     assert (row.text, row.original_text, row.action, row.sender_kind) == ("hello there", "hello there", "allow", "user")
-    await nothing(ie, "chat:message", wait=0.2)
+    await nothing(ie, "chat:message", lambda d: d["id"] == r["message_id"], barrier=waved(ce, ie, uid(elsewhere)))
 
 
 async def test_whispers_reach_only_the_two_people_and_their_history(world):
@@ -155,7 +155,8 @@ async def test_pipeline_stages_mask_block_hold_and_mute(world):
         assert blocked["ok"] and blocked["action"] == "block" and blocked["reason"] == "looks like spam"
         held = await call(ca, "chat:send", {"text": "hmm, meet me outside"})
         assert held["ok"] and held["action"] == "flag" and held.get("held") is True
-        await nothing(ib, "chat:message", lambda d: d["id"] in (blocked["message_id"], held["message_id"]), wait=0.3)
+        await nothing(ib, "chat:message", lambda d: d["id"] in (blocked["message_id"], held["message_id"]),
+                      barrier=waved(cb, ib, uid(b)))
         assert (await stored(world, blocked["message_id"])).action == "block"
         assert (await stored(world, held["message_id"])).held is True
         assert recorder.stored[-3:] == [r["message_id"], blocked["message_id"], held["message_id"]]

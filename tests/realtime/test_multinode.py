@@ -21,7 +21,7 @@ import pytest
 import socketio
 
 from tests.conftest import Inbox, call, free_port, make_settings
-from tests.realtime.conftest import EVENTS, nothing, sees
+from tests.realtime.conftest import EVENTS, nothing, sees, waved
 
 pytestmark = pytest.mark.multinode
 
@@ -161,7 +161,8 @@ async def test_two_processes_share_rooms_chat_and_movement_and_survive_the_owner
         assert whisper["ok"], whisper
         got = await ib.wait_for("chat:message", lambda d: d["id"] == whisper["message_id"])
         assert got["to"] == b_id
-        await nothing(ic, "chat:message", lambda d: d["id"] == whisper["message_id"], wait=0.3)
+        # a's wave goes out after the whisper did: a whisper sent to the room would have come first.
+        await nothing(ic, "chat:message", lambda d: d["id"] == whisper["message_id"], barrier=waved(ca, ic, a_id))
 
         # Occupancy is fleet-wide: counts and capacity agree on both nodes.
         counts = {r["slug"]: r["occupants"] for r in (await call(cb, "room:list"))["rooms"]}

@@ -73,13 +73,17 @@ async def test_two_people_see_each_other_join_walk_and_leave(world):
 async def test_movement_is_clamped_blocked_tiles_refused_and_walls_walked_around(world):
     room = await fresh_room(world, width=10, height=6, spawn=(1, 1), tiles=["..........", "....#.....", "....#....."])
     a, ca, ia, _ = await person(world, room.slug)
+    b, cb, _, _ = await person(world, room.slug)  # walks as the barrier below
     r = await call(ca, "move", {"x": -5, "y": 99})
     assert r == {"ok": True, "x": 0.0, "y": 5.0}  # clamped to the room
     await position_of(ia, uid(a), 0.0, 5.0)
     mark = len(ia.items["world:tick"])
     r = await call(ca, "move", {"x": 4.5, "y": 1.5})
     assert r["error"]["code"] == "invalid_payload" and "blocked" in r["error"]["message"]
-    await nothing(ia, "world:tick", lambda d: any(m[0] == uid(a) for m in d["moves"]), wait=0.3, since=mark)
+    # b's move comes after the refused one: a step of a's would show by b's arrival.
+    to = await call(cb, "move", {"x": 1, "y": 4})
+    await nothing(ia, "world:tick", lambda d: any(m[0] == uid(a) for m in d["moves"]), since=mark,
+                  barrier=position_of(ia, uid(b), to["x"], to["y"]))
     # A target behind the wall: the walker goes around it (server path finding), never through it.
     await call(ca, "move", {"x": 1, "y": 1})
     await position_of(ia, uid(a), 1.0, 1.0)
@@ -92,12 +96,15 @@ async def test_movement_is_clamped_blocked_tiles_refused_and_walls_walked_around
 
 
 async def test_one_room_per_connection_and_rejoin_is_idempotent(world):
-    a, ca, ia, _ = await person(world, "market")
-    b, cb, ib, jb = await person(world, "market")
+    room = await fresh_room(world)
+    a, ca, ia, _ = await person(world, room.slug)
+    b, cb, ib, jb = await person(world, room.slug)
     await sees(ib, jb, uid(a))
-    again = await call(ca, "room:join", {"room": "market"})
+    again = await call(ca, "room:join", {"room": room.slug})
     assert again["ok"] and again["you"]["id"] == uid(a)
-    await nothing(ib, "presence:leave", lambda d: d["id"] == uid(a), wait=0.3)
+    # A leave would come at the owner's next tick: b's move after the rejoin shows in that tick or a later one.
+    to = await call(cb, "move", {"x": 7, "y": 7})
+    await nothing(ib, "presence:leave", lambda d: d["id"] == uid(a), barrier=position_of(ib, uid(b), to["x"], to["y"]))
     r = await call(ca, "room:join", {"room": "library"})
     assert r["ok"] and r["room"]["slug"] == "library"
     await ib.wait_for("presence:leave", lambda d: d["id"] == uid(a))
@@ -119,14 +126,18 @@ async def test_second_tab_takes_over_the_avatar(world):
     left = await i1.wait_for("room:left")
     assert left == {"room": room.slug, "reason": "replaced"}
     assert (await call(tab1, "move", {"x": 5, "y": 5}))["error"]["code"] == "not_found"
-    await nothing(iw, "presence:leave", lambda d: d["id"] == uid(a), wait=0.3)
+    # The avatar walks on for tab2: a leave at the takeover would have come at or before that tick.
     assert (await call(tab2, "move", {"x": 4, "y": 1}))["ok"]
-    await position_of(iw, uid(a), 4.0, 1.0)
+    await nothing(iw, "presence:leave", lambda d: d["id"] == uid(a), barrier=position_of(iw, uid(a), 4.0, 1.0))
     counts = {x["slug"]: x["occupants"] for x in (await call(cw, "room:list"))["rooms"]}
     assert counts[room.slug] == 2
-    # The replaced tab disconnecting does not take the avatar out.
+    # The replaced tab disconnecting does not take the avatar out (once the server has seen it go,
+    # a walk of tab2's is ticked after any leave it would have caused).
+    gone = tab1.get_sid()
     await tab1.disconnect()
-    await nothing(iw, "presence:leave", lambda d: d["id"] == uid(a), wait=0.3)
+    await eventually(lambda: gone not in world.ctx.hub.connections, what="the server saw tab1 go")
+    assert (await call(tab2, "move", {"x": 5, "y": 1}))["ok"]
+    await nothing(iw, "presence:leave", lambda d: d["id"] == uid(a), barrier=position_of(iw, uid(a), 5.0, 1.0))
     # A tab joining another room moves the avatar there; the first tab is told.
     r = await call(tab1 if tab1.connected else await world.connect(a["token"]), "room:join", {"room": "library"})
     assert r["ok"]
@@ -263,8 +274,10 @@ async def test_bad_input_gets_error_codes_and_changes_nothing(world):
     assert (await call(ca, "chat:send", {"text": "one more"}))["error"]["code"] == "rate_limited"
     ghost = "00000000-0000-4000-8000-000000000000"
     assert (await call(cb, "chat:send", {"text": "psst", "to": ghost}))["error"]["code"] == "not_found"
-    # Nothing moved, nobody left, nothing was said.
-    await nothing(ib, "world:tick", lambda d: any(m[0] == uid(a) for m in d["moves"]), wait=0.3, since=mark)
+    # Nothing moved, nobody left, nothing was said: b's walk, after every refusal, is the barrier.
+    to = await call(cb, "move", {"x": 6, "y": 6})
+    await nothing(ib, "world:tick", lambda d: any(m[0] == uid(a) for m in d["moves"]), since=mark,
+                  barrier=position_of(ib, uid(b), to["x"], to["y"]))
     assert not any(d["id"] == uid(a) for d in ib.items["presence:leave"])
     assert not ib.items["chat:message"]
     assert world.ctx.rooms.mirror.position(room.slug, uid(a)) == (3.0, 3.0)
@@ -332,7 +345,7 @@ async def test_npcs_through_the_rooms_interface(world):
     occ = {o["id"]: o for o in rooms.occupants(room.slug)}
     assert occ["npc:test-bot"]["kind"] == "npc" and occ[uid(a)]["kind"] == "user"
     assert rooms.room_of_user(uid(a)) == room.slug
-    snap = {r["slug"]: r for r in rooms.rooms_snapshot()}[room.slug]
+    snap = {r["slug"]: r for r in rooms.presence.rooms_snapshot()}[room.slug]
     assert snap["occupants"] == 1 and snap["npcs"] == 1
     assert (await rooms.get_room(room.slug)).capacity == room.capacity and await rooms.get_room("nope") is None
     b, cb, ib, jb = await person(world, room.slug)

@@ -93,10 +93,14 @@ async def test_a_target_with_no_way_to_it_is_refused_and_nothing_moves(world):
     room = await fresh_room(world, width=9, height=5, spawn=(0, 0),
                             tiles=[".........", "...###...", "...#.#...", "...###...", "........."])
     a, ca, ia, _ = await person(world, room.slug)
+    b, cb, _, _ = await person(world, room.slug)  # walks as the barrier below
     mark = len(ia.items["world:tick"])
     r = await call(ca, "move", {"x": 4.5, "y": 2.5})
     assert r["ok"] is False and r["error"]["code"] == "invalid_payload" and "no way" in r["error"]["message"]
-    await nothing(ia, "world:tick", lambda d: any(m[0] == uid(a) for m in d["moves"]), wait=0.3, since=mark)
+    # b's move comes after the refused one: a step of a's would show by b's arrival.
+    to = await call(cb, "move", {"x": 0, "y": 4})
+    await nothing(ia, "world:tick", lambda d: any(m[0] == uid(a) for m in d["moves"]), since=mark,
+                  barrier=position_of(ia, uid(b), to["x"], to["y"]))
     assert (await call(ca, "move", {"x": 8.0, "y": 4.0}))["ok"]  # around the box: about 10 tiles
     await position_of(ia, uid(a), 8.0, 4.0, timeout=20)
 
@@ -118,7 +122,7 @@ async def test_doors_take_people_through_with_the_rules_of_a_join(world):
     assert refused["ok"] is False and refused["error"]["code"] == "forbidden" and refused["to"] == vault.slug
     assert world.ctx.rooms.room_of_user(uid(a)) == hall.slug  # still in the hall, at the door
     # Invited, the same door lets them in, at the spawn it names.
-    await world.ctx.rooms.invite(_Actor(boss), vault.slug, uid(a))
+    await world.ctx.rooms.access.invite(_Actor(boss), vault.slug, uid(a))
     await call(ca, "move", {"x": 3.5, "y": 1.5})
     await position_of(ia, uid(a), 3.5, 1.5)
     await call(ca, "move", {"x": 5.5, "y": 1.5})
