@@ -20,6 +20,7 @@ class Person:
     kind: str = "user"  # "user" | "npc"
     x: float = 0.0
     y: float = 0.0
+    language: str | None = None  # their profile's language, where the world knows it (a greeting speaks it)
 
 
 @dataclass

@@ -143,6 +143,8 @@ class Listening:
         started = time.monotonic()
         ctx = await self._context(person, "", whisper=False, offer=None, deadline=self.config.reply_deadline_s,
                                   acquaintance=acq, retrieve=acq.returning)
+        if person.language:  # nothing said yet: greet them in their profile's language
+            ctx.lang = person.language
         try:
             brain = self._brain_for(Priority.NPC_REPLY)
             reply = await asyncio.wait_for(brain.greet(ctx), self.config.reply_deadline_s)
@@ -153,7 +155,7 @@ class Listening:
         conv = self.conversations.get(person.id)
         if conv is None:
             conv = self.conversations[person.id] = Conversation(person)
-        await self._say(reply.text, to=None)
+        await self._say(reply.text, to=None, lang=ctx.reply_lang)
         conv.lines.append((self.persona.name, reply.text))
         for a in reply.actions:
             if a.kind == "emote":

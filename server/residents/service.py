@@ -364,13 +364,24 @@ class ResidentService:
         for name, data in events:
             if name == "presence:join" and data.get("kind") == "user":
                 person = Person(data["id"], data.get("name") or "?", "user", float(data.get("x", 0)), float(data.get("y", 0)))
-                for agent in self.agents.values():
-                    if agent.room == room:
-                        self.spawn(agent.arrived(person, room))
+                agents = [a for a in self.agents.values() if a.room == room]
+                if agents:
+                    self.spawn(self._arrived(person, room, agents))
             elif name == "presence:leave":
                 for agent in self.agents.values():
                     if agent.room == room and data.get("id") in agent.conversations:
                         self.spawn(agent.left(data["id"]))
+
+    async def _arrived(self, person: Person, room: str, agents: list) -> None:
+        """Tell the room's residents someone arrived, with the language their greeting should speak."""
+        book = self.ctx.translation.book if self.ctx.translation is not None else None
+        if book is not None:
+            try:
+                person.language = (await book.of([person.id])).get(person.id)
+            except Exception:  # a greeting in the resident's own language is fine; a lost arrival is not
+                log.warning("no language for %s's greeting", person.id, exc_info=True)
+        for agent in agents:
+            self.spawn(agent.arrived(person, room))
 
     async def purchased(self, user_id: Any, shop_key: str, sku: str, qty: int, result: dict) -> None:
         """A purchase at a resident's shop made without it (shop:buy): the shopkeeper notices."""

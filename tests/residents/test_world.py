@@ -69,6 +69,14 @@ async def test_newcomer_is_greeted_by_name_and_answered_when_addressed(world):
     assert "greeter" in answer["text"].lower() or "traveller" in answer["text"].lower()
 
 
+async def test_a_newcomer_is_greeted_in_their_own_language(world):
+    mira = resident_id(world, "mira")
+    acct, client, inbox, _ = await person(world, "plaza", language="es")
+    hello = await said_by(inbox, mira, lambda d: name_of(acct) in d["text"])
+    assert "bienvenid" in hello["text"].lower() and "welcome" not in hello["text"].lower(), hello["text"]
+    assert hello["lang"] == "es"
+
+
 async def test_shopkeeper_lists_real_stock_and_sells_through_the_ledger(world):
     tobin = resident_id(world, "tobin")
     acct, client, inbox, _ = await person(world, "market")
