@@ -49,6 +49,8 @@ from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 
+from server.realtime import sendqueue
+
 
 def _frame(pkt) -> bytes:
     """The whole websocket frame (header and payload) of an engine.io packet, built once and
@@ -164,6 +166,18 @@ def _send_ping(sock) -> None:
             enqueue(sock, (ping,))
 
 
+ENVIRON_KEPT = ("aiohttp.request", "REQUEST_METHOD", "QUERY_STRING", "PATH_INFO", "wsgi.url_scheme", "REMOTE_ADDR")
+
+
+def slim_environ(environ: dict) -> None:
+    """Keep only what is read after the handshake (the request, for its transport: guard.py,
+    fanout.py); python-socketio keeps this dict for the socket's life, and its header copies are
+    ~2 KB per connection. The headers stay readable on the request itself."""
+    kept = {k: environ[k] for k in ENVIRON_KEPT if k in environ}
+    environ.clear()
+    environ.update(kept)
+
+
 class FastWebSocket(eio_aiohttp.WebSocket):  # pragma: no cover - exercised by every ws test
     async def __call__(self, environ):
         request = environ["aiohttp.request"]
@@ -176,6 +190,7 @@ class FastWebSocket(eio_aiohttp.WebSocket):  # pragma: no cover - exercised by e
             sock.ts_pending = 0
             sock.send = _fast_send.__get__(sock)
         if sock is not None and not sock.connected:
+            slim_environ(environ)
             sock.ts_wrapper, sock.ts_writer, sock.ts_lazy = self, None, True
             sock.schedule_ping = _schedule_ping.__get__(sock)
             await _websocket_loop(sock, self)
@@ -277,6 +292,7 @@ def tune_transport(sio: socketio.AsyncServer) -> None:
         # A copy: the driver's dict is shared module state.
         eio._async = {**eio._async, "websocket": FastWebSocket}
     eio.async_handlers = False
+    sendqueue.install(eio)
     sio.packet_class.json = FastJson  # python-socketio's own way to swap the JSON module
     original = sio._handle_event
 
