@@ -23,8 +23,9 @@
    task and `wait_for` it starts for every inbound packet (engine.io's service task still closes
    a client that stops answering pings). At N=800 movers: CPU 58-60 % vs 72 %, p99 133-137 ms vs
    182-248 ms in alternating runs. Such a connection keeps no other task while idle: its queue
-   gets a writer task only while packets wait in it, and the next PING is a timer rather than a
-   task asleep for ping_interval (most connections are idle: docs/inference.md, world process memory).
+   gets a writer task only while packets wait in it, and the next PING is an entry in the server's
+   `PingClock` (one timer for every socket) rather than a task asleep for ping_interval (most
+   connections are idle: docs/inference.md, world process memory).
 
 5. Socket.IO's JSON decoding builds a new JSONDecoder per packet (it passes `parse_int`); one
    decoder with the same guard is built once instead.
@@ -33,6 +34,10 @@
    `_websocket_loop` goes straight to its handler: decoded once, without engine.io's and Socket.IO's
    packet objects and event dispatch in between. Anything else, or a frame that does not decode to
    `[name, payload]`, takes the usual way (and the wire guard).
+
+7. What an idle socket keeps is trimmed: its send queue is a `SendQueue` (sendqueue.py, storage only
+   while used) and the environ python-socketio keeps for it holds the request and a few small keys,
+   not a copy of every header.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import asyncio
 import json
 import struct
 import time
+from collections import deque
 
 import socketio
 from aiohttp import WSMsgType
@@ -152,10 +158,36 @@ async def _drain(sock) -> None:
 
 
 def _schedule_ping(self) -> None:
-    """AsyncSocket.schedule_ping with a timer instead of a task that sleeps ping_interval."""
+    """AsyncSocket.schedule_ping on the server's PingClock instead of a task that sleeps ping_interval."""
     if self.last_ping:
         self.last_ping = None
-        asyncio.get_running_loop().call_later(self.server.ping_interval, _send_ping, self)
+        self.server.ts_pings.add(self)
+
+
+class PingClock:
+    """The next PING of every websocket read by `_websocket_loop`, on one loop timer for all: they
+    share one ping_interval, so due times come in the order they were added (a deque, not a heap),
+    ~90 bytes a socket where a timer of its own was ~500."""
+
+    __slots__ = ("_due", "_timer")
+
+    def __init__(self) -> None:
+        self._due: deque[tuple[float, object]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, sock) -> None:
+        loop = asyncio.get_running_loop()
+        self._due.append((loop.time() + sock.server.ping_interval, sock))
+        if self._timer is None:
+            self._timer = loop.call_at(self._due[0][0], self._fire, loop)
+
+    def _fire(self, loop) -> None:
+        self._timer = None
+        due, now = self._due, loop.time() + 0.001  # a timer may fire a hair early
+        while due and due[0][0] <= now:
+            _send_ping(due.popleft()[1])
+        if due:
+            self._timer = loop.call_at(due[0][0], self._fire, loop)
 
 
 def _send_ping(sock) -> None:
@@ -293,6 +325,7 @@ def tune_transport(sio: socketio.AsyncServer) -> None:
         eio._async = {**eio._async, "websocket": FastWebSocket}
     eio.async_handlers = False
     sendqueue.install(eio)
+    eio.ts_pings = PingClock()
     sio.packet_class.json = FastJson  # python-socketio's own way to swap the JSON module
     original = sio._handle_event
 
