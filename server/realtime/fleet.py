@@ -343,7 +343,7 @@ class RedisFleet:
         self._release = redis.register_script(_RELEASE)
         self._drain = redis.register_script(_FENCED_DRAIN)
         self._positions = redis.register_script(_FENCED_POSITIONS)
-        self._outbox: dict[str, list[str]] = {}  # room -> moves waiting for the next RPUSH
+        self._outbox: dict[str, list[dict]] = {}  # room -> moves waiting for the next RPUSH
         self._pushing: asyncio.Task | None = None
         self._outbox_done: asyncio.Future | None = None
 
@@ -488,7 +488,7 @@ class RedisFleet:
         loop = asyncio.get_running_loop()
         if not self._outbox:
             self._outbox_done = loop.create_future()
-        self._outbox.setdefault(room, []).append(json.dumps(op, separators=(",", ":")))
+        self._outbox.setdefault(room, []).append(op)
         done = self._outbox_done
         if self._pushing is None or self._pushing.done():
             self._pushing = loop.create_task(self._push_out())
@@ -500,19 +500,19 @@ class RedisFleet:
             try:
                 await self._r(lambda batch=batch: self._rpush_all(batch))
             except _Down:
-                for room, items in batch.items():  # an island's inbox
-                    for item in items:
-                        await self.local.push(room, json.loads(item))
+                for room, ops in batch.items():  # an island's inbox
+                    for op in ops:
+                        await self.local.push(room, op)
             except Exception:
                 log.exception("pushing %d rooms' moves to Redis failed", len(batch))
             finally:
                 if not done.done():
                     done.set_result(None)
 
-    async def _rpush_all(self, batch: dict[str, list[str]]):
+    async def _rpush_all(self, batch: dict[str, list[dict]]):
         async with self.redis.pipeline(transaction=False) as pipe:
-            for room, items in batch.items():
-                pipe.rpush(self._inbox(room), *items)
+            for room, ops in batch.items():
+                pipe.rpush(self._inbox(room), *(json.dumps(op, separators=(",", ":")) for op in ops))
             return await pipe.execute()
 
     async def drain(self, rooms):
