@@ -34,6 +34,7 @@ from engineio import packet as eio_packet
 
 from server.realtime.fanout import NAMESPACE, Fanout
 from server.realtime.hub import Connection, Hub, room_channel
+from server.realtime.transport import direct_transport, text_frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,17 @@ class Interest:
         return cx0 <= int(x // self.cell) <= cx1 and cy0 <= int(y // self.cell) <= cy1
 
 
-_compact = json.JSONEncoder(separators=(",", ":")).encode  # one encoder (json.dumps with separators builds one per call)
+_compact = json.JSONEncoder(
+    separators=(",", ":")
+).encode  # one encoder (json.dumps with separators builds one per call)
+
+
+def _write(transport, frame: bytes) -> bool:
+    try:
+        transport.write(frame)
+    except Exception:  # the connection is going away; the queue path will notice
+        return False
+    return True
 
 
 def _n(v: float) -> str:
@@ -129,17 +140,28 @@ class Frames:
                 if len(mv) > 3:
                     e.append(f"{n},{mv[3]!r}")
             body = head + '"m":[' + ",".join(m) + '],"e":[' + ",".join(e) + "]"
+            # Encoded once: each client's frame is this plus its own tail (acks), written in one call.
+            body_b = ("4" + body).encode()  # "4": engine.io MESSAGE
             shared = None
+            sockets = self.fanout.sio.eio.sockets
             for sid, eio_sid, conn in members:
                 if sid == skip_sid:
                     continue
                 served.add(sid)
                 if conn.acks:
-                    self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=body + self._acks(conn) + "}]"))
-                else:
-                    if shared is None:
-                        shared = eio_packet.Packet(eio_packet.MESSAGE, data=body + "}]")
-                    self._send(eio_sid, shared)
+                    self._send_tail(sockets, eio_sid, body, body_b, self._acks(conn) + "}]")
+                    continue
+                if shared is None:
+                    shared = eio_packet.Packet(eio_packet.MESSAGE, data=body + "}]")
+                    shared.ts_frame = text_frame(body_b, b"}]")
+                sock = sockets.get(eio_sid)
+                if sock is None:
+                    continue
+                transport = direct_transport(sock)
+                if transport is not None and _write(transport, shared.ts_frame):
+                    self.frames_sent += 1
+                elif self.fanout.push(eio_sid, sock, [shared]):
+                    self.frames_sent += 1
             return served
         # Interest management: moves bucketed by cell, encoded once per cell.
         cell = cfg.cell
@@ -220,9 +242,21 @@ class Frames:
         return '"m":[' + ",".join(ms) + '],"e":[' + ",".join(es) + "]"
 
     def _acks(self, conn: Connection) -> str:
-        acks, conn.acks = conn.acks, []
+        acks, conn.acks = conn.acks, []  # each already encoded as `[s,reply]` (Hub.on)
         self.hub.folded.discard(conn.sid)
-        return ',"a":' + _compact(acks)
+        return ',"a":[' + ",".join(acks) + "]"
+
+    def _send_tail(self, sockets: dict, eio_sid: str, body: str, body_b: bytes, tail: str) -> None:
+        """A frame of the shared `body` plus this client's `tail`: written straight to its websocket
+        as one frame when it can (no packet object, no re-encoding of the body), else queued."""
+        sock = sockets.get(eio_sid)
+        if sock is None:
+            return
+        transport = direct_transport(sock)
+        if transport is not None and _write(transport, text_frame(body_b, tail.encode())):
+            self.frames_sent += 1
+        elif self.fanout.push(eio_sid, sock, [eio_packet.Packet(eio_packet.MESSAGE, data=body + tail)]):
+            self.frames_sent += 1
 
     def _send(self, eio_sid: str, pkt) -> None:
         sock = self.fanout.sio.eio.sockets.get(eio_sid)

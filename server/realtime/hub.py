@@ -6,7 +6,9 @@ shapes the ack as design.md section 3 says. Handlers stay a few lines; rules liv
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import time
 import uuid
 from collections import deque
@@ -26,7 +28,9 @@ log = logging.getLogger(__name__)
 
 EVENTS = Counter("townsquare_socket_events_total", "Client events handled", ["event", "result"])
 EVENT_SECONDS = Histogram(
-    "townsquare_socket_event_seconds", "Time to handle a client event", ["event"],
+    "townsquare_socket_event_seconds",
+    "Time to handle a client event",
+    ["event"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 
@@ -123,6 +127,29 @@ def numbers_only(schema: type[BaseModel]) -> bool:
     return all(plain(p) for p in props.values())
 
 
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+_SAFE_KEYS: set[str] = set()  # reply keys seen to need no JSON escaping
+
+
+def folded_ack(seq: int, reply: dict[str, Any]) -> str:
+    """`[s,reply]` as compact JSON, made once when the reply is folded (frames.py splices it in).
+    A flat reply of numbers and bools (a move's) is written without the generic encoder."""
+    parts = []
+    for k, v in reply.items():
+        if k not in _SAFE_KEYS:
+            if not (type(k) is str and k.isascii() and k.isidentifier()):
+                return f"[{seq},{_compact(reply)}]"
+            _SAFE_KEYS.add(k)
+        t = type(v)
+        if t is bool:
+            parts.append(f'"{k}":true' if v else f'"{k}":false')
+        elif t is int or (t is float and math.isfinite(v)):
+            parts.append(f'"{k}":{v!r}')
+        else:
+            return f"[{seq},{_compact(reply)}]"
+    return f"[{seq},{{{','.join(parts)}}}]"
+
+
 def user_channel(user_id: uuid.UUID | str) -> str:
     """The Socket.IO room every connection of a user joins: reaches them on any node."""
     return f"user:{user_id}"
@@ -171,7 +198,7 @@ class Hub:
                     seq = data.pop("s")
                 reply = await run(sid, data, seq)
                 if seq is not None and (conn := self.connections.get(sid)) is not None and conn.wire == 2:
-                    conn.acks.append([seq, reply])
+                    conn.acks.append(folded_ack(seq, reply))
                     self.folded.add(sid)
                 return reply
 
