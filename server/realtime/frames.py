@@ -149,7 +149,7 @@ class Frames:
                     continue
                 served.add(sid)
                 if conn.acks:
-                    self._send_tail(sockets, eio_sid, body, body_b, self._acks(conn) + "}]")
+                    self._send_tail(sockets, eio_sid, body_b, self._acks(conn) + "}]")
                     continue
                 if shared is None:
                     shared = eio_packet.Packet(eio_packet.MESSAGE, data=body + "}]")
@@ -185,6 +185,8 @@ class Frames:
         e_cell = {k: ",".join(v) for k, v in cells_e.items()}
         areas: dict[tuple, str] = {}  # cells of an area -> its frame's body
         shared: dict[tuple, Any] = {}
+        encoded: dict[tuple, bytes] = {}  # (area, far) -> its frame's body as engine.io bytes, for tails
+        sockets = self.fanout.sio.eio.sockets
         far_txt = None
         far_phase = tick_no % cfg.far_every if cfg.far_every else -1
         position = self.mirror.position
@@ -204,8 +206,10 @@ class Frames:
                     merged.update(d)
                 far_txt = ',"f":[' + ",".join(merged.values()) + "]"
             if conn.acks:
-                text = body + (far_txt if far else "") + self._acks(conn) + "}]"
-                self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=text))
+                enc = encoded.get((area, far))
+                if enc is None:
+                    enc = encoded[(area, far)] = ("4" + body + (far_txt if far else "")).encode()
+                self._send_tail(sockets, eio_sid, enc, self._acks(conn) + "}]")
                 continue
             if not far and body.endswith('"m":[],"e":[]'):
                 continue  # nothing near moved, no far update due, no acks: no frame
@@ -246,16 +250,16 @@ class Frames:
         self.hub.folded.discard(conn.sid)
         return ',"a":[' + ",".join(acks) + "]"
 
-    def _send_tail(self, sockets: dict, eio_sid: str, body: str, body_b: bytes, tail: str) -> None:
-        """A frame of the shared `body` plus this client's `tail`: written straight to its websocket
-        as one frame when it can (no packet object, no re-encoding of the body), else queued."""
+    def _send_tail(self, sockets: dict, eio_sid: str, body_b: bytes, tail: str) -> None:
+        """A frame of a shared body (`body_b`: "4" + text, encoded) plus this client's `tail`: written
+        straight to its websocket as one frame when it can (no packet object, no re-encoding), else queued."""
         sock = sockets.get(eio_sid)
         if sock is None:
             return
         transport = direct_transport(sock)
         if transport is not None and _write(transport, text_frame(body_b, tail.encode())):
             self.frames_sent += 1
-        elif self.fanout.push(eio_sid, sock, [eio_packet.Packet(eio_packet.MESSAGE, data=body + tail)]):
+        elif self.fanout.push(eio_sid, sock, [eio_packet.Packet(eio_packet.MESSAGE, data=body_b[1:].decode() + tail)]):
             self.frames_sent += 1
 
     def _send(self, eio_sid: str, pkt) -> None:

@@ -11,6 +11,7 @@ import logging
 import math
 import time
 import uuid
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -112,6 +113,49 @@ class RateLimiter:
             del self._hits[key]
 
 
+class EventTally:
+    """One event's outcome counts and handling times, added up here and handed to prometheus in bulk
+    (`flush`): each prometheus inc takes a lock, and an event took three (count, sum, bucket)."""
+
+    __slots__ = ("event", "results", "children", "hist", "bounds", "buckets", "total")
+
+    def __init__(self, event: str) -> None:
+        self.event = event
+        self.results: dict[str, int] = {}
+        self.children: dict[str, Any] = {}
+        self.hist = EVENT_SECONDS.labels(event)
+        # prometheus_client's own per-bucket values (not cumulative until collected); None: observe one by one
+        self.bounds = getattr(self.hist, "_upper_bounds", None) if hasattr(self.hist, "_buckets") else None
+        self.buckets = [0] * len(self.bounds) if self.bounds else []
+        self.total = 0.0
+
+    def add(self, result: str, seconds: float) -> None:
+        results = self.results
+        results[result] = results.get(result, 0) + 1
+        if self.bounds is None:
+            self.hist.observe(seconds)
+            return
+        self.buckets[bisect_left(self.bounds, seconds)] += 1  # observe's bucket: the first bound >= seconds
+        self.total += seconds
+
+    def flush(self) -> None:
+        if not self.results:
+            return
+        results, self.results = self.results, {}
+        for result, n in results.items():
+            child = self.children.get(result)
+            if child is None:
+                child = self.children[result] = EVENTS.labels(self.event, result)
+            child.inc(n)
+        if self.bounds is not None:
+            for i, n in enumerate(self.buckets):
+                if n:
+                    self.hist._buckets[i].inc(n)
+                    self.buckets[i] = 0
+            self.hist._sum.inc(self.total)
+            self.total = 0.0
+
+
 def numbers_only(schema: type[BaseModel]) -> bool:
     """Every field of the schema is a number, a bool or null (no text anywhere in it)."""
     try:
@@ -170,6 +214,12 @@ class Hub:
         # Lifecycle hooks domains add to: a connect hook may refuse with ProtocolError.
         self.on_connect: list[Callable[[Connection], Awaitable[None]]] = []
         self.on_disconnect: list[Callable[[Connection], Awaitable[None]]] = []
+        self._tallies: list[EventTally] = []
+
+    def flush_metrics(self) -> None:
+        """Hand the events' counts and timings added up since the last call to prometheus (each tick, and /metrics)."""
+        for tally in self._tallies:
+            tally.flush()
 
     def on(self, event: str, schema: type[BaseModel] = Empty, *, rate: str | None = None, fold: bool = False):
         """Register `handler(conn, payload)`; `rate` is a limits string such as "5/second".
@@ -180,15 +230,9 @@ class Hub:
         # Payloads with text in them go through the text rule as a whole (server/rest.check_json) before
         # the schema's own types; a numbers-only payload (move) skips that walk.
         textual = not numbers_only(schema)
-        # Metric children looked up once, not per event (a labels() call takes a lock and a dict walk).
-        seconds = EVENT_SECONDS.labels(event)
-        counts: dict[str, Any] = {}
-
-        def count(result: str) -> None:
-            child = counts.get(result)
-            if child is None:
-                child = counts[result] = EVENTS.labels(event, result)
-            child.inc()
+        tally = EventTally(event)
+        self._tallies.append(tally)
+        add = tally.add
 
         def deco(fn: Handler) -> Handler:
             async def dispatch(sid: str, data: Any = None) -> dict[str, Any] | None:
@@ -233,8 +277,7 @@ class Hub:
                     log.exception("event %s failed", event)
                     return error("internal", "internal error")
                 finally:
-                    count(result)
-                    seconds.observe(time.perf_counter() - started)
+                    add(result, time.perf_counter() - started)
 
             self.handlers[event] = fn
             self.schemas[event] = schema
