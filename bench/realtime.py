@@ -246,9 +246,10 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, sh
             servers.append(Server(url, tmp, tick_hz=args.tick_hz, batching=(mode != "per-move"),
                                   with_models=args.with_models or idle, port=servers[0].port if servers else None,
                                   profile=f"{args.profile}.{mode}-{n}.{i}" if args.profile else None, redis=redis,
-                                  trace=(tmp / f"trace-{mode}-{n}-{shape}") if args.trace_memory and idle else None))
+                                  trace=(Path(args.trace_dir or tmp) / f"trace-{mode}-{n}-{shape}")
+                                  if args.trace_memory and idle else None))
             if servers[-1].trace is not None:
-                servers[-1].trace.mkdir()
+                servers[-1].trace.mkdir(parents=True)
             servers[-1].wait()  # one at a time: the first migrates and seeds
         time.sleep(0.5 if k > 1 else 0)
         if any(s.proc.poll() is not None for s in servers):  # a worker's /healthz may be answered by another
@@ -317,7 +318,8 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, sh
             out["server_cpu_pct_per_100_clients"] = round(100 * out["server_cpu_pct"] / max(1, n), 2)
             out["rss_kib_per_client"] = round(1024 * (out["server_rss_mib"] - boot_rss) / max(1, n), 1)
             if traced is not None:
-                out["traced_by_site"] = memory_by_site(traced, trace_snapshot(sproc, server.trace, 1), connected)
+                out["traced_by_site"] = memory_by_site(traced, trace_snapshot(sproc, server.trace, 1), connected,
+                                                       top=args.trace_top)
                 for row in out["traced_by_site"]:
                     print(f"  {row['bytes_per_client']:>7} B/client  {' <- '.join(row['at'])}", file=sys.stderr)
         results = []
@@ -442,6 +444,8 @@ def main() -> None:
     ap.add_argument("--profile", help="run the server under cProfile, stats to PROFILE.<mode>-<n>")
     ap.add_argument("--trace-memory", action="store_true",
                     help="idle runs: the server under tracemalloc; print what each connected client adds, per site")
+    ap.add_argument("--trace-top", type=int, default=25, help="--trace-memory: how many sites to print")
+    ap.add_argument("--trace-dir", help="--trace-memory: keep the snapshots (0.snap at ready, 1.snap connected) here")
     ap.add_argument("--quick", action="store_true", help="N=50 only, short window: a smoke run")
     ap.add_argument("--jsonl", help="also append each run's JSON line here")
     ap.add_argument("--max-other-cpu", type=float, default=40.0,
