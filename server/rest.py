@@ -114,7 +114,16 @@ def check_query_numbers(model: BaseModel) -> None:
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler):
+def error_middleware(request: web.Request, handler) -> Awaitable[web.StreamResponse]:
+    # Not a coroutine: a websocket upgrade (engine.io answers its own handshake errors, and once
+    # upgraded there is no response left to turn an error into) is handed on without a frame of
+    # this middleware kept alive around it for the connection's life (~0.3 KB a websocket).
+    if request.path.startswith("/socket.io") and request.headers.get("Upgrade", "").lower() == "websocket":
+        return handler(request)
+    return _errors_as_json(request, handler)
+
+
+async def _errors_as_json(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ProtocolError as e:

@@ -232,23 +232,28 @@ def slim_environ(environ: dict) -> None:
 
 
 class FastWebSocket(eio_aiohttp.WebSocket):  # pragma: no cover - exercised by every ws test
-    async def __call__(self, environ):
-        request = environ["aiohttp.request"]
-        self._sock = WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
-        await self._sock.prepare(request)
-        self.environ = environ
+    def __call__(self, environ):
+        """What engine.io awaits for the websocket's whole life. Not a coroutine itself: a client
+        that opens with websocket is served by one coroutine (`_websocket_loop`, which prepares the
+        response and reads), not two nested ones kept alive for hours (~0.3 KB a connection)."""
         sock = getattr(self.handler, "__self__", None)  # the engine.io AsyncSocket
+        if sock is not None and not sock.connected:
+            return _websocket_loop(sock, self, environ)
+        return self._upgrade(sock, environ)
+
+    async def _prepare(self, sock, environ) -> None:
+        self._sock = WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
+        await self._sock.prepare(environ["aiohttp.request"])
+        self.environ = environ
         if sock is not None:
             sock.ts_ws = self._sock
             sock.ts_pending = 0
             sock.send = _fast_send.__get__(sock)
-        if sock is not None and not sock.connected:
-            slim_environ(environ)
-            sock.ts_wrapper, sock.ts_writer, sock.ts_lazy = self, None, True
-            sock.schedule_ping = _schedule_ping.__get__(sock)
-            await _websocket_loop(sock, self)
-        else:  # an upgrade from long-polling: engine.io's own handler does the probe dance
-            await self.handler(self)
+
+    async def _upgrade(self, sock, environ):
+        """An upgrade from long-polling: engine.io's own handler does the probe dance."""
+        await self._prepare(sock, environ)
+        await self.handler(self)
         return self._sock
 
     async def send(self, message):
@@ -261,12 +266,17 @@ class FastWebSocket(eio_aiohttp.WebSocket):  # pragma: no cover - exercised by e
                 sock.ts_pending -= 1
 
 
-async def _websocket_loop(sock, ws) -> None:
+async def _websocket_loop(sock, ws: FastWebSocket, environ: dict) -> WebSocketResponse:
     """engine.io's websocket handler for a client that opened with websocket, reading without a
     new task and `wait_for` per inbound packet: a client that goes silent is still closed by
-    engine.io's service task (ping timeout), which closes the websocket and ends `ws.wait()` here.
+    engine.io's service task (ping timeout), which closes the websocket and ends the read here.
     An idle connection holds no task but this one: queued packets get a writer task only while
     they wait (`_drain`), and the next PING is a timer, not a sleeping task."""
+    await ws._prepare(sock, environ)
+    slim_environ(environ)
+    sock.ts_wrapper, sock.ts_writer, sock.ts_lazy = ws, None, True
+    sock.schedule_ping = _schedule_ping.__get__(sock)
+    response = ws._sock
     sock.connected = True
     sock.upgraded = True
     limit = sock.server.max_http_buffer_size
@@ -276,10 +286,13 @@ async def _websocket_loop(sock, ws) -> None:
     try:
         while True:
             try:
-                data = await ws.wait()
+                # The response's receive itself, not engine.io's wait() around it: one frame less per idle socket.
+                data = (await response.receive()).data
             except (asyncio.CancelledError, Exception):  # closed, reset, or the server stops
                 break
-            if data is None or len(data) > limit:
+            if type(data) is not str and type(data) is not bytes:  # closing: wait() raised OSError here
+                break
+            if len(data) > limit:
                 break
             if fast is not None and type(data) is str and data.startswith(FAST_PREFIX) and await fast(sock.sid, data):
                 continue
@@ -300,6 +313,7 @@ async def _websocket_loop(sock, ws) -> None:
         if writer is not None:
             await writer
         await sock.close(wait=False, abort=True, reason=sock.server.reason.TRANSPORT_CLOSE)
+    return response
 
 
 async def _fast_send(self, pkt) -> None:
