@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     inference_local: Literal["child", "process"] = "child"
     inference_max_concurrency: int = Field(64, ge=1)  # calls in flight per service from this node
     inference_start_timeout_s: float = Field(300.0, gt=0)  # the node waits this long for its child's models
+    # The child's CPU priority below the node's (nice steps): on a shared box the models' threads must
+    # not starve the event loop that moves people (docs/inference.md "Mixed load").
+    inference_child_nice: int = Field(10, ge=0, le=19)
     # Bearer token of the inference service(s): `inference serve` wants it on every request, nodes send it
     inference_token: str = ""
     # Moderation (server/moderation; see docs/moderation-policy.md).

@@ -43,12 +43,13 @@ class SupervisedInference:
     """See the module docstring. `start()` returns once the child has loaded its models (or after
     `start_timeout_s`, with them still `loading`); a child that exits is started again after a backoff."""
 
-    def __init__(self, specs: Sequence[ModelSpec], *, max_queue: int = 256, threads: int = 0,
+    def __init__(self, specs: Sequence[ModelSpec], *, max_queue: int = 256, threads: int = 0, nice: int = 0,
                  start_timeout_s: float = 300.0, max_concurrency: int = 64, refresh_s: float = 1.0,
                  python: str = sys.executable, env: dict[str, str] | None = None) -> None:
         self._specs = list(specs)
         self.max_queue = max_queue
         self.threads = threads
+        self.nice = nice  # the child's CPU priority below this node's (os.nice steps)
         self.start_timeout_s = start_timeout_s
         self.python = python
         self.env = env
@@ -91,7 +92,7 @@ class SupervisedInference:
         self._ready.clear()
         cmd = [self.python, "-m", "ai.inference.server", "--specs", os.path.join(self._dir, "specs.json"),
                "--unix", self.socket_path, "--max-queue", str(self.max_queue), "--threads", str(self.threads),
-               "--announce", "--parent-pipe"]
+               "--nice", str(self.nice), "--announce", "--parent-pipe"]
         env = dict(self.env if self.env is not None else os.environ)
         env.setdefault("HF_HUB_OFFLINE", "1")
         env.pop("TOWNSQUARE_INFERENCE_TOKEN", None)  # its socket is in a 0700 directory of its own: no token

@@ -545,6 +545,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unix", help="listen on this unix socket instead of TCP")
     parser.add_argument("--max-queue", type=int, default=None, help="waiting requests across all models")
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    parser.add_argument("--nice", type=int, default=0,
+                        help="lower this process's CPU priority by N (0-19) before any model thread starts")
     parser.add_argument("--announce", action="store_true", help="print JSON lines when listening and ready")
     parser.add_argument("--parent-pipe", action="store_true", help="exit when stdin closes (a supervised child)")
 
@@ -566,9 +568,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.max_queue is None:
         args.max_queue = 256
+    lower_priority(args.nice)
     set_threads(args.threads)
     asyncio.run(run_cli(specs, args))
     return 0
+
+
+def lower_priority(n: int) -> None:
+    """Raise the niceness by `n` while this is the only thread: threads started later (torch's, the
+    workers') inherit it, so on a shared box the world's event loop gets the CPU first."""
+    if n and n > 0:
+        os.nice(min(n, 19))
 
 
 def set_threads(n: int) -> None:

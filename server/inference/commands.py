@@ -46,10 +46,11 @@ def inference_serve(settings, args) -> int:
     the same one the nodes send."""
     import asyncio
 
-    from ai.inference.server import run_cli, set_threads
+    from ai.inference.server import lower_priority, run_cli, set_threads
 
     if args.max_queue is None:
         args.max_queue = settings.models.max_queue
+    lower_priority(args.nice)
     set_threads(args.threads or settings.models.threads)
     asyncio.run(run_cli(specs_from_settings(settings), args, token=settings.inference_token or None))
     return 0

@@ -67,6 +67,7 @@ def build_service(settings: Settings):
         from ai.inference.child import SupervisedInference
 
         return SupervisedInference(specs, max_queue=settings.models.max_queue, threads=settings.models.threads,
+                                   nice=settings.inference_child_nice,
                                    start_timeout_s=settings.inference_start_timeout_s,
                                    max_concurrency=settings.inference_max_concurrency)
     from ai.inference import InferenceService

@@ -67,6 +67,15 @@ def test_a_default_world_imports_no_torch_and_stops_its_child(db_url, tmp_path):
     assert isinstance(result["child"], int) and result["child_left"]
 
 
+def _nice_of_threads(pid: int) -> set[int]:
+    """The niceness of each thread of a process (/proc/PID/task/TID/stat, field 19)."""
+    out = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            out.add(int(f.read().rsplit(")", 1)[1].split()[16]))
+    return out
+
+
 async def _until(cond, timeout: float = 60.0) -> None:
     """Poll a condition the supervisor changes on its own schedule (a process dying, restarting)."""
     deadline = time.monotonic() + timeout
@@ -76,11 +85,13 @@ async def _until(cond, timeout: float = 60.0) -> None:
 
 
 async def test_the_child_is_restarted_after_a_crash_and_callers_fall_back_meanwhile():
-    inf = SupervisedInference(default_specs(), refresh_s=0.2, threads=1)
+    inf = SupervisedInference(default_specs(), refresh_s=0.2, threads=1, nice=3)
     await inf.start()
     try:
         assert inf.available("embed")
         first = inf.pid
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert _nice_of_threads(first) == {min(19, mine + 3)}  # every thread of the child, models' included
         key = {"model": "embed", "priority": "background", "outcome": "ok"}
         before = REGISTRY.get_sample_value("townsquare_inference_requests_total", key) or 0.0
         a = await inf.embed("embed", ["hello"], priority=Priority.BACKGROUND, deadline=30)
@@ -97,6 +108,7 @@ async def test_the_child_is_restarted_after_a_crash_and_callers_fall_back_meanwh
 
         await _until(lambda: inf.available("embed"))
         assert inf.restarts == 1 and inf.pid != first
+        assert _nice_of_threads(inf.pid) == {min(19, mine + 3)}  # a restarted child too
         assert await inf.embed("embed", ["hello"], priority=Priority.BACKGROUND, deadline=30) == a
     finally:
         pid = inf.pid
