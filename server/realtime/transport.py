@@ -231,6 +231,15 @@ def slim_environ(environ: dict) -> None:
     environ.update(kept)
 
 
+def drop_http_parser(request) -> None:
+    """Once upgraded, aiohttp reads the connection with the websocket reader only: its HTTP parser
+    (~0.8 KB each) is dropped, the state aiohttp itself leaves after connection_lost. Private
+    (`_parser`): tests/realtime/test_idle_connections.py fails if aiohttp's shape changes."""
+    protocol = request.protocol
+    if protocol is not None and protocol._upgraded and protocol._payload_parser is not None:
+        protocol._parser = None
+
+
 class FastWebSocket(eio_aiohttp.WebSocket):  # pragma: no cover - exercised by every ws test
     def __call__(self, environ):
         """What engine.io awaits for the websocket's whole life. Not a coroutine itself: a client
@@ -273,6 +282,7 @@ async def _websocket_loop(sock, ws: FastWebSocket, environ: dict) -> WebSocketRe
     An idle connection holds no task but this one: queued packets get a writer task only while
     they wait (`_drain`), and the next PING is a timer, not a sleeping task."""
     await ws._prepare(sock, environ)
+    drop_http_parser(environ["aiohttp.request"])
     slim_environ(environ)
     sock.ts_wrapper, sock.ts_writer, sock.ts_lazy = ws, None, True
     sock.schedule_ping = _schedule_ping.__get__(sock)

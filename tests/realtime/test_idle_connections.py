@@ -5,6 +5,7 @@ heartbeat goes on and a queued packet still gets written."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 
 import aiohttp
@@ -46,6 +47,10 @@ async def test_idle_connections_hold_no_task_of_their_own_and_keep_their_heartbe
             accounts = [await server.register() for _ in range(5)]
             sockets = [await raw_client(server, a["token"], http) for a in accounts]
             assert len(server.ctx.hub.connections) == 5
+            sio = server.ctx.sio
+            for sid in server.ctx.hub.connections:  # upgraded: read without aiohttp's HTTP parser (the heartbeats below)
+                request = sio.environ[sio.manager.eio_sid_from_sid(sid, "/")]["aiohttp.request"]
+                assert request.protocol._parser is None
             for beat in range(3):  # three heartbeats, each answered
                 await asyncio.gather(*(next_ping(ws) for ws in sockets))
                 assert idle_tasks(before) == [], beat  # between PINGs nothing of theirs runs but the read loops
@@ -69,3 +74,15 @@ async def test_idle_connections_hold_no_task_of_their_own_and_keep_their_heartbe
     finally:
         await server.close_clients()
         await server.runner.cleanup()
+
+
+def test_aiohttp_reads_an_upgraded_connection_without_its_http_parser():
+    """transport.drop_http_parser relies on this shape of aiohttp: once an upgrade is accepted only
+    the websocket reader is fed, and a None HTTP parser is a state aiohttp already handles."""
+    from aiohttp import base_protocol, web_protocol
+
+    assert {"_parser", "_upgraded"} <= set(base_protocol.BaseProtocol.__slots__)
+    assert "self._payload_parser is None and not self._upgraded" in inspect.getsource(
+        web_protocol.RequestHandler.data_received)
+    assert "self._parser = None" in inspect.getsource(web_protocol.RequestHandler.connection_lost)
+    assert "if not self._upgraded:" in inspect.getsource(base_protocol.BaseProtocol.pause_reading)
