@@ -1,6 +1,7 @@
 """A service's background work in one place: fire-and-forget tasks (`spawn`), periodic jobs
-(`every`), a bounded wait for what is in flight (`drain`) and `stop`. Every failure is logged
-the same way: "<owner>: <what> failed" with its traceback; nothing is lost silently."""
+(`every`), a bounded wait for what is in flight (`drain`), an unbounded one (`settled`: a barrier)
+and `stop`. Every failure is logged the same way: "<owner>: <what> failed" with its traceback;
+nothing is lost silently."""
 
 from __future__ import annotations
 
@@ -62,6 +63,12 @@ class Background:
         """Wait up to `timeout` s for the spawned tasks in flight (shutdown: let saves finish)."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    async def settled(self) -> None:
+        """Wait until every task spawned before this call has finished (the set is the one `spawn` keeps
+        anyway: nothing is added to the hot path). Tasks spawned after the call are not waited for."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
 
     async def stop(self) -> None:
         """Cancel the periodic jobs and loops (spawned tasks are left to `drain`)."""

@@ -6,6 +6,7 @@
   to the readers of that language only (hub.to_user: reaches them on whichever node they are).
 - `history(messages, conn)`: stored translations in the reader's language for the join snapshot;
   missing ones are translated within `translation_history_wait_s`, the rest follow as events.
+- `settled()`: waits for the fan-outs started so far (a barrier: "no translation is still coming").
 
 Translations are cached in memory (LRU, `ai.translation.TranslationCache`) and stored with their
 line (`message_translations`), which also serves as a cache that survives restarts.
@@ -179,6 +180,11 @@ class TranslationService:
 
     async def drain(self, timeout: float = 5.0) -> None:
         await self.background.drain(timeout)
+
+    async def settled(self) -> None:
+        """Wait until every fan-out (and history send) started before this call is done: its
+        chat:translation events handed to the hub (queued on local sockets, published to the fleet)."""
+        await self.background.settled()
 
     async def readers(self, message: dict) -> tuple[dict[str, list[str]], list[str]]:
         """({language: [user ids]} of who reads this line, the sender left out; the names of

@@ -3,7 +3,6 @@ translator, and a tiny random Marian model (real loading and batched decoding)."
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 
@@ -11,14 +10,14 @@ import pytest
 import pytest_asyncio
 
 from tests.ai.translation.fakes import FakeBackend  # noqa: F401  (re-exported for the tests)
-from tests.conftest import Inbox, call, make_settings, start_world
+from tests.conftest import Inbox, call, make_settings, nothing, start_world
 
-EVENTS = ("chat:message", "chat:translation", "presence:join")
+EVENTS = ("chat:message", "chat:translation", "presence:join", "test:relayed")
 
 
 class Reader:
-    def __init__(self, account, client, inbox):
-        self.account, self.client, self.inbox = account, client, inbox
+    def __init__(self, world, account, client, inbox):
+        self.world, self.account, self.client, self.inbox = world, account, client, inbox
         self.id = account["user"]["id"]
         self.name = account["user"].get("display_name") or account["user"]["username"]
         self.arrivals: list[tuple[float, str, dict]] = []
@@ -38,7 +37,7 @@ class Reader:
 
 async def person(world, room: str | None, language: str) -> Reader:
     account, client = await world.user(language=language)
-    reader = Reader(account, client, Inbox(client, *EVENTS))
+    reader = Reader(world, account, client, Inbox(client, *EVENTS))
     if room is not None:
         reply = await call(client, "room:join", {"room": room})
         assert reply["ok"], reply
@@ -58,10 +57,26 @@ async def say(reader: Reader, text: str, **extra) -> dict:
     return reply
 
 
-async def quiet(reader: Reader, event: str = "chat:translation", wait: float = 0.4) -> None:
-    start = len(reader.inbox.items[event])
-    await asyncio.sleep(wait)
-    assert reader.inbox.items[event][start:] == []
+async def translated(reader: Reader, *nodes) -> None:
+    """A barrier: every chat:translation that the lines said so far on `nodes` (default: the
+    reader's own) will bring `reader` has reached its inbox."""
+    for node in nodes or (reader.world,):
+        await node.ctx.chat.background.settled()  # the after-delivery task is what starts the fan-out
+        await node.ctx.translation.settled()  # each fan-out awaits its emits: queued here, published to Redis
+    for node in nodes:
+        if node is not reader.world:  # translated there, delivered here through the Redis manager
+            # Every emit goes out on one pub/sub channel, Redis delivers a channel in publish order
+            # and each node's listener hands them to its sockets one by one: the marker comes last.
+            token = uuid.uuid4().hex
+            await node.ctx.realtime.to_user(reader.id, "test:relayed", token)
+            await reader.inbox.wait_for("test:relayed", lambda d, token=token: d == token)
+    # The ack goes out on the reader's socket behind everything already queued or written to it.
+    assert (await call(reader.client, "room:list"))["ok"]
+
+
+async def quiet(reader: Reader, *nodes, event: str = "chat:translation") -> None:
+    """No `event` for `reader` from what was said so far on `nodes` (default: the reader's own)."""
+    await nothing(reader.inbox, event, barrier=translated(reader, *nodes), since=len(reader.inbox.items[event]))
 
 
 @pytest.fixture(scope="session")

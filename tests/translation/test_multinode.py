@@ -45,7 +45,7 @@ async def test_translations_reach_readers_on_both_nodes(fleet):
     wid = (await say(es_b, "¿Vienes al mercado conmigo mañana?", to=de_a.id))["message_id"]
     got = await de_a.inbox.wait_for("chat:translation", lambda d: d["id"] == wid)
     assert got == {"id": wid, "lang": "de", "text": "<de> ¿Vienes al mercado conmigo mañana?"}
-    await quiet(es_a)
+    await quiet(es_a, a, b)  # b translated the whisper; a is es_a's node
 
     # The reader on b switches to French; node a hears of it and translates into French next time.
     assert (await call(es_b.client, "profile:update", {"language": "fr"}))["ok"]
