@@ -577,8 +577,18 @@ def main(argv: list[str] | None = None) -> int:
 def lower_priority(n: int) -> None:
     """Raise the niceness by `n` while this is the only thread: threads started later (torch's, the
     workers') inherit it, so on a shared box the world's event loop gets the CPU first."""
-    if n and n > 0:
-        os.nice(min(n, 19))
+    if not n or n <= 0:
+        return
+    n = min(n, 19)
+    os.nice(n)
+    # Linux schedules each session's autogroup as one task: a child in a session of its own (the
+    # supervised one) got a share equal to its whole node's whatever its nice, so lower the group too.
+    if os.getsid(0) == os.getpid():
+        try:
+            with open("/proc/self/autogroup", "w") as f:
+                f.write(str(n))
+        except OSError:  # no autogroups (kernel option off, not Linux): the nice above is what counts
+            pass
 
 
 def set_threads(n: int) -> None:

@@ -92,6 +92,9 @@ async def test_the_child_is_restarted_after_a_crash_and_callers_fall_back_meanwh
         first = inf.pid
         mine = os.getpriority(os.PRIO_PROCESS, 0)
         assert _nice_of_threads(first) == {min(19, mine + 3)}  # every thread of the child, models' included
+        if os.path.exists(f"/proc/{first}/autogroup"):  # its own session's CPU share is lowered too
+            with open(f"/proc/{first}/autogroup") as f:
+                assert f.read().split()[-1] == "3"
         key = {"model": "embed", "priority": "background", "outcome": "ok"}
         before = REGISTRY.get_sample_value("townsquare_inference_requests_total", key) or 0.0
         a = await inf.embed("embed", ["hello"], priority=Priority.BACKGROUND, deadline=30)
