@@ -114,7 +114,6 @@ def create_app(settings: Settings, database_url: str, domains: tuple[Domain, ...
 
     async def metrics(request: web.Request) -> web.Response:
         CONNECTED.set(len(hub.connections))
-        hub.flush_metrics()  # event counts are added up between ticks (Hub.flush_metrics)
         return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def openapi(request: web.Request) -> web.Response:

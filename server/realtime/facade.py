@@ -134,10 +134,9 @@ class Realtime:
         self.frames = self.bus.frames = Frames(self.hub, self.fanout, mirror, interest_of)
 
     def flush_frames(self) -> None:
-        """End of a tick: the frames due (folded acks included) go out, the event metrics added up go in."""
+        """End of a tick: the frames due (folded acks included) go out."""
         if self.frames is not None:
             self.frames.flush()
-        self.hub.flush_metrics()
 
     # -- the bus's life -------------------------------------------------------------------------------
     async def start(self) -> None:

@@ -34,7 +34,6 @@ from engineio import packet as eio_packet
 
 from server.realtime.fanout import NAMESPACE, Fanout
 from server.realtime.hub import Connection, Hub, room_channel
-from server.realtime.transport import direct_transport, text_frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +57,7 @@ class Interest:
         return cx0 <= int(x // self.cell) <= cx1 and cy0 <= int(y // self.cell) <= cy1
 
 
-_compact = json.JSONEncoder(
-    separators=(",", ":")
-).encode  # one encoder (json.dumps with separators builds one per call)
-
-
-def _write(transport, frame: bytes) -> bool:
-    try:
-        transport.write(frame)
-    except Exception:  # the connection is going away; the queue path will notice
-        return False
-    return True
+_compact = json.JSONEncoder(separators=(",", ":")).encode  # one encoder (json.dumps with separators builds one per call)
 
 
 def _n(v: float) -> str:
@@ -140,28 +129,17 @@ class Frames:
                 if len(mv) > 3:
                     e.append(f"{n},{mv[3]!r}")
             body = head + '"m":[' + ",".join(m) + '],"e":[' + ",".join(e) + "]"
-            # Encoded once: each client's frame is this plus its own tail (acks), written in one call.
-            body_b = ("4" + body).encode()  # "4": engine.io MESSAGE
             shared = None
-            sockets = self.fanout.sio.eio.sockets
             for sid, eio_sid, conn in members:
                 if sid == skip_sid:
                     continue
                 served.add(sid)
                 if conn.acks:
-                    self._send_tail(sockets, eio_sid, body_b, self._acks(conn) + "}]")
-                    continue
-                if shared is None:
-                    shared = eio_packet.Packet(eio_packet.MESSAGE, data=body + "}]")
-                    shared.ts_frame = text_frame(body_b, b"}]")
-                sock = sockets.get(eio_sid)
-                if sock is None:
-                    continue
-                transport = direct_transport(sock)
-                if transport is not None and _write(transport, shared.ts_frame):
-                    self.frames_sent += 1
-                elif self.fanout.push(eio_sid, sock, [shared]):
-                    self.frames_sent += 1
+                    self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=body + self._acks(conn) + "}]"))
+                else:
+                    if shared is None:
+                        shared = eio_packet.Packet(eio_packet.MESSAGE, data=body + "}]")
+                    self._send(eio_sid, shared)
             return served
         # Interest management: moves bucketed by cell, encoded once per cell.
         cell = cfg.cell
@@ -185,8 +163,6 @@ class Frames:
         e_cell = {k: ",".join(v) for k, v in cells_e.items()}
         areas: dict[tuple, str] = {}  # cells of an area -> its frame's body
         shared: dict[tuple, Any] = {}
-        encoded: dict[tuple, bytes] = {}  # (area, far) -> its frame's body as engine.io bytes, for tails
-        sockets = self.fanout.sio.eio.sockets
         far_txt = None
         far_phase = tick_no % cfg.far_every if cfg.far_every else -1
         position = self.mirror.position
@@ -206,10 +182,8 @@ class Frames:
                     merged.update(d)
                 far_txt = ',"f":[' + ",".join(merged.values()) + "]"
             if conn.acks:
-                enc = encoded.get((area, far))
-                if enc is None:
-                    enc = encoded[(area, far)] = ("4" + body + (far_txt if far else "")).encode()
-                self._send_tail(sockets, eio_sid, enc, self._acks(conn) + "}]")
+                text = body + (far_txt if far else "") + self._acks(conn) + "}]"
+                self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=text))
                 continue
             if not far and body.endswith('"m":[],"e":[]'):
                 continue  # nothing near moved, no far update due, no acks: no frame
@@ -246,21 +220,9 @@ class Frames:
         return '"m":[' + ",".join(ms) + '],"e":[' + ",".join(es) + "]"
 
     def _acks(self, conn: Connection) -> str:
-        acks, conn.acks = conn.acks, []  # each already encoded as `[s,reply]` (Hub.on)
+        acks, conn.acks = conn.acks, []
         self.hub.folded.discard(conn.sid)
-        return ',"a":[' + ",".join(acks) + "]"
-
-    def _send_tail(self, sockets: dict, eio_sid: str, body_b: bytes, tail: str) -> None:
-        """A frame of a shared body (`body_b`: "4" + text, encoded) plus this client's `tail`: written
-        straight to its websocket as one frame when it can (no packet object, no re-encoding), else queued."""
-        sock = sockets.get(eio_sid)
-        if sock is None:
-            return
-        transport = direct_transport(sock)
-        if transport is not None and _write(transport, text_frame(body_b, tail.encode())):
-            self.frames_sent += 1
-        elif self.fanout.push(eio_sid, sock, [eio_packet.Packet(eio_packet.MESSAGE, data=body_b[1:].decode() + tail)]):
-            self.frames_sent += 1
+        return ',"a":' + _compact(acks)
 
     def _send(self, eio_sid: str, pkt) -> None:
         sock = self.fanout.sio.eio.sockets.get(eio_sid)

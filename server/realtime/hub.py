@@ -6,12 +6,9 @@ shapes the ack as design.md section 3 says. Handlers stay a few lines; rules liv
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import time
 import uuid
-from bisect import bisect_left
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,49 +114,6 @@ class RateLimiter:
             del self._hits[key]
 
 
-class EventTally:
-    """One event's outcome counts and handling times, added up here and handed to prometheus in bulk
-    (`flush`): each prometheus inc takes a lock, and an event took three (count, sum, bucket)."""
-
-    __slots__ = ("event", "results", "children", "hist", "bounds", "buckets", "total")
-
-    def __init__(self, event: str) -> None:
-        self.event = event
-        self.results: dict[str, int] = {}
-        self.children: dict[str, Any] = {}
-        self.hist = EVENT_SECONDS.labels(event)
-        # prometheus_client's own per-bucket values (not cumulative until collected); None: observe one by one
-        self.bounds = getattr(self.hist, "_upper_bounds", None) if hasattr(self.hist, "_buckets") else None
-        self.buckets = [0] * len(self.bounds) if self.bounds else []
-        self.total = 0.0
-
-    def add(self, result: str, seconds: float) -> None:
-        results = self.results
-        results[result] = results.get(result, 0) + 1
-        if self.bounds is None:
-            self.hist.observe(seconds)
-            return
-        self.buckets[bisect_left(self.bounds, seconds)] += 1  # observe's bucket: the first bound >= seconds
-        self.total += seconds
-
-    def flush(self) -> None:
-        if not self.results:
-            return
-        results, self.results = self.results, {}
-        for result, n in results.items():
-            child = self.children.get(result)
-            if child is None:
-                child = self.children[result] = EVENTS.labels(self.event, result)
-            child.inc(n)
-        if self.bounds is not None:
-            for i, n in enumerate(self.buckets):
-                if n:
-                    self.hist._buckets[i].inc(n)
-                    self.buckets[i] = 0
-            self.hist._sum.inc(self.total)
-            self.total = 0.0
-
-
 def numbers_only(schema: type[BaseModel]) -> bool:
     """Every field of the schema is a number, a bool or null (no text anywhere in it)."""
     try:
@@ -173,29 +127,6 @@ def numbers_only(schema: type[BaseModel]) -> bool:
         return node.get("type") in ("number", "integer", "boolean", "null")
 
     return all(plain(p) for p in props.values())
-
-
-_compact = json.JSONEncoder(separators=(",", ":")).encode
-_SAFE_KEYS: set[str] = set()  # reply keys seen to need no JSON escaping
-
-
-def folded_ack(seq: int, reply: dict[str, Any]) -> str:
-    """`[s,reply]` as compact JSON, made once when the reply is folded (frames.py splices it in).
-    A flat reply of numbers and bools (a move's) is written without the generic encoder."""
-    parts = []
-    for k, v in reply.items():
-        if k not in _SAFE_KEYS:
-            if not (type(k) is str and k.isascii() and k.isidentifier()):
-                return f"[{seq},{_compact(reply)}]"
-            _SAFE_KEYS.add(k)
-        t = type(v)
-        if t is bool:
-            parts.append(f'"{k}":true' if v else f'"{k}":false')
-        elif t is int or (t is float and math.isfinite(v)):
-            parts.append(f'"{k}":{v!r}')
-        else:
-            return f"[{seq},{_compact(reply)}]"
-    return f"[{seq},{{{','.join(parts)}}}]"
 
 
 def user_channel(user_id: uuid.UUID | str) -> str:
@@ -218,12 +149,6 @@ class Hub:
         # Lifecycle hooks domains add to: a connect hook may refuse with ProtocolError.
         self.on_connect: list[Callable[[Connection], Awaitable[None]]] = []
         self.on_disconnect: list[Callable[[Connection], Awaitable[None]]] = []
-        self._tallies: list[EventTally] = []
-
-    def flush_metrics(self) -> None:
-        """Hand the events' counts and timings added up since the last call to prometheus (each tick, and /metrics)."""
-        for tally in self._tallies:
-            tally.flush()
 
     def on(self, event: str, schema: type[BaseModel] = Empty, *, rate: str | None = None, fold: bool = False):
         """Register `handler(conn, payload)`; `rate` is a limits string such as "5/second".
@@ -234,9 +159,15 @@ class Hub:
         # Payloads with text in them go through the text rule as a whole (server/rest.check_json) before
         # the schema's own types; a numbers-only payload (move) skips that walk.
         textual = not numbers_only(schema)
-        tally = EventTally(event)
-        self._tallies.append(tally)
-        add = tally.add
+        # Metric children looked up once, not per event (a labels() call takes a lock and a dict walk).
+        seconds = EVENT_SECONDS.labels(event)
+        counts: dict[str, Any] = {}
+
+        def count(result: str) -> None:
+            child = counts.get(result)
+            if child is None:
+                child = counts[result] = EVENTS.labels(event, result)
+            child.inc()
 
         def deco(fn: Handler) -> Handler:
             async def dispatch(sid: str, data: Any = None) -> dict[str, Any] | None:
@@ -246,7 +177,7 @@ class Hub:
                     seq = data.pop("s")
                 reply = await run(sid, data, seq)
                 if seq is not None and (conn := self.connections.get(sid)) is not None and conn.wire == 2:
-                    conn.acks.append(folded_ack(seq, reply))
+                    conn.acks.append([seq, reply])
                     self.folded.add(sid)
                 return reply
 
@@ -281,7 +212,8 @@ class Hub:
                     log.exception("event %s failed", event)
                     return error("internal", "internal error")
                 finally:
-                    add(result, time.perf_counter() - started)
+                    count(result)
+                    seconds.observe(time.perf_counter() - started)
 
             self.handlers[event] = fn
             self.schemas[event] = schema

@@ -93,39 +93,18 @@ def backed_up(sock) -> bool:
     return bool(writer.protocol._paused or (transport is not None and transport.get_write_buffer_size() > 0))
 
 
-def text_frame(*parts: bytes) -> bytes:
-    """A whole unmasked websocket TEXT frame whose payload is `parts` joined (one engine.io packet)."""
-    n = sum(map(len, parts))
-    if n < 126:
-        header = struct.pack("!BB", 0x81, n)
-    elif n < 65536:
-        header = struct.pack("!BBH", 0x81, 126, n)
-    else:
-        header = struct.pack("!BBQ", 0x81, 127, n)
-    return b"".join((header, *parts))
-
-
-def direct_transport(sock):
-    """The client's TCP transport if a frame may be written to it now (a websocket with nothing
-    queued ahead and a stream not backed up), else None: such packets take the queue."""
-    ws = getattr(sock, "ts_ws", None)
-    if ws is None or sock.ts_pending or not sock.upgraded or sock.upgrading or sock.closed or sock.closing:
-        return None
-    if sock.queue.qsize():
-        return None
-    writer = ws._writer
-    if writer is None or writer._closing or writer.protocol._paused:
-        return None
-    transport = writer.transport
-    if transport is None or transport.is_closing():
-        return None
-    return transport
-
-
 def write_direct(sock, packets) -> bool:
     """Write packets straight to the client's websocket if nothing is queued ahead of them."""
-    transport = direct_transport(sock)
-    if transport is None:
+    ws = getattr(sock, "ts_ws", None)
+    if ws is None or sock.ts_pending or not sock.upgraded or sock.upgrading or sock.closed or sock.closing:
+        return False
+    if sock.queue.qsize():
+        return False
+    writer = ws._writer
+    if writer is None or writer._closing or writer.protocol._paused:
+        return False
+    transport = writer.transport
+    if transport is None or transport.is_closing():
         return False
     try:
         for p in packets:
