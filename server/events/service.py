@@ -172,9 +172,12 @@ class EventService:
     async def noticed(self, user_id: uuid.UUID, kind: str, target: str, label: str = "", *,
                       room: str | None = None) -> None:
         """Something a person did: kept for their suggestions (if on) and matched against quest steps."""
-        if await self.suggestions_on(user_id):
-            async with self.db.session() as s:
-                s.add(PersonActivity(user_id=user_id, kind=kind, target=target, label=label[:200]))
+        # One statement reads the preference and keeps the activity: a round trip per act, not two sessions.
+        async with self.db.session() as s:
+            await s.execute(text("INSERT INTO person_activity (user_id, kind, target, label, at) "
+                                 "SELECT :u, :k, :t, :l, :at WHERE COALESCE("
+                                 "(SELECT suggestions FROM person_prefs WHERE user_id = :u), true)"),
+                            {"u": user_id, "k": kind, "t": target, "l": label[:200], "at": datetime.now(UTC)})
         await self.quests.advance(user_id, kind, target, room)
 
     async def find(self, conn, thing: str) -> dict[str, Any]:

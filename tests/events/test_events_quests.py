@@ -230,9 +230,19 @@ async def test_suggestions_follow_a_persons_activity_and_disappear_when_turned_o
     assert out == {"enabled": False, "suggestions": []}
     st, bad = await req(world, "PUT", "/api/me/preferences", token, json={"suggestions": "maybe"})
     assert st == 400
+    uid = uuid.UUID(acct["user"]["id"])
+
+    async def kept() -> int:
+        async with world.ctx.db.session() as s:
+            return await s.scalar(text("SELECT count(*) FROM person_activity WHERE user_id = :u"), {"u": uid})
+
+    await world.ctx.events.noticed(uid, "visit", "market", "The Market")
+    assert await kept() == 0  # while off, nothing they do is kept
     st, back = await req(world, "PUT", "/api/me/preferences", token, json={"suggestions": True})
     st, out = await req(world, "GET", "/api/me/suggestions", token)
     assert out["enabled"] and not [s for s in out["suggestions"] if s["kind"] == "event"]  # forgotten when off
+    await world.ctx.events.noticed(uid, "visit", "market", "The Market")
+    assert await kept() == 1  # on again: kept from now on
 
 
 async def test_market_day_gives_money_back_on_the_hosts_shop_within_the_budget(world):
