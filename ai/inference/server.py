@@ -577,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
 def lower_priority(n: int) -> None:
     """Raise the niceness by `n` while this is the only thread: threads started later (torch's, the
     workers') inherit it, so on a shared box the world's event loop gets the CPU first."""
-    if not n or n <= 0:
+    if n <= 0:
         return
     n = min(n, 19)
     os.nice(n)

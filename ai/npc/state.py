@@ -114,8 +114,8 @@ def mentions(text: str, name: str) -> bool:
     # distinct patterns than re's cache recompiles each one each time (7 % of a busy world's CPU).
     if not name or name.casefold() not in text.casefold():
         return False
-    return bool(name) and re.search(rf"(?<![\w@]){re.escape(name)}(?!\w)", text, re.I) is not None or \
-        bool(name) and re.search(rf"@{re.escape(name)}\b", text, re.I) is not None
+    return re.search(rf"(?<![\w@]){re.escape(name)}(?!\w)", text, re.I) is not None or \
+        re.search(rf"@{re.escape(name)}\b", text, re.I) is not None
 
 
 def _first_person(persona: Persona, line: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from bisect import bisect_right
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,10 +100,7 @@ class RateLimiter:
         hits = entry[0]
         cutoff = now - period
         if hits and hits[0] <= cutoff:
-            old = 1
-            while old < len(hits) and hits[old] <= cutoff:
-                old += 1
-            del hits[:old]
+            del hits[:bisect_right(hits, cutoff)]  # hit times are appended in order
         if len(hits) >= limit.amount:
             return False
         hits.append(now)
