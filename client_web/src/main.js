@@ -376,14 +376,15 @@ class World {
   }
 
   async move(x, y, { marker = false } = {}) {
-    if (!this.room) return;
+    if (!this.room) return null;
     const reply = await this.conn.request("move", { x: Math.round(x * 100) / 100, y: Math.round(y * 100) / 100 });
     if (!reply.ok) {
       if (marker) this.view.clearTarget();
       if (reply.error?.code !== "rate_limited") toast(describeError(reply.error), "warn", 2500);
-      return;
+      return reply;
     }
     if (marker) this.view.showTarget(reply.x, reply.y);
+    return reply;
   }
 
   async emote(name) {

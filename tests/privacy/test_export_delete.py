@@ -11,7 +11,7 @@ import pytest_asyncio
 import socketio
 from sqlalchemy import text
 
-from tests.conftest import start_world
+from tests.conftest import eventually, start_world
 from tests.residents.conftest import ask, person, resident_id, resident_settings
 
 
@@ -38,8 +38,12 @@ async def talk_to_odessa(world) -> tuple[dict, socketio.AsyncClient]:
     odessa = resident_id(world, "odessa")
     acct, client, inbox, _ = await person(world, "library")
     await ask(client, inbox, odessa, "Hello Odessa, I love poems. Which book would you recommend?")
-    await world.ctx.residents.agents[odessa].stream.flush()  # written now, not within the next second
-    assert await remembered(world, acct["user"]["id"]) > 0
+    stream = world.ctx.residents.agents[odessa].stream
+
+    async def kept() -> bool:  # the line `ask` saw may be Odessa's greeting, said before her answer is remembered
+        await stream.flush()  # written now, not within the next second
+        return await remembered(world, acct["user"]["id"]) > 0
+    await eventually(kept, 10, "Odessa remembers the person")
     return acct, client
 
 

@@ -85,8 +85,12 @@ export function keyboardWalking(view, walk, meId) {
         pos = { x: server.x, y: server.y }; // the server disagrees for real (a wall we did not know): it wins
       }
     } else if (settle) {
+      // Only ticks after the server took the stop count: before it, the server still walks toward
+      // the last target sent (ahead of us) and passing our spot on the way is not standing there.
       const server = view.position(id)?.server;
-      if (!server || Math.hypot(server.x - settle.x, server.y - settle.y) < 0.05 || now - settle.at > 3000) {
+      const fresh = settle.ackTick !== null && (view.ticks || 0) > settle.ackTick;
+      const there = fresh && (!server || Math.hypot(server.x - settle.x, server.y - settle.y) < 0.05);
+      if (there || now - settle.at > 3000) {
         view.releaseLocal(id); // the server stands where we do: its ticks drive the body again
         settle = null;
         pos = null;
@@ -146,9 +150,20 @@ export function keyboardWalking(view, walk, meId) {
     let y = onward(pos.y, lastDir[1]);
     if (view.isBlocked(x, y)) [x, y] = [Math.round(pos.x * 100) / 100, Math.round(pos.y * 100) / 100];
     pos = { x, y };
-    settle = { x, y, at: performance.now() };
+    const stopping = { x, y, at: performance.now(), ackTick: null };
+    settle = stopping;
     view.setLocal(meId(), x, y);
-    walk(x, y, { keyboard: true }); // stop exactly where the avatar is drawn
+    // Stop exactly where the avatar is drawn; a refused stop (rate limited) is sent once more.
+    const sent = (reply) => {
+      if (settle !== stopping) return;
+      if (reply && !reply.ok && reply.error?.code === "rate_limited" && !stopping.retried) {
+        stopping.retried = true;
+        setTimeout(() => { if (settle === stopping) Promise.resolve(walk(x, y, { keyboard: true })).then(sent, sent); }, SEND_MS);
+        return;
+      }
+      stopping.ackTick = view.ticks || 0;
+    };
+    Promise.resolve(walk(x, y, { keyboard: true })).then(sent, sent);
   }
 
   function onUp(e) {

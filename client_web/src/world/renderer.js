@@ -485,6 +485,7 @@ export class RoomView {
 
   /** world:tick moves: [[id, x, y, t?], ...] */
   tick(moves) {
+    this.ticks = (this.ticks || 0) + 1; // lets the keyboard tell ticks sent after a reply from older ones
     this.invalidate();
     const now = performance.now();
     if (this._lastTickAt) {
