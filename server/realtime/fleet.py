@@ -111,6 +111,10 @@ class LocalFleet:
     async def push(self, room: str, op: dict) -> None:
         self._inbox.setdefault(room, []).append(op)
 
+    def push_now(self, room: str, op: dict) -> None:
+        """`push` without a coroutine: the inbox is in this process (the move fast path, transport.py)."""
+        self._inbox.setdefault(room, []).append(op)
+
     async def drain(self, rooms: list[str]) -> dict[str, list[dict]]:
         out = {}
         for r in rooms:
@@ -330,6 +334,7 @@ class RedisFleet:
     in a shadow `LocalFleet` too, which serves it alone while Redis is away."""
 
     shared = True
+    push_now = None  # moves go to Redis (a round trip): no in-process fast path
 
     def __init__(self, redis, node_id: str, prefix: str = "ts:"):
         self.redis = redis

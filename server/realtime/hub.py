@@ -144,15 +144,24 @@ class Hub:
         self.handlers: dict[str, Handler] = {}
         self.schemas: dict[str, type[BaseModel]] = {}  # each event's payload schema
         self.folded: set[str] = set()  # sids with folded acks waiting for a frame (server/realtime/frames.py)
+        # event -> dispatch_now(sid, data) -> bool: the event handled in the caller's stack (Hub.on's `now`)
+        self.now: dict[str, Callable[[str, Any], bool]] = {}
         # Lifecycle hooks domains add to: a connect hook may refuse with ProtocolError.
         self.on_connect: list[Callable[[Connection], Awaitable[None]]] = []
         self.on_disconnect: list[Callable[[Connection], Awaitable[None]]] = []
 
-    def on(self, event: str, schema: type[BaseModel] = Empty, *, rate: str | None = None, fold: bool = False):
+    def on(self, event: str, schema: type[BaseModel] = Empty, *, rate: str | None = None, fold: bool = False,
+           now: tuple[Callable[[Connection], bool], Callable[[Connection, Any], dict | None]] | None = None):
         """Register `handler(conn, payload)`; `rate` is a limits string such as "5/second".
 
         `fold`: a wire-2 client may tag the event with `"s"` (its sequence number) instead of asking
-        for a Socket.IO ack; the reply then rides in its next `world:frame` as `[s, reply]`."""
+        for a Socket.IO ack; the reply then rides in its next `world:frame` as `[s, reply]`.
+
+        `now = (ready, handler_now)`: a synchronous twin of the handler. For an un-acked event read in
+        the socket's data_received (transport.py), `self.now[event](sid, data)` runs the same checks
+        (in the same order, with the same errors, counts and rate limit) and `handler_now` in the
+        caller's stack, no task or coroutine; it returns False without side effects when
+        `ready(conn)` says the handler may have to wait (the event then goes the usual way)."""
         limit = parse(rate) if rate else None
         # Payloads with text in them go through the text rule as a whole (server/rest.check_json) before
         # the schema's own types; a numbers-only payload (move) skips that walk.
@@ -213,6 +222,52 @@ class Hub:
                     count(result)
                     seconds.observe(time.perf_counter() - started)
 
+            if now is not None:
+                ready, fn_now = now
+
+                def dispatch_now(sid: str, data: Any) -> bool:
+                    conn = self.connections.get(sid)
+                    if conn is None or not ready(conn):
+                        return False
+                    seq = None
+                    if fold and type(data) is dict and "s" in data:
+                        data = dict(data)
+                        seq = data.pop("s")
+                    started = time.perf_counter()
+                    result = "ok"
+                    try:
+                        if seq is not None and (type(seq) is not int or not 0 <= seq < 2**31 or conn.wire != 2):
+                            result = "invalid_payload"
+                            reply = error("invalid_payload", "s is a folded ack's number (0 to 2^31-1), for wire 2 only")
+                        elif limit is not None and not self._limiter.hit(limit, event, conn.uid):
+                            result = "rate_limited"
+                            reply = error("rate_limited", f"too many {event} requests, slow down")
+                        else:
+                            if textual and data is not None:
+                                check_json(data)
+                            try:
+                                payload = schema.model_validate({} if data is None else data)
+                            except ValidationError as e:
+                                result = "invalid_payload"
+                                reply = error("invalid_payload", validation_message(e))
+                            else:
+                                reply = ok(**(fn_now(conn, payload) or {}))
+                    except ProtocolError as e:
+                        result = e.code
+                        reply = {"ok": False, "error": e.to_dict()}
+                    except Exception:
+                        result = "internal"
+                        log.exception("event %s failed", event)
+                        reply = error("internal", "internal error")
+                    finally:
+                        count(result)
+                        seconds.observe(time.perf_counter() - started)
+                    if seq is not None and conn.wire == 2:
+                        conn.acks.append([seq, reply])
+                        self.folded.add(sid)
+                    return True
+
+                self.now[event] = dispatch_now
             self.handlers[event] = fn
             self.schemas[event] = schema
             self.sio.on(event)(dispatch)

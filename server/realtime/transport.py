@@ -39,6 +39,12 @@
    while used) and the environ python-socketio keeps for it holds the request and a few small keys,
    not a copy of every header. It is served by one coroutine (`_websocket_loop`), not three nested
    ones, and aiohttp's HTTP parser is dropped once upgraded (`drop_http_parser`).
+
+8. That move (6.) is taken where aiohttp's websocket reader hands over the message (`FastQueue.feed_data`,
+   in the socket's data_received), when the read loop is waiting with nothing queued ahead of it: no
+   task wakes, the read loop stays asleep, and the handler's synchronous twin (`Hub.on(now=...)`) runs
+   with the same checks, errors, rate limit and folded ack. A move it cannot take at once (the room
+   not cached, moves going to Redis) is queued for the read loop as before, in order.
 """
 
 from __future__ import annotations
@@ -50,7 +56,8 @@ import time
 from collections import deque
 
 import socketio
-from aiohttp import WSMsgType
+from aiohttp import WSMsgType, web_ws
+from aiohttp._websocket.reader import WebSocketDataQueue
 from aiohttp.web import WebSocketResponse
 from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
@@ -255,6 +262,28 @@ class FastWebSocket(eio_aiohttp.WebSocket):  # pragma: no cover - exercised by e
                 sock.ts_pending -= 1
 
 
+class FastQueue(WebSocketDataQueue):
+    """aiohttp's queue of a websocket's received messages; `ts_fast(text)` may take a message before it
+    is queued (True: taken). Only while nothing is queued ahead of it, so messages stay in order."""
+
+    __slots__ = ("ts_fast",)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.ts_fast = None
+
+    def feed_data(self, data, size) -> None:
+        fast = self.ts_fast
+        if fast is not None and not self._buffer:
+            text = data[1]
+            if type(text) is str and text.startswith(FAST_PREFIX) and fast(text):
+                return
+        _queue_feed(self, data, size)
+
+
+_queue_feed = WebSocketDataQueue.feed_data
+
+
 async def _websocket_loop(sock, ws: FastWebSocket, environ: dict) -> WebSocketResponse:
     """engine.io's websocket handler for a client that opened with websocket, reading without a
     new task and `wait_for` per inbound packet: a client that goes silent is still closed by
@@ -271,6 +300,11 @@ async def _websocket_loop(sock, ws: FastWebSocket, environ: dict) -> WebSocketRe
     sock.upgraded = True
     limit = sock.server.max_http_buffer_size
     fast = getattr(sock.server, "ts_fast", None)
+    fast_now = getattr(sock.server, "ts_fast_now", None)
+    if fast_now is not None and isinstance(response._reader, FastQueue):
+        sid = sock.sid
+        # Only while this loop waits in receive(): a message it is still handling is not overtaken.
+        response._reader.ts_fast = lambda text: response._waiting and fast_now(sid, text)
     if not sock.queue.empty():  # engine.io's OPEN packet, queued before this loop took over
         _start_writer(sock)
     try:
@@ -343,7 +377,8 @@ class FastJson:
         return cls._decoder.decode(s)
 
 
-def tune_transport(sio: socketio.AsyncServer) -> None:
+def tune_transport(sio: socketio.AsyncServer, now: dict | None = None) -> None:
+    """`now`: event -> dispatch_now(sid, data) -> bool (Hub.now), the events taken in data_received."""
     eio = sio.eio
     if eio.async_mode == "aiohttp":
         # A copy: the driver's dict is shared module state.
@@ -382,3 +417,25 @@ def tune_transport(sio: socketio.AsyncServer) -> None:
         return True
 
     eio.ts_fast = fast_event
+    if now is None:
+        return
+    # Every websocket response aiohttp prepares gets a FastQueue (with no ts_fast it is aiohttp's queue).
+    web_ws.WebSocketDataQueue = FastQueue
+
+    def fast_now(eio_sid: str, text: str) -> bool:
+        """An un-acked event taken in data_received by its synchronous twin; False: queue it as usual."""
+        try:
+            d = FastJson.loads(text[2:])
+        except (ValueError, RecursionError):
+            return False
+        if type(d) is not list or len(d) != 2 or type(d[0]) is not str:
+            return False
+        handle = now.get(d[0])
+        if handle is None:
+            return False
+        sid = sio.manager.sid_from_eio_sid(eio_sid, "/")
+        if sid is None or not sio.manager.is_connected(sid, "/"):
+            return False
+        return handle(sid, d[1])
+
+    eio.ts_fast_now = fast_now

@@ -73,7 +73,7 @@ class BanIn(InviteIn):
 
 
 def setup(ctx) -> None:
-    tune_transport(ctx.sio)
+    tune_transport(ctx.sio, ctx.hub.now)
     rooms = ctx.rooms = RoomService(ctx)
     catalogue, access, presence, ownership = rooms.catalogue, rooms.access, rooms.presence, rooms.ownership
     hub, settings = ctx.hub, ctx.settings
@@ -94,7 +94,11 @@ def setup(ctx) -> None:
         await presence.leave(conn)
         return {}
 
-    @hub.on("move", MoveIn, rate=settings.move_rate, fold=True)
+    def move_now(conn: Connection, p: MoveIn):
+        x, y = presence.move_now(conn, p.x, p.y, p.t)
+        return {"x": x, "y": y}
+
+    @hub.on("move", MoveIn, rate=settings.move_rate, fold=True, now=(presence.move_ready, move_now))
     async def move(conn: Connection, p: MoveIn):
         x, y = await presence.move(conn, p.x, p.y, p.t)
         return {"x": x, "y": y}

@@ -188,6 +188,31 @@ class Presence:
         info = self.catalogue.infos.get(slug) or await self.catalogue.room_or_404(slug)
         return await self._target(info, conn.uid, x, y, t)
 
+    def move_ready(self, conn: Connection) -> bool:
+        """`move_now` can take this connection's move without waiting on anything (checked before any
+        side effect, so a False leaves the move to `move`, in order): the room is cached, the node's
+        inbox is in process, and where the body stands is known if the room has walls."""
+        if conn.room is None:
+            return True  # move_now answers not_found at once
+        if not self.fleet.push_now or not self.settings.tick_batching:
+            return False
+        info = self.catalogue.infos.get(conn.room)
+        return info is not None and (not info.tiles or self.mirror.position(info.slug, conn.uid) is not None)
+
+    def move_now(self, conn: Connection, x: float, y: float, t: float | None = None) -> tuple[float, float]:
+        """`move` in the caller's stack, for a connection `move_ready` said yes to (same rules, same errors)."""
+        info = self.catalogue.infos[conn.require_room()]
+        x, y = info.clamp(x, y)
+        if info.blocked(x, y):
+            raise ProtocolError("invalid_payload", f"the tile at ({int(x)}, {int(y)}) is blocked")
+        if info.tiles and not walkways_of(info).reachable(self.mirror.position(info.slug, conn.uid), (x, y)):
+            raise ProtocolError("invalid_payload", f"there is no way to ({int(x)}, {int(y)}) from here")
+        op = {"op": "move", "id": conn.uid, "x": x, "y": y}
+        if t is not None:
+            op["t"] = t
+        self.fleet.push_now(info.slug, op)
+        return x, y
+
     async def profile_changed(self, conn: Connection, profile: dict[str, Any]) -> None:
         """Tell the room (presence:join again) and this node's other tabs of the person."""
         for c in self.realtime.connections_of(conn.user_id):

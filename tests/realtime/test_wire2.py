@@ -106,3 +106,45 @@ async def test_interest_management_sends_near_moves_each_tick_and_far_ones_seldo
         settings.interest_rooms = {}
         settings.interest_view, settings.interest_margin, settings.interest_cell = (30.0, 20.0), 4.0, 10.0
         settings.interest_far_every = 10
+
+
+async def test_unacked_moves_are_taken_in_data_received_with_the_same_checks_and_acks(world):
+    """The move fast path (transport.py, 8.): no read-loop wake per move, and nothing skipped."""
+    room = await fresh_room(world)
+    a, ca, ia, ja = await wire2(world, room.slug)
+    me = ja["you"]["n"]
+    now = world.ctx.hub.now
+    original, taken = now["move"], []
+
+    def counting(sid, data):
+        done = original(sid, data)
+        taken.append(done)
+        return done
+
+    now["move"] = counting
+    try:
+        await ca.emit("move", {"x": 5, "y": 2, "s": 1})
+        await ca.emit("move", {"x": "far", "y": 2, "s": 2})
+        await ca.emit("move", {"x": 5, "y": 2, "s": 3, "z": 1})
+        await ca.emit("move", {"x": 9999, "y": -5, "t": 1.23456, "s": 4})  # clamped to the room
+        await ca.emit("move", {"x": 5, "y": 2, "s": -1})
+        got: dict[int, dict] = {}
+        while len(got) < 5:
+            frame = await ia.wait_for(FRAME, lambda d: d.get("a") and not any(s in got for s, _ in d["a"]))
+            got.update({s: r for s, r in frame["a"]})
+        assert got[1] == {"ok": True, "x": 5.0, "y": 2.0}
+        assert got[2]["error"]["code"] == got[3]["error"]["code"] == got[-1]["error"]["code"] == "invalid_payload"
+        assert got[4] == {"ok": True, "x": float(room.width - 1), "y": 0.0}
+        await ia.wait_for(FRAME, lambda d: (me, float(room.width - 1), 0.0) in triples(d["m"]), timeout=20)
+        # The rate limit (20 a second) counts these moves as it counted the queued ones.
+        for s in range(10, 40):
+            await ca.emit("move", {"x": 3, "y": 3, "s": s})
+        while not all(s in got for s in range(10, 40)):
+            frame = await ia.wait_for(FRAME, lambda d: d.get("a") and any(s >= 10 and s not in got for s, _ in d["a"]))
+            got.update({s: r for s, r in frame["a"]})
+        codes = [got[s].get("error", {}).get("code") for s in range(10, 40)]
+        assert "rate_limited" in codes and codes[0] is None
+        assert taken and all(taken), "every move was taken in data_received (the read loop was idle)"
+        assert len(taken) == 35
+    finally:
+        now["move"] = original
