@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
+from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from server.db.health import DatabaseFull, DatabaseUnavailable, is_connection_loss, is_disk_full, is_read_only
+
+
+def _replace_if_closed(dbapi_connection, record, proxy) -> None:
+    conn = getattr(dbapi_connection, "_connection", None)  # the asyncpg connection under SQLAlchemy's adapter
+    if conn is not None and conn.is_closed():
+        raise exc.DisconnectionError("the server closed this connection")  # the pool opens a new one
 
 
 class Database:
@@ -24,12 +30,14 @@ class Database:
         self.state = "ok"
         # How long idempotent work is run again while the database is away (server/db/retry.py).
         self.retry_deadline_s = retry_deadline_s
-        # pre_ping: a connection that died with a restarted server is replaced at checkout, not handed out.
         # timeout: a failed-over address that swallows packets must not hold a connect for asyncpg's 60 s.
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo,
-            connect_args={"timeout": connect_timeout_s},
+            url, pool_size=pool_size, max_overflow=pool_size, echo=echo, connect_args={"timeout": connect_timeout_s},
         )
+        # A connection that died with a restarted server is replaced at checkout, not handed out. Its
+        # socket says so (asyncpg marks it closed when the server hangs up): no pre-ping round trip,
+        # which cost one per session (~10 per chat line under load).
+        event.listen(self.engine.sync_engine, "checkout", _replace_if_closed)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     def check_available(self) -> None:

@@ -113,3 +113,27 @@ def test_secret_key_is_generated_once_and_kept(tmp_path):
     assert len(key) > 40
     assert make_settings(tmp_path, secret_key=None).resolved_secret_key() == key
     assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
+
+
+async def test_a_pooled_connection_the_server_closed_is_replaced_at_checkout(db_url):
+    """No pre-ping round trip: a connection whose backend is gone (a restarted server) is
+    recognised by its closed socket at checkout and replaced, so the next session just works."""
+    import asyncpg
+
+    from tests.conftest import eventually
+
+    database = Database(db_url, pool_size=1)
+    try:
+        async with database.session() as s:
+            pid = await s.scalar(text("SELECT pg_backend_pid()"))
+            raw = (await (await s.connection()).get_raw_connection()).driver_connection
+        other = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            assert await other.fetchval("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await other.close()
+        await eventually(raw.is_closed, what="asyncpg saw the server hang up")
+        async with database.session() as s:
+            assert await s.scalar(text("SELECT pg_backend_pid()")) != pid
+    finally:
+        await database.dispose()
