@@ -47,6 +47,10 @@ def _rid(resident_id: Any) -> uuid.UUID:
     return resident_id if isinstance(resident_id, uuid.UUID) else uuid.UUID(str(resident_id))
 
 
+_SET_EF = text("SELECT set_config('hnsw.ef_search', :ef, true)")
+_SET_BOTH = text("SELECT set_config('hnsw.ef_search', :ef, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+
+
 class PgMemoryStore:
     """`ai.npc.memory.MemoryStore` and `ai.npc.agent.PeopleStore` over the world's database."""
 
@@ -60,9 +64,11 @@ class PgMemoryStore:
             version = await s.scalar(text("SELECT extversion FROM pg_extension WHERE extname = 'vector'"))
             parts = tuple(int(p) for p in (version or "0.0").split(".")[:2] if p.isdigit())
             self.iterative = parts >= (0, 8)
-        await s.execute(text(f"SET LOCAL hnsw.ef_search = {int(self.ef_search)}"))
+        # set_config(..., true) is SET LOCAL; both in one statement: one round trip, not two
         if self.iterative:
-            await s.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+            await s.execute(_SET_BOTH, {"ef": str(int(self.ef_search))})
+        else:
+            await s.execute(_SET_EF, {"ef": str(int(self.ef_search))})
 
     # == memories ==================================================================================
     async def add(self, resident_id: str, drafts: Sequence[MemoryDraft],
