@@ -64,6 +64,12 @@ def _pattern(names: tuple[str, ...]) -> re.Pattern:
 
 
 def _names(names: Iterable[str]) -> tuple[str, ...]:
+    # the same room's names come several times per line (hundreds in a busy room): sorted once
+    return _sorted_names(tuple(names))
+
+
+@lru_cache(maxsize=512)
+def _sorted_names(names: tuple[str, ...]) -> tuple[str, ...]:
     # longest first so "Anna Maria" wins over "Anna"; one-letter names would eat every "a"
     unique = {n.strip() for n in names if n and len(n.strip()) >= 2}
     return tuple(sorted(unique, key=lambda n: (-len(n), n)))

@@ -171,7 +171,7 @@ class TranslationService:
 
     def names_in(self, room: str, *extra: str) -> list[str]:
         """Display names of the room's occupants (people and NPCs): kept as written."""
-        names = [p.get("name") for p in (self.rooms.occupants(room) if self.rooms is not None else [])]
+        names = self.rooms.occupant_names(room) if self.rooms is not None else []
         return [n for n in [*names, *extra] if n]
 
     # == fan-out =============================================================================

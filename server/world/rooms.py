@@ -82,6 +82,11 @@ class RoomService:
     def occupants(self, room_slug: str) -> list[dict[str, Any]]:
         return self.presence.occupants(room_slug)
 
+    def occupant_names(self, room_slug: str) -> list[str]:
+        """Display names of the room's users and NPCs, without copying each record as occupants() does
+        (translation asks for them on every line)."""
+        return [p.get("name") for p in (self.mirror.rooms.get(room_slug) or {}).values()]
+
     def room_of_user(self, user_id: uuid.UUID | str) -> str | None:
         return self.presence.room_of_user(user_id)
 
