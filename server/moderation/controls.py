@@ -21,11 +21,3 @@ class RulesChanged(Control):
     """The rules were saved on the sending node: the others read them again."""
 
     op = "moderation.rules"
-
-
-@dataclass(frozen=True)
-class MuteAdded(Control):
-    """A mute of this user was stored: every node forgets that the user was clear of mutes."""
-
-    op = "moderation.mute_added"
-    user_id: str

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from server.accounts.auth import CURRENT_USER
 from server.moderation.appeals import Appeals
-from server.moderation.controls import Kick, MuteAdded, RulesChanged
+from server.moderation.controls import Kick, RulesChanged
 from server.moderation.policy import Ladder, Policy
 from server.moderation.reviews import Reviews
 from server.moderation.rules_store import RulesStore
@@ -122,10 +122,7 @@ def setup(ctx) -> None:
     service = ctx.moderation = ModerationService(store, inference=ctx.inference,
                                                  model_deadline_s=settings.moderation_model_deadline_s)
     notifier = HubNotifier(ctx)
-    async def announce_mute(user_id: str) -> None:
-        await ctx.realtime.control(MuteAdded(user_id=user_id))
-
-    policy = service.policy = Policy(ctx.db, Ladder.from_settings(settings), notifier, ctx.rooms, announce_mute)
+    policy = service.policy = Policy(ctx.db, Ladder.from_settings(settings), notifier, ctx.rooms)
     reviews = service.reviews = Reviews(ctx.db, policy, notifier, ctx.chat)
     appeals = service.appeals = Appeals(ctx.db, policy, notifier)
     ctx.public_text_checks.append(service.check_public_text)
@@ -148,16 +145,8 @@ def setup(ctx) -> None:
         if message.sender != ctx.node_id:  # this node saved them
             await store.load()
 
-    async def mute_added(message: MuteAdded) -> None:
-        policy.clear.forget(message.user_id)
-
-    async def resynced() -> None:  # control messages sent while our subscription was down are lost
-        policy.clear.forget_all()
-
     ctx.realtime.handle(Kick, notifier.drop_local)
     ctx.realtime.handle(RulesChanged, reload_rules)
-    ctx.realtime.handle(MuteAdded, mute_added)
-    ctx.realtime.on_resync(resynced)
 
     # -- socket: report ------------------------------------------------------------------------
     @hub.on("report", ReportIn, rate=settings.moderation_report_rate)

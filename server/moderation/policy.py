@@ -8,9 +8,7 @@ bans through the world's RoomService, so this module holds no Socket.IO objects.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -101,55 +99,12 @@ def _active_clause(now: datetime):
     return (Sanction.lifted_at.is_(None), or_(Sanction.expires_at.is_(None), Sanction.expires_at > now))
 
 
-class ClearOfMutes:
-    """Who was found with no active mute (per room asked about), so each chat line does not read
-    the sanctions table. Only "not muted" is kept: a lift or an expiry makes it no less true, and
-    a new mute forgets the person on every node (`MuteAdded`, sent before the person is told).
-    A read that overlapped a forget is not kept; entries live `ttl_s` at most, a backstop for a
-    node that missed the message (the fleet's link was down: `forget_all` on its resync)."""
-
-    def __init__(self, ttl_s: float = 10.0, max_people: int = 50_000):
-        self.ttl_s = ttl_s
-        self.max_people = max_people
-        self._clear: dict[str, dict[Any, float]] = {}  # user id -> {room id (None: world): kept until}
-        self.generation = 0  # bumped by every forget
-
-    def known_clear(self, user_id: str, room_id: Any) -> bool:
-        until = self._clear.get(user_id, {}).get(room_id)
-        return until is not None and until > time.monotonic()
-
-    def keep(self, user_id: str, room_id: Any, generation: int) -> None:
-        if generation != self.generation:  # a mute was announced while we read: what we read may predate it
-            return
-        if len(self._clear) >= self.max_people and user_id not in self._clear:
-            self._clear.clear()
-        self._clear.setdefault(user_id, {})[room_id] = time.monotonic() + self.ttl_s
-
-    def forget(self, user_id: str) -> None:
-        self.generation += 1
-        self._clear.pop(user_id, None)
-
-    def forget_all(self) -> None:
-        self.generation += 1
-        self._clear.clear()
-
-
 class Policy:
-    def __init__(self, db: Database, ladder: Ladder, notifier: Notifier, rooms: Any = None,
-                 announce_mute: Callable[[str], Awaitable[None]] | None = None):
+    def __init__(self, db: Database, ladder: Ladder, notifier: Notifier, rooms: Any = None):
         self.db = db
         self.ladder = ladder
         self.notifier = notifier
         self.rooms = rooms  # the world's RoomService: room kicks and bans (None: world-wide acts only)
-        self.clear = ClearOfMutes()
-        # Tells every node (this one included) to forget that a user was clear; None: this node only.
-        self.announce_mute = announce_mute
-
-    async def _muted(self, user_id: uuid.UUID) -> None:
-        """A mute was stored: no node may go on thinking this user is clear of mutes."""
-        self.clear.forget(str(user_id))
-        if self.announce_mute is not None:
-            await self.announce_mute(str(user_id))
 
     # -- what a user may do now ---------------------------------------------------------------
     async def active(self, user_id: uuid.UUID | str, kind: str, room_id: uuid.UUID | None = None) -> Sanction | None:
@@ -177,13 +132,8 @@ class Policy:
                      "reason": r.reason, "until": iso(r.expires_at)} for r in rows]
 
     async def require_not_muted(self, user_id: uuid.UUID | str, room_id: uuid.UUID | None) -> None:
-        key = str(user_id)
-        if self.clear.known_clear(key, room_id):
-            return
-        generation = self.clear.generation
         mute = await self.active(user_id, "mute", room_id)
         if mute is None:
-            self.clear.keep(key, room_id, generation)
             return
         if mute.expires_at is None:
             left = "until a moderator lifts it"
@@ -212,7 +162,6 @@ class Policy:
         async with self.db.session() as s:
             mute = await self._strike_in(s, uid, source, reason, message_id, review_id)
         if mute is not None:
-            await self._muted(uid)
             log.info("automatic mute of %s for %s", uid, mute.expires_at - mute.created_at)
             await self.notifier.notice(str(uid), {"action": "mute", "reason": mute.reason,
                                                   "until": iso(mute.expires_at), "automatic": True})
@@ -296,8 +245,6 @@ class Policy:
                          reason=reason, details={"sanction_id": str(sanction.id), "scope": sanction.scope,
                                                  "room": details.get("room"), "until": iso(expires),
                                                  "username": target.username})
-        if action == "mute":
-            await self._muted(uid)  # before the person is told: once told, no node lets a line through
         notice = {"action": action, "reason": reason}
         if expires is not None:
             notice["until"] = iso(expires)

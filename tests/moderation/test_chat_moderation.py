@@ -258,15 +258,3 @@ async def test_world_rules_and_room_overrides_apply_at_once(world):
         await rest(world, "PUT", "/api/admin/moderation/rules", admin["token"], json={"rules": original})
         await rest(world, "PUT", "/api/admin/moderation/rules", admin["token"], json={"room": room.slug, "rules": {}})
     assert (await call(ca, "chat:send", {"text": "zorblax!"}))["action"] == "allow"
-
-
-def test_a_clear_reading_that_overlapped_a_new_mute_is_not_kept():
-    from server.moderation.policy import ClearOfMutes
-
-    clear = ClearOfMutes()
-    started = clear.generation  # a chat line starts reading the sanctions
-    clear.forget("u1")  # meanwhile a mute of u1 is announced
-    clear.keep("u1", None, started)  # the reading (maybe from before the mute) comes back clear
-    assert not clear.known_clear("u1", None)
-    clear.keep("u1", None, clear.generation)
-    assert clear.known_clear("u1", None) and not clear.known_clear("u1", "some room")
