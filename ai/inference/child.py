@@ -141,6 +141,7 @@ class SupervisedInference:
         if self._supervisor is not None:
             self._supervisor.cancel()
             await asyncio.gather(self._supervisor, return_exceptions=True)
+        await self.client.stop_probing()  # a probe during the child's exit would report it unreachable
         proc = self.proc
         if proc is not None and proc.returncode is None:
             if proc.stdin is not None:

@@ -169,12 +169,16 @@ class InferenceClient:
         await self.refresh()
         self._refresher = asyncio.create_task(self._refresh_loop(), name="inference-client-refresh")
 
-    async def stop(self, *, drain_timeout: float = 0.0) -> None:
-        self._stopped = True
+    async def stop_probing(self) -> None:
+        """No more health probes (the services are about to be stopped on purpose); calls still go out."""
         if self._refresher is not None:
             self._refresher.cancel()
             await asyncio.gather(self._refresher, return_exceptions=True)
             self._refresher = None
+
+    async def stop(self, *, drain_timeout: float = 0.0) -> None:
+        self._stopped = True
+        await self.stop_probing()
         for ep in self.endpoints:
             await ep.close()
 

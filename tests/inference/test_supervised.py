@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -119,3 +120,13 @@ async def test_the_child_is_restarted_after_a_crash_and_callers_fall_back_meanwh
     assert pid is not None and not os.path.exists(f"/proc/{pid}")
     with pytest.raises(ModelUnavailable):
         await inf.embed("embed", ["hello"])
+
+
+async def test_stopping_the_node_stops_probing_before_the_child_goes(caplog):
+    """A node that stops its own child says nothing about it being unreachable (it was not: it was stopped)."""
+    inf = SupervisedInference(default_specs(), refresh_s=0.02, threads=1, nice=3)
+    await inf.start()
+    assert inf.available("embed")
+    with caplog.at_level(logging.WARNING, logger="ai.inference"):
+        await inf.stop(drain_timeout=0.5)
+    assert not [r for r in caplog.records if "unreachable" in r.getMessage()], caplog.text
