@@ -177,16 +177,37 @@ class Hub:
             child.inc()
 
         def deco(fn: Handler) -> Handler:
-            async def dispatch(sid: str, data: Any = None) -> dict[str, Any] | None:
-                seq = None
+            def split(data: Any) -> tuple[Any, Any]:
+                """A folded ack's number `s` taken out of the payload: (payload, seq or None)."""
                 if fold and type(data) is dict and "s" in data:
                     data = dict(data)
-                    seq = data.pop("s")
-                reply = await run(sid, data, seq)
-                if seq is not None and (conn := self.connections.get(sid)) is not None and conn.wire == 2:
+                    return data, data.pop("s")
+                return data, None
+
+            def fold_ack(conn: Connection, sid: str, seq: Any, reply: dict[str, Any]) -> None:
+                if seq is not None and conn.wire == 2:
                     conn.acks.append([seq, reply])
                     self.folded.add(sid)
+
+            async def dispatch(sid: str, data: Any = None) -> dict[str, Any] | None:
+                data, seq = split(data)
+                reply = await run(sid, data, seq)
+                if seq is not None and (conn := self.connections.get(sid)) is not None:
+                    fold_ack(conn, sid, seq, reply)
                 return reply
+
+            def admit(conn: Connection, data: Any, seq: Any) -> Any:
+                """The checks before the handler, shared by both paths: the payload, or ProtocolError."""
+                if seq is not None and (type(seq) is not int or not 0 <= seq < 2**31 or conn.wire != 2):
+                    raise ProtocolError("invalid_payload", "s is a folded ack's number (0 to 2^31-1), for wire 2 only")
+                if limit is not None and not self._limiter.hit(limit, event, conn.uid):
+                    raise ProtocolError("rate_limited", f"too many {event} requests, slow down")
+                if textual and data is not None:
+                    check_json(data)
+                try:
+                    return schema.model_validate({} if data is None else data)
+                except ValidationError as e:
+                    raise ProtocolError("invalid_payload", validation_message(e)) from None
 
             async def run(sid: str, data: Any, seq: Any) -> dict[str, Any]:
                 started = time.perf_counter()
@@ -196,20 +217,7 @@ class Hub:
                     if conn is None:
                         result = "unauthorized"
                         return error("unauthorized", "not authenticated")
-                    if seq is not None and (type(seq) is not int or not 0 <= seq < 2**31 or conn.wire != 2):
-                        result = "invalid_payload"
-                        return error("invalid_payload", "s is a folded ack's number (0 to 2^31-1), for wire 2 only")
-                    if limit is not None and not self._limiter.hit(limit, event, conn.uid):
-                        result = "rate_limited"
-                        return error("rate_limited", f"too many {event} requests, slow down")
-                    if textual and data is not None:
-                        check_json(data)
-                    try:
-                        payload = schema.model_validate({} if data is None else data)
-                    except ValidationError as e:
-                        result = "invalid_payload"
-                        return error("invalid_payload", validation_message(e))
-                    reply = await fn(conn, payload)
+                    reply = await fn(conn, admit(conn, data, seq))
                     return ok(**(reply or {}))
                 except ProtocolError as e:
                     result = e.code
@@ -229,29 +237,11 @@ class Hub:
                     conn = self.connections.get(sid)
                     if conn is None or not ready(conn):
                         return False
-                    seq = None
-                    if fold and type(data) is dict and "s" in data:
-                        data = dict(data)
-                        seq = data.pop("s")
+                    data, seq = split(data)
                     started = time.perf_counter()
                     result = "ok"
                     try:
-                        if seq is not None and (type(seq) is not int or not 0 <= seq < 2**31 or conn.wire != 2):
-                            result = "invalid_payload"
-                            reply = error("invalid_payload", "s is a folded ack's number (0 to 2^31-1), for wire 2 only")
-                        elif limit is not None and not self._limiter.hit(limit, event, conn.uid):
-                            result = "rate_limited"
-                            reply = error("rate_limited", f"too many {event} requests, slow down")
-                        else:
-                            if textual and data is not None:
-                                check_json(data)
-                            try:
-                                payload = schema.model_validate({} if data is None else data)
-                            except ValidationError as e:
-                                result = "invalid_payload"
-                                reply = error("invalid_payload", validation_message(e))
-                            else:
-                                reply = ok(**(fn_now(conn, payload) or {}))
+                        reply = ok(**(fn_now(conn, admit(conn, data, seq)) or {}))
                     except ProtocolError as e:
                         result = e.code
                         reply = {"ok": False, "error": e.to_dict()}
@@ -262,9 +252,7 @@ class Hub:
                     finally:
                         count(result)
                         seconds.observe(time.perf_counter() - started)
-                    if seq is not None and conn.wire == 2:
-                        conn.acks.append([seq, reply])
-                        self.folded.add(sid)
+                    fold_ack(conn, sid, seq, reply)
                     return True
 
                 self.now[event] = dispatch_now
