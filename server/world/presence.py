@@ -202,16 +202,9 @@ class Presence:
     def move_now(self, conn: Connection, x: float, y: float, t: float | None = None) -> tuple[float, float]:
         """`move` in the caller's stack, for a connection `move_ready` said yes to (same rules, same errors)."""
         info = self.catalogue.infos[conn.require_room()]
-        x, y = info.clamp(x, y)
-        if info.blocked(x, y):
-            raise ProtocolError("invalid_payload", f"the tile at ({int(x)}, {int(y)}) is blocked")
-        if info.tiles and not walkways_of(info).reachable(self.mirror.position(info.slug, conn.uid), (x, y)):
-            raise ProtocolError("invalid_payload", f"there is no way to ({int(x)}, {int(y)}) from here")
-        op = {"op": "move", "id": conn.uid, "x": x, "y": y}
-        if t is not None:
-            op["t"] = t
+        op = self._move_op(info, conn.uid, x, y, t, self.mirror.position(info.slug, conn.uid))
         self.fleet.push_now(info.slug, op)
-        return x, y
+        return op["x"], op["y"]
 
     async def profile_changed(self, conn: Connection, profile: dict[str, Any]) -> None:
         """Tell the room (presence:join again) and this node's other tabs of the person."""
@@ -279,22 +272,29 @@ class Presence:
         return x, y
 
     async def _target(self, info: RoomInfo, body_id: str, x: float, y: float, t: float | None) -> tuple[float, float]:
-        x, y = info.clamp(x, y)
-        if info.blocked(x, y):
-            raise ProtocolError("invalid_payload", f"the tile at ({int(x)}, {int(y)}) is blocked")
         here = self.mirror.position(info.slug, body_id)
         if here is None and info.tiles:  # joined within the last tick: where the join put them
             rec = await self.fleet.record(info.slug, body_id)
             here = (rec["x"], rec["y"]) if rec and "x" in rec else None
+        op = self._move_op(info, body_id, x, y, t, here)
+        if self.settings.tick_batching or not await self.ownership.move_now(info.slug, op):  # else the owner took it
+            await self.fleet.push(info.slug, op)
+        return op["x"], op["y"]
+
+    @staticmethod
+    def _move_op(info: RoomInfo, body_id: str, x: float, y: float, t: float | None,
+                 here: tuple[float, float] | None) -> dict[str, Any]:
+        """The room's rules for a target (clamped, not blocked, reachable from `here`), shared by `move`
+        and `move_now`: the op to push, or ProtocolError."""
+        x, y = info.clamp(x, y)
+        if info.blocked(x, y):
+            raise ProtocolError("invalid_payload", f"the tile at ({int(x)}, {int(y)}) is blocked")
         if here is not None and info.tiles and not walkways_of(info).reachable(here, (x, y)):
             raise ProtocolError("invalid_payload", f"there is no way to ({int(x)}, {int(y)}) from here")
         op = {"op": "move", "id": body_id, "x": x, "y": y}
         if t is not None:
             op["t"] = t
-        if not self.settings.tick_batching and await self.ownership.move_now(info.slug, op):
-            return x, y
-        await self.fleet.push(info.slug, op)
-        return x, y
+        return op
 
     def _snapshot(self, info: RoomInfo, conn: Connection, you: tuple[float, float], history: list) -> dict[str, Any]:
         occ = self.mirror.rooms.get(info.slug) or {}
