@@ -376,9 +376,13 @@ class Load:
             await b.connect()
         self._tasks = [asyncio.create_task(b.run(self._stop)) for b in self.bots]
 
-    async def stop(self) -> None:
+    async def halt(self) -> None:
+        """The bots stop sending (each settles its last transfer) but stay connected."""
         self._stop.set()
         await asyncio.gather(*self._tasks)
+
+    async def stop(self) -> None:
+        await self.halt()
         for b in self.bots:
             await b.close()
 
