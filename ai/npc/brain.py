@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from .actions import NUMBER_WORDS, Reply
-from .interface import Item, Offer, Person, RoomFact
+from .interface import Item, Offer, Person, RoomFact, Stall
 from .lexicon import speaks
 from .memory import Embedder, Memory, MemoryDraft, heuristic_importance
 from .persona import Persona
@@ -69,6 +69,8 @@ class ReplyContext:
     lang: str | None = None  # the language of the speaker's line (None: the resident's own)
     translated: bool = False  # `text` is already a model's translation into the resident's language
     topic_item: str | None = None  # the sku this conversation is about (the open thread)
+    stalls: list[Stall] = field(default_factory=list)  # the other residents' shops (for one who keeps none)
+    topic_seller: str | None = None  # the seller this conversation pointed to ("what do they have?")
 
     @property
     def reply_lang(self) -> str:
@@ -129,6 +131,10 @@ RULES: list[tuple[str, re.Pattern]] = [
                             r"what did i (buy|get|ask)|last time)\b", re.I)),
     ("introduce", re.compile(r"\b(my name is|i am called|i'm called|call me|i'?m an? |i am an? |i work as|i'?m from|i am from|"
                             r"i (really )?(like|love|enjoy) )\b", re.I)),
+    ("recommend", re.compile(r"\b(recommend|recommendation|suggest|suggestion|what should i (get|buy|try|have|order)|"
+                             r"what'?s good|what is good|what'?s best|what is best|(the )?best (thing|item|one|buy)|"
+                             r"your favou?rite|what else (do|does|can|would) (you|they|he|she) (have|sell|recommend|suggest))\b",
+                             re.I)),
     ("buy", re.compile(r"\b(buy|purchase|i'?ll take|i will take|i'?d like|i would like|can i (get|have)|give me|"
                        r"sell me|i want|i need|get me|one more|another)\b", re.I)),
     ("shop", re.compile(r"\b(sell|sells|selling|for sale|wares|shop|stock|price|prices|cost|costs|how much|what do you have|"
@@ -146,6 +152,8 @@ EXAMPLES: dict[str, list[str]] = {
     "buy": ["I would like to buy one", "I'll take it", "can I buy two of those?", "sell me one please"],
     "directions": ["where is the market?", "how do I get to the library?", "where should I go?",
                    "what places are there in town?", "which rooms can I visit?"],
+    "recommend": ["what do you recommend?", "what would you suggest I get?", "what's good here?",
+                  "which one should I buy?"],
     "about": ["who are you?", "what do you do here?", "tell me about yourself"],
     "remember": ["do you remember me?", "have we met before?", "what did I buy last time?"],
     "thanks": ["thank you so much", "thanks a lot"],

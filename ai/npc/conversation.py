@@ -150,6 +150,8 @@ class Conversing:
         ph.setdefault("c_people", deque(maxlen=500)).append(t1 - t0)
         rooms = await self._rooms()
         items = await self.world.shop(self.id)
+        # one who sells nothing points to those who do: their live stock, never a guess
+        stalls = await self.world.stalls(self.id) if items is None else []
         sur = await self.world.look_around(self.id)
         t2 = time.monotonic()
         ph.setdefault("c_world", deque(maxlen=500)).append(t2 - t1)
@@ -184,7 +186,8 @@ class Conversing:
             residents=[r for r in self.others() if r[0] != self.persona.name], clock=self.clock.label(),
             part_of_day=self.clock.part_of_day(), offer=offer, first_turn=bool(conv and conv.turns == 1),
             embed=embed, query_vector=qv, deadline=remaining, lang=conv.lang if conv else None,
-            translated=bool(conv and conv.translated), topic_item=conv.item if conv else None)
+            translated=bool(conv and conv.translated), topic_item=conv.item if conv else None,
+            stalls=stalls, topic_seller=conv.seller if conv else None)
 
     def _needs_meaning(self, text: str) -> bool:
         """Does answering this need the line's embedding? The LLM brain always retrieves by
@@ -242,6 +245,8 @@ class Conversing:
                 after.append(a)
         if reply.meta.get("sku"):
             conv.item = str(reply.meta["sku"])
+        if reply.meta.get("seller"):
+            conv.seller = str(reply.meta["seller"])
         text = await self._in_their_language(conv, text, reply.meta.get("lang") or self.persona.language)
         # what it learnt is written before it speaks: a reply is never heard and then forgotten
         topic = reply.meta.get("topic")

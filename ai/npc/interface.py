@@ -52,6 +52,16 @@ class Item:
 
 
 @dataclass
+class Stall:
+    """Another resident's shop, as the town knows it: who keeps it, where they are, what it has."""
+
+    seller: str
+    role: str
+    room: str
+    items: list[Item]
+
+
+@dataclass
 class Offer:
     id: str
     npc_id: str
@@ -105,6 +115,9 @@ class World(Protocol):
 
     async def shop(self, npc_id: str) -> list[Item] | None:
         """This resident's wares with live prices and stock; None when it keeps no shop."""
+
+    async def stalls(self, npc_id: str) -> list[Stall]:
+        """The other residents' shops with live prices and stock (what a resident may recommend)."""
 
     async def offer(self, npc_id: str, user_id: str, sku: str, qty: int) -> Offer:
         """Put an offer to a person (they confirm before money moves); raises ActionRefused."""

@@ -33,6 +33,9 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bcomo (llego|voy|se llega) (a|al)\b", "how do i get to the"), (r"\bllevame (a|al)\b", "take me to the"),
         (r"\bque (vendes|vende|tienes|tiene|ofreces)\b", "what do you sell"),
         (r"\bcuanto (cuesta|cuestan|vale|valen|es|son)\b", "how much is"), (r"\bcuanto por\b", "how much for"),
+        (r"\bque me (recomiendas|recomienda|recomendarias|sugieres|aconsejas)\b", "what do you recommend"),
+        (r"\b(recomiendas|recomienda|recomiendan|recomendarias|sugieres|aconsejas)\b", "recommend"),
+        (r"\bde lo que (tienen|tiene)\b", "from what they have"),
         (r"\bprecio\b", "price"), (r"\by (el|la|los|las)\b", "what about the"),
         (r"\b(quiero|quisiera|me gustaria) comprar\b", "i want to buy"), (r"\b(quiero|quisiera)\b", "i want"),
         (r"\b(me lo llevo|me la llevo|lo compro|la compro)\b", "i'll take it"), (r"\bcomprar\b", "buy"),
@@ -47,6 +50,8 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bbring mich (zum|zur)\b", "take me to the"),
         (r"\bwas (verkaufst du|verkaufen sie|hast du|haben sie)\b", "what do you sell"),
         (r"\bwas kostet\b", "how much is"), (r"\bwie viel kostet\b", "how much is"), (r"\bwie viel fur\b", "how much for"),
+        (r"\bwas (empfiehlst du|empfehlen sie|wurdest du empfehlen|wurden sie empfehlen)\b", "what do you recommend"),
+        (r"\b(empfiehlst|empfehlen|empfehlenswert)\b", "recommend"),
         (r"\bwieviel kostet\b", "how much is"), (r"\bpreis\b", "price"), (r"\bund (der|die|das)\b", "what about the"),
         (r"\b(ich mochte|ich will|ich hatte gern) (einen|eine|ein)?\s*", "i want to buy a "),
         (r"\b(ich nehme (es|ihn|sie)|nehme ich)\b", "i'll take it"), (r"\bkaufen\b", "buy"),
@@ -62,6 +67,10 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bqu'?est-ce que (vous vendez|tu vends)\b", "what do you sell"),
         (r"\bque (vendez-vous|vends-tu|vendez vous)\b", "what do you sell"),
         (r"\b(vous vendez|tu vends) quoi\b", "what do you sell"),
+        (r"\bque (me )?(recommandes-tu|recommandez-vous|conseilles-tu|conseillez-vous)\b", "what do you recommend"),
+        (r"\bqu'?est-ce que (tu (me )?(recommandes|conseilles)|vous (me )?(recommandez|conseillez))\b",
+         "what do you recommend"),
+        (r"\b(recommandes|recommandez|recommander|conseilles|conseillez)\b", "recommend"),
         (r"\bcombien (coute|coutent|pour)\b", "how much is"), (r"\bcombien\b", "how much"), (r"\bprix\b", "price"),
         (r"\bet (le|la|les)\b", "what about the"),
         (r"\bje (voudrais|veux) (acheter)?\b", "i want to buy"), (r"\bje (le|la) prends\b", "i'll take it"),
@@ -76,6 +85,8 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bcomo (chego|vou) (a|ao|na|no)\b", "how do i get to the"), (r"\bleve-?me (a|ao|para)\b", "take me to the"),
         (r"\bo que (voce vende|vende|vendes|tem)\b", "what do you sell"),
         (r"\bquanto (custa|custam|e|sao)\b", "how much is"), (r"\bquanto por\b", "how much for"),
+        (r"\bo que (voce )?(me )?(recomenda|recomendas|sugere|indica)\b", "what do you recommend"),
+        (r"\b(recomenda|recomendas|recomendaria|sugere|sugeres)\b", "recommend"),
         (r"\bpreco\b", "price"), (r"\be (o|a|os|as)\b(?= \w)", "what about the"),
         (r"\b(quero|queria|gostaria de) comprar\b", "i want to buy"), (r"\b(quero|queria)\b", "i want"),
         (r"\b(eu levo|vou levar|levo)\b", "i'll take it"), (r"\bcomprar\b", "buy"),
@@ -119,10 +130,13 @@ def gloss(text: str, lang: str | None) -> str:
         return text
     t = fold(text).replace("¿", " ").replace("¡", " ")
     for rx, en in _COMPILED[lang]:
-        t = rx.sub(en, t)
+        t = rx.sub(f"\x02{en}\x03", t)  # marked: the glossary must not re-read English ("do" is pt for "of the")
     words = GLOSSARY.get(lang, {})
-    t = re.sub(r"[^\W\d_]+", lambda m: words.get(m.group(0), m.group(0)), t)
-    return " ".join(t.split())
+    parts = re.split(r"(\x02[^\x03]*\x03)", t)
+    t = "".join(p if p.startswith("\x02") else re.sub(r"[^\W\d_]+", lambda m: words.get(m.group(0), m.group(0)), p)
+                for p in parts)
+    t = " ".join(t.replace("\x02", " ").replace("\x03", " ").split())
+    return re.sub(r" ([?!.,;:])", r"\1", t)
 
 
 def understood(text: str, lang: str | None) -> bool:
@@ -290,6 +304,57 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "english_only": {
         "en": "", "es": "(Esto solo lo sé decir en inglés.)", "de": "(Das kann ich nur auf Englisch sagen.)",
         "fr": "(Je ne sais le dire qu'en anglais.)", "pt": "(Isso eu só sei dizer em inglês.)",
+    },
+    "recommend_own": {
+        "en": "I'd go for the {item}, {name}: {price} coins, and I have {stock}. Want one? Say yes and it's yours.",
+        "es": "Yo te recomiendo {item}, {name}: {price} monedas, y tengo {stock}. ¿Quieres uno? Di que sí y es tuyo.",
+        "de": "Ich empfehle dir {item}, {name}: {price} Münzen, ich habe {stock}. Willst du eins? Sag ja, und es gehört dir.",
+        "fr": "Je te conseille {item}, {name} : {price} pièces, j'en ai {stock}. Tu en veux un ? Dis oui et il est à toi.",
+        "pt": "Eu recomendo {item}, {name}: {price} moedas, e tenho {stock}. Quer um? Diga sim e é seu.",
+    },
+    "recommend_stall": {
+        "en": "At {seller}'s stall in {where} I'd try the {item}, {name}: {price} coins.",
+        "es": "En el puesto de {seller}, en {where}, yo probaría {item}, {name}: {price} monedas.",
+        "de": "An {seller}s Stand in {where} würde ich {item} nehmen, {name}: {price} Münzen.",
+        "fr": "Au stand de {seller}, à {where}, je prendrais {item}, {name} : {price} pièces.",
+        "pt": "Na banca de {seller}, em {where}, eu provaria {item}, {name}: {price} moedas.",
+    },
+    "also_has": {
+        "en": "{seller} also has {list}.", "es": "{seller} también tiene {list}.", "de": "{seller} hat auch {list}.",
+        "fr": "{seller} a aussi {list}.", "pt": "{seller} também tem {list}.",
+    },
+    "sell_nothing": {
+        "en": "I don't sell anything myself, {name}.", "es": "Yo no vendo nada, {name}.",
+        "de": "Ich verkaufe selbst nichts, {name}.", "fr": "Je ne vends rien moi-même, {name}.",
+        "pt": "Eu não vendo nada, {name}.",
+    },
+    "stall_at": {
+        "en": "{seller} keeps a stall in {where}: {list}.", "es": "{seller} tiene un puesto en {where}: {list}.",
+        "de": "{seller} hat einen Stand in {where}: {list}.", "fr": "{seller} tient un étal à {where} : {list}.",
+        "pt": "{seller} tem uma banca em {where}: {list}.",
+    },
+    "stall_price": {
+        "en": "{seller} sells the {item} for {price} coins in {where}, {name}; I don't sell anything myself.",
+        "es": "{seller} vende {item} por {price} monedas en {where}, {name}; yo no vendo nada.",
+        "de": "{seller} verkauft {item} für {price} Münzen in {where}, {name}; ich selbst verkaufe nichts.",
+        "fr": "{seller} vend {item} pour {price} pièces à {where}, {name} ; moi, je ne vends rien.",
+        "pt": "{seller} vende {item} por {price} moedas em {where}, {name}; eu não vendo nada.",
+    },
+    "stall_sold_out": {
+        "en": "{seller} is out of {item} right now, {name}.", "es": "A {seller} no le quedan {item}, {name}.",
+        "de": "{seller} hat gerade kein {item} mehr, {name}.", "fr": "{seller} n'a plus de {item} pour l'instant, {name}.",
+        "pt": "{seller} está sem {item} agora, {name}.",
+    },
+    "nobody_sells": {
+        "en": "Nobody in town sells {what} that I know of, {name}.",
+        "es": "Que yo sepa, nadie en el pueblo vende eso, {name}.",
+        "de": "Soweit ich weiß, verkauft das hier niemand, {name}.",
+        "fr": "À ma connaissance, personne ne vend ça en ville, {name}.",
+        "pt": "Que eu saiba, ninguém na cidade vende isso, {name}.",
+    },
+    "as_i_said": {
+        "en": "As I said: {text}", "es": "Como te decía: {text}", "de": "Wie gesagt: {text}",
+        "fr": "Comme je disais : {text}", "pt": "Como eu disse: {text}",
     },
     "only_have": {
         "en": "I only have {stock} {item} left, {name}. Want those?",

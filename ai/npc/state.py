@@ -85,6 +85,7 @@ class Conversation:
     translated: bool = False
     reply_lang: str | None = None
     item: str | None = None
+    seller: str | None = None  # the resident whose stall this conversation pointed to
     offer: Offer | None = None
     lapsed: Offer | None = None
 

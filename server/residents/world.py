@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text, update
 
-from ai.npc.interface import ActionRefused, Item, Offer, Person, RoomFact, Sale, Surroundings
+from ai.npc.interface import ActionRefused, Item, Offer, Person, RoomFact, Sale, Stall, Surroundings
 from server.chat.pipeline import ChatDraft
 from server.economy.updates import wallet_update
 from server.protocol import ProtocolError
@@ -149,6 +149,16 @@ class ServerWorld:
         except ProtocolError:
             return None
         return [Item(i["sku"], i["name"], int(i["price"]), int(i["stock"])) for i in items]
+
+    async def stalls(self, npc_id: str) -> list[Stall]:
+        out = []
+        for rid, rec in list(self.service.records.items()):
+            if rid == npc_id or rec.shop_key is None:
+                continue
+            items = await self.shop(rid)
+            if items is not None:
+                out.append(Stall(rec.name, rec.role or "resident", self.service.room_of(rid) or rec.home, items))
+        return out
 
     async def offer(self, npc_id: str, user_id: str, sku: str, qty: int) -> Offer:
         key = self.service.shop_of(npc_id)

@@ -124,3 +124,25 @@ async def test_two_residents_in_one_room_talk_within_their_budget(db_url, tmp_pa
     finally:
         await world.close_clients()
         await world.runner.cleanup()
+
+
+async def test_mira_sells_nothing_but_knows_tobins_live_stock_and_recommends_from_it(world):
+    """Asked where to buy bread, Mira says nobody sells it and what Tobin's stall has, as the
+    ledger's stock stands now; "what do you recommend from what they have?" is about his stall."""
+    from sqlalchemy import text
+
+    mira = resident_id(world, "mira")
+    acct, client, inbox, _ = await person(world, "plaza")
+    await _greeted(inbox, mira, acct)
+    async with world.ctx.db.session() as s:
+        await s.execute(text("UPDATE shop_items SET stock = 0 WHERE sku = 'tea'"))
+    try:
+        line = await ask(client, inbox, mira, "Mira, where can I buy bread?")
+        assert "Nobody" in line["text"] and "Tobin" in line["text"], line["text"]
+        assert "Brass lantern for 120 coins" in line["text"] and "mint tea" not in line["text"], line["text"]
+        rec = await ask(client, inbox, mira, "what do you recommend from what they have?")
+        assert "Tobin" in rec["text"] and "I'd try the" in rec["text"] and "mint tea" not in rec["text"], rec["text"]
+        assert (await call(client, "wallet:balance"))["ok"]
+    finally:
+        async with world.ctx.db.session() as s:
+            await s.execute(text("UPDATE shop_items SET stock = 500 WHERE sku = 'tea'"))

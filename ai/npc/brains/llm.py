@@ -78,6 +78,9 @@ class LLMBrain(Brain):
                 out.append("Your stall is empty.")
         else:
             out.append("You keep no shop and sell nothing.")
+        for st in ctx.stalls[:4]:  # what one who sells nothing may point people to, live
+            wares = ", ".join(f"{i.name} {i.price} coins" + ("" if i.stock > 0 else " (sold out)") for i in st.items[:8])
+            out.append(f"{st.seller}'s stall in {st.room} (you cannot sell these; send people there): {wares or 'empty'}.")
         others = [f"{n} the {r} ({room})" for n, r, room in ctx.residents[:6]]
         if others:
             out.append(f"Other residents: {', '.join(others)}.")

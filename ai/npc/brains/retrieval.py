@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from ai.inference import InferenceError, Priority
 
@@ -34,7 +34,7 @@ from ..brain import (
     second_person,
     short_desc,
 )
-from ..interface import Item, RoomFact
+from ..interface import Item, RoomFact, Stall
 from ..lexicon import AND, DIRECTIONS, gloss, say, understood
 from ..memory import Embedder, lexical_similarity, terms
 from ..persona import Persona
@@ -141,6 +141,9 @@ class RetrievalBrain(Brain):
             reply.meta.update(meta, intent=intent)
             if topic:
                 reply.meta["topic"] = topic
+            if reply.text.strip() and reply.text.strip() == _last_own(ctx):
+                # asked again, answered again, but never word for word like a recording
+                reply.text = say("as_i_said", lang, text=reply.text.strip())
             return reply
 
         if lang != ctx.persona.language and not understood(raw, ctx.lang) and room is None and sku is None:
@@ -156,6 +159,12 @@ class RetrievalBrain(Brain):
             if other or more:
                 target = sku if other else current
                 return out(self._offer(ctx, target, qty or 1, lang), "offer", stock[target]["name"])
+        if "recommend" in intents:
+            if stock is not None:
+                return out(self._recommend_own(ctx, lang), "recommend", "wares")
+            stall = self._stall_asked(ctx, text)
+            if stall is not None:
+                return out(self._recommend_stall(ctx, stall, lang), "recommend", stall.seller)
         if ctx.offer is not None and "buy" not in intents and ("shop" in intents or sku == ctx.offer.sku):
             o = ctx.offer
             return out(Reply(say("restate", lang, item=item_phrase(Item(o.sku, o.name, o.price, 0), o.qty),
@@ -179,10 +188,10 @@ class RetrievalBrain(Brain):
         if stock is not None and ("buy" in intents or (sku and "shop" in intents and _wants(text))):
             return out(self._sell(ctx, text, sku, lang), "buy", stock[sku]["name"] if sku else None)
         if "buy" in intents and stock is None and ("shop" in intents or self._mentions_goods(ctx, text)):
-            return out(self._no_shop(ctx, lang), "shop")
+            return out(self._no_shop(ctx, lang, text), "shop")
         if "shop" in intents or ("buy" in intents and stock is not None):
             if stock is None:
-                return out(self._no_shop(ctx, lang), "shop")
+                return out(self._no_shop(ctx, lang, text), "shop")
             return out(self._price_or_list(ctx, sku, lang), "shop", stock[sku]["name"] if sku else "wares")
         if stock is not None and sku is not None and ctx.topic_item is None and len(terms(text)) <= 2:
             return out(self._price_or_list(ctx, sku, lang), "shop", stock[sku]["name"])  # a bare item name
@@ -304,7 +313,78 @@ class RetrievalBrain(Brain):
         listing = join_words([say("item_price", lang, item=i.name, price=i.price) for i in items], AND.get(lang, "and"))
         return Reply(say("list", lang, items=listing, name=ctx.speaker.name))
 
-    def _no_shop(self, ctx: ReplyContext, lang: str = "en") -> Reply:
+    # -- another's stall: one who sells nothing knows who does, and what they have ----------------
+    def _stall_asked(self, ctx: ReplyContext, text: str) -> Stall | None:
+        """The stall a line is about: a seller it names, one selling an item it names, the one this
+        conversation pointed to, or, when it speaks of buying at all, the only one in town."""
+        stalls = [s for s in ctx.stalls if s.items]
+        if not stalls:
+            return None
+        low = text.lower()
+        for s in stalls:
+            if re.search(rf"\b{re.escape(s.seller.lower())}\b", low):
+                return s
+        wanted = _wanted_word(text)
+        for s in stalls:
+            if wanted and match_sku(wanted, _stock_of(s.items)):
+                return s
+        for s in stalls:
+            if s.seller == ctx.topic_seller:
+                return s
+        if SHOPPING.search(text):
+            return stalls[0]
+        return None
+
+    def _stall_reply(self, ctx: ReplyContext, stall: Stall, lang: str, sku: str | None = None, prefix: str = "") -> Reply:
+        """What the seller has, or the price of the item asked about, with the way there."""
+        name = ctx.speaker.name
+        where = ctx.room_names.get(stall.room, stall.room)
+        if sku is not None:
+            it = next(i for i in stall.items if i.sku == sku)
+            line = (say("stall_price", lang, seller=stall.seller, item=it.name, price=it.price, where=where, name=name)
+                    if it.stock > 0 else say("stall_sold_out", lang, seller=stall.seller, item=it.name, name=name))
+        else:
+            line = f"{prefix} {say('stall_at', lang, seller=stall.seller, where=where, list=_listing(stall.items, lang))}"
+        return Reply(line.strip(), self._way_to(ctx, stall), meta={"seller": stall.seller})
+
+    def _way_to(self, ctx: ReplyContext, stall: Stall) -> list[Action]:
+        here = ctx.here.slug if ctx.here is not None else None
+        return [Action("give_directions", {"room": stall.room})] if stall.room in ctx.room_names and stall.room != here else []
+
+    def _recommend_stall(self, ctx: ReplyContext, stall: Stall, lang: str) -> Reply:
+        item = _pick(stall.items, ctx)
+        if item is None:
+            return self._stall_reply(ctx, stall, lang)
+        where = ctx.room_names.get(stall.room, stall.room)
+        line = say("recommend_stall", lang, seller=stall.seller, where=where, item=item.name, price=item.price,
+                   name=ctx.speaker.name)
+        rest = [i for i in stall.items if i.sku != item.sku and i.stock > 0]
+        if rest:
+            line += " " + say("also_has", lang, seller=stall.seller, list=_listing(rest, lang))
+        return Reply(line, self._way_to(ctx, stall), meta={"seller": stall.seller, "recommended": item.sku})
+
+    def _recommend_own(self, ctx: ReplyContext, lang: str) -> Reply:
+        """Its pick from its own stall, as an offer: a yes next buys it (the money waits for that yes)."""
+        item = _pick(ctx.items or [], ctx, exclude={ctx.offer.sku} if ctx.offer is not None else set())
+        if item is None:
+            return Reply(say("sold_out", lang))
+        return Reply(say("recommend_own", lang, item=item.name, price=item.price, stock=item.stock, name=ctx.speaker.name),
+                     [Action("sell", {"sku": item.sku, "qty": 1})], meta={"sku": item.sku})
+
+    def _no_shop(self, ctx: ReplyContext, lang: str, text: str) -> Reply:
+        name = ctx.speaker.name
+        stall = self._stall_asked(ctx, text) or next((s for s in ctx.stalls if s.items), None)
+        if stall is not None:
+            wanted = _wanted_word(text)
+            sold = wanted is not None and any(match_sku(wanted, _stock_of(s.items)) for s in ctx.stalls)
+            if wanted is not None and not sold:
+                # nobody sells it: say so, then what there is (never an invented stall)
+                return self._stall_reply(ctx, stall, lang, prefix=say("nobody_sells", lang, what=wanted, name=name))
+            if wanted is not None:
+                stall = next(s for s in ctx.stalls if match_sku(wanted, _stock_of(s.items)))
+                return self._stall_reply(ctx, stall, lang, sku=match_sku(wanted, _stock_of(stall.items)))
+            named = re.search(rf"\b{re.escape(stall.seller)}\b", text, re.I)  # asked about them: no need to say "not me"
+            return self._stall_reply(ctx, stall, lang, prefix="" if named else say("sell_nothing", lang, name=name))
         sellers = [(n, r) for n, role, r in ctx.residents if role in ("shopkeeper", "merchant", "trader")]
         if sellers:
             n, r = sellers[0]
@@ -415,6 +495,14 @@ class RetrievalBrain(Brain):
                      [Action("emote", {"name": "wave"})], meta={"brain": self.kind, "intent": "greet", "returning": False})
 
 
+SHOPPING = re.compile(r"\b(buy|sell|sells|selling|shop|stall|stock|wares|goods|they have|he has|she has|what they|"
+                      r"market|price|cost|coins?)\b", re.I)
+WANTED = re.compile(r"\b(?:buy|purchase|get|find|sell|sells|is|are|much for|price of|cost of)\s+(?:some |a |an |the |me |any )?"
+                    r"([^\W\d_]{3,})", re.I)
+NOT_A_THING = frozenset({"something", "anything", "things", "thing", "stuff", "goods", "wares", "items", "item", "here",
+                         "there", "one", "them", "that", "this", "those", "these", "what", "it", "from", "around", "near",
+                         "nearby", "in", "at", "good", "best", "cheap", "food", "gifts", "you", "your", "they", "their",
+                         "for", "with", "today", "now", "sale", "stock"})
 LOCATIVE = re.compile(r"\b(where|how|way|get|go|going|find|directions?|visit|places?|rooms?|explore|next|lost)\b", re.I)
 OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east"}
 RULE_NOTE = re.compile(r"\b(chat|moderator|report|ban|mute|kind|whisper|tip|rule|allowed|coins?)\b", re.I)
@@ -475,6 +563,52 @@ def _qty_explicit(text: str) -> int | None:
         if re.search(rf"\b{re.escape(phrase)}\b", t):
             return n
     return None
+
+
+def _last_own(ctx: ReplyContext) -> str | None:
+    return next((t.strip() for who, t in reversed(ctx.lines) if who == ctx.persona.name), None)
+
+
+def _stock_of(items: list[Item]) -> dict[str, dict]:
+    return {i.sku: {"name": i.name, "price": i.price, "stock": i.stock} for i in items}
+
+
+def _listing(items: list[Item], lang: str) -> str:
+    have = sorted((i for i in items if i.stock > 0), key=lambda i: (i.price, i.sku))
+    if not have:
+        return say("sold_out", lang).rstrip(".")
+    return join_words([say("item_price", lang, item=i.name, price=i.price) for i in have], AND.get(lang, "and"))
+
+
+def _pick(items: list[Item], ctx: ReplyContext, exclude: set[str] | None = None) -> Item | None:
+    """What to recommend: not what it just named (so "what else?" moves on), then what the person
+    said they like, then what sells best lately, else the cheapest thing to try."""
+    said = (_last_own(ctx) or "").lower()
+    have = [i for i in items if i.stock > 0]
+    fresh = [i for i in have if i.sku not in (exclude or set()) and i.name.lower() not in said] or have
+    if not fresh:
+        return None
+    stock = _stock_of(fresh)
+    likes = str((ctx.acquaintance.facts if ctx.acquaintance is not None else {}).get("likes") or "")
+    liked = match_sku(likes, stock) if likes else None
+    if liked:
+        return next(i for i in fresh if i.sku == liked)
+    sold = Counter(str(m.meta.get("item")) for m in ctx.memories if m.meta.get("event") == "purchase" and m.meta.get("item"))
+    for name, _ in sold.most_common():
+        sku = match_sku(name, stock)
+        if sku:
+            return next(i for i in fresh if i.sku == sku)
+    return min(fresh, key=lambda i: (i.price, i.sku))
+
+
+def _wanted_word(text: str) -> str | None:
+    """The thing a line asks to buy or find ("where can I buy bread?" -> "bread"), None when it names
+    nothing in particular ("something", "stuff")."""
+    m = WANTED.search(text)
+    if m is None:
+        return None
+    w = m.group(1).lower()
+    return None if w in NOT_A_THING else w
 
 
 def _wants(text: str) -> bool:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ai.npc.brain import Acquaintance
-from ai.npc.interface import ActionRefused, Item, Offer, Person, RoomFact, Sale, Surroundings
+from ai.npc.interface import ActionRefused, Item, Offer, Person, RoomFact, Sale, Stall, Surroundings
 from ai.npc.memory import Memory, MemoryDraft
 
 
@@ -51,6 +51,7 @@ class EvalWorld:
         self.pos: dict[str, tuple[float, float]] = {}
         self.shops: dict[str, dict[str, Item]] = {}
         self.shop_of: dict[str, str] = {}
+        self.roles: dict[str, tuple[str, str]] = {}  # npc id -> (role, home)
         self.offers: dict[str, tuple[Offer, str]] = {}  # id -> (offer, status)
         self.purses: dict[str, int] = {}
         self.start_purse = purse
@@ -67,6 +68,7 @@ class EvalWorld:
     def add_resident(self, npc_id: str, entry: dict) -> None:
         self.names[npc_id] = entry["name"]
         self.kinds[npc_id] = "npc"
+        self.roles[npc_id] = (entry.get("role") or "resident", entry.get("home") or "")
         if entry.get("shop"):
             self.shop_of[npc_id] = entry["key"]
             self.shops[entry["key"]] = {i["sku"]: Item(i["sku"], i["name"], int(i["price"]), int(i["stock"]))
@@ -133,6 +135,11 @@ class EvalWorld:
         if key is None:
             return None
         return [Item(i.sku, i.name, i.price, i.stock) for i in self.shops[key].values()]
+
+    async def stalls(self, npc_id: str) -> list[Stall]:
+        return [Stall(self.names[rid], self.roles[rid][0], self.where.get(rid) or self.roles[rid][1],
+                      [Item(i.sku, i.name, i.price, i.stock) for i in self.shops[key].values()])
+                for rid, key in self.shop_of.items() if rid != npc_id]
 
     async def offer(self, npc_id: str, user_id: str, sku: str, qty: int) -> Offer:
         key = self.shop_of.get(npc_id)

@@ -21,6 +21,7 @@ from ai.npc import (
     Persona,
     ReplyContext,
     RetrievalBrain,
+    Stall,
     parse_insights,
 )
 from ai.npc.brain import heuristic_reflections
@@ -84,6 +85,40 @@ async def test_buying_offers_in_stock_and_refuses_out_of_stock(inference):
     assert r.actions == [] and "out of Lamp oil flask" in r.text and r.meta["refused"] == "out of stock"
     r = await brain.reply(await with_vector(ctx_for("mira", "can I buy a lantern from you?", inference)))
     assert r.actions and r.actions[0].kind == "give_directions" and "Tobin" in r.text and "The Market" in r.text
+
+
+async def test_one_who_sells_nothing_answers_from_the_stalls_and_recommends_from_them(inference):
+    """Mira keeps no shop: she answers from Tobin's live stock, says so when nobody sells a thing,
+    recommends from what he has when asked about "what they have", and never says a line twice
+    word for word."""
+    brain = RetrievalBrain()
+    stalls = [Stall("Tobin", "shopkeeper", "market", list(ITEMS))]
+
+    async def ask(text, **kw):
+        return await brain.reply(await with_vector(ctx_for("mira", text, inference, stalls=stalls, **kw)))
+
+    r = await ask("where can I buy bread?")
+    assert "Nobody" in r.text and "bread" in r.text and "Cup of mint tea for 5 coins" in r.text, r.text
+    assert "Lamp oil" not in r.text  # sold out: not offered as what he has
+    assert r.meta["seller"] == "Tobin" and [a.args for a in r.actions] == [{"room": "market"}]
+    said = [("Ana", "where can I buy bread?"), ("Mira", r.text)]
+    again = await ask("where can I buy bread?", lines=said)
+    assert again.text == f"As I said: {r.text}"
+    rec = await ask("what do you recommend from what they have?", lines=said, topic_seller="Tobin")
+    assert rec.meta["intent"] == "recommend" and "Tobin" in rec.text and "Cup of mint tea" in rec.text, rec.text
+    assert not any(a.kind == "sell" for a in rec.actions)  # she cannot sell his wares
+    price = await ask("how much is the map?")
+    assert "Tobin sells the Map of Townsquare for 40 coins" in price.text, price.text
+    out = await ask("how much is the lamp oil?")
+    assert "out of Lamp oil flask" in out.text, out.text
+    es = await ask("¿y qué me recomiendas de lo que tienen?", lang="es", lines=said, topic_seller="Tobin")
+    assert "Tobin" in es.text and "monedas" in es.text and "básico" not in es.text, es.text
+    # a shopkeeper recommends from its own stall as an offer, and "what else?" moves on
+    tobin = await brain.reply(await with_vector(ctx_for("tobin", "what do you recommend?", inference)))
+    assert [(a.kind, a.args) for a in tobin.actions] == [("sell", {"sku": "tea", "qty": 1})], tobin.text
+    nxt = await brain.reply(await with_vector(ctx_for("tobin", "what else would you recommend?", inference,
+                                                      lines=[("Tobin", tobin.text)])))
+    assert nxt.actions and nxt.actions[0].args["sku"] not in ("tea", "oil"), nxt.text  # oil is sold out
 
 
 async def test_directions_name_only_real_rooms(inference):
@@ -182,6 +217,10 @@ def test_the_prompt_holds_persona_memories_lines_and_facts():
                  "Never invent items"):
         assert must in system, must
     assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
+    stall = LLMBrain(None).system_prompt(ctx_for("mira", "what does Tobin have?",
+                                                 stalls=[Stall("Tobin", "shopkeeper", "market", list(ITEMS))]))
+    assert "Tobin's stall in market (you cannot sell these; send people there): Brass lantern 120 coins" in stall
+    assert "Lamp oil flask 15 coins (sold out)" in stall
     assert msgs[-1]["content"] == "Ana: Is the oil any good?"
     assert msgs[2]["content"] == '{"say": "Welcome!"}'
 

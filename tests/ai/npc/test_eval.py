@@ -36,7 +36,7 @@ def test_the_cases_cover_every_language_and_category():
     assert len(cases) >= 60
     assert {c.get("lang", "en") for c in cases} >= set(WORLD["languages"])
     assert {c["category"] for c in cases} >= {"offers", "languages", "directions", "knowledge", "memory",
-                                              "residents", "injection"}
+                                              "residents", "injection", "recommend"}
     assert any(any("restart" in t for t in c["turns"]) for c in cases)
 
 
@@ -72,6 +72,10 @@ def test_the_lexicon_reads_the_intents_that_matter():
     assert gloss("Combien coûte la carte ?", "fr").startswith("how much is the map")
     assert gloss("sim", "pt") == "yes" and gloss("no, gracias", "es") == "no thanks"
     assert gloss("where is it?", "en") == "where is it?"
+    # English the phrases produced is not read again as a glossary word ("do" is Portuguese for "of the")
+    assert gloss("Como chego ao mercado?", "pt") == "how do i get to the market?"
+    assert gloss("O que você recomenda?", "pt") == "what do you recommend?"
+    assert gloss("¿Y qué me recomiendas de lo que tienen?", "es") == "y what do you recommend from what they have?"
     assert "monedas" in say("offer", "es", item="Map", total=40, name="Ana")
     assert say("offer", "xx", item="Map", total=40, name="Ana").startswith("Map for 40 coins")
 
