@@ -41,6 +41,9 @@ async def test_an_event_and_a_quest_in_the_client(world, browser):
     await page.get_by_role("button", name="Rooms", exact=True).click()
     await page.get_by_role("button", name="Join The Library").click()
     await page.locator('.stage[data-room="library"]').wait_for()
+    # the guide's offer ("Welcome to The Plaza! ... Shall I show you around?") is not shown away from the plaza
+    offer = page.locator("section.tour")
+    assert await offer.locator(".tour-title").text_content() == "Mira offers a short tour" and await offer.is_hidden()
     panel = page.locator("#happening")
     story = panel.locator('.happening-item[data-event="story-hour"]')
     await story.get_by_text(re.compile(r"11:00\sAM in The Library")).wait_for()  # world time in the locale, the room by name
@@ -65,7 +68,7 @@ async def test_an_event_and_a_quest_in_the_client(world, browser):
     await tour.get_by_role("button", name="Reward received: 25").wait_for()
     await page.wait_for_function(f"Number(document.querySelector('.balance').dataset.balance) === {before + 25}")
     no_tour = page.get_by_role("button", name="No, thanks")  # the newcomer's tour offer: not this test's subject
-    if await no_tour.count():
+    if await no_tour.is_visible():
         await no_tour.click()
     await page.locator("#toasts > *").last.wait_for(state="detached")  # the toasts time out; none over the picture
     await panel.evaluate("p => { p.scrollTop = 0; }")

@@ -129,6 +129,11 @@ export class Tour {
       this.element.hidden = true;
       return;
     }
+    const here = this.hooks.room()?.slug;
+    if (s.status === "offered" && s.offer?.room && here && here !== s.offer.room) {
+      this.element.hidden = true; // the guide's "welcome to the plaza" is said there: elsewhere it waits unseen
+      return;
+    }
     this.element.hidden = false;
     this.element.dataset.status = s.status;
     if (s.status === "offered") {
