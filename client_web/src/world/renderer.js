@@ -68,8 +68,10 @@ class Body {
     this.label.anchor.set(0.5, 0);
     this.label.y = TILE * 0.2;
     this.labelBg = new Graphics();
-    this.overhead = new Container(); // bubble and emote
-    this.node.addChild(this.sprite, this.figure, this.labelBg, this.label, this.overhead);
+    this.overhead = new Container(); // bubble and emote: over the map's top layer (awnings, tree tops), never under it
+    this.overhead.eventMode = "none";
+    this.node.addChild(this.sprite, this.figure, this.labelBg, this.label);
+    view.overhead.addChild(this.overhead);
     this.x = p.x;
     this.y = p.y;
     this.from = { x: p.x, y: p.y };
@@ -229,6 +231,8 @@ class Body {
     this.node.x = this.x * TILE;
     this.node.y = this.y * TILE;
     this.node.zIndex = this.y;
+    this.overhead.x = this.node.x;
+    this.overhead.y = this.node.y;
   }
 
   say(text) {
@@ -303,6 +307,7 @@ class Body {
 
   destroy() {
     this.node.destroy({ children: true });
+    this.overhead.destroy({ children: true });
   }
 }
 
@@ -366,7 +371,9 @@ export class RoomView {
     this.mapAbove = new Container();
     this.mapAbove.eventMode = "none";
     this.things = new Container(); // hit areas of the map's interactive objects
-    this.world.addChild(this.floor, this.mapBelow, this.things, this.marker, this.layer, this.mapAbove);
+    this.overhead = new Container(); // every body's bubble and emote, drawn last
+    this.overhead.eventMode = "none";
+    this.world.addChild(this.floor, this.mapBelow, this.things, this.marker, this.layer, this.mapAbove, this.overhead);
     this.art = await loadArt();
     app.stage.addChild(this.world);
     app.ticker.stop();
