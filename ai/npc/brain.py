@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from .actions import NUMBER_WORDS, Reply
-from .interface import Item, Offer, Person, RoomFact, Stall
+from .interface import Happening, Item, Offer, Person, RoomFact, Stall
 from .lexicon import speaks
 from .memory import Embedder, Memory, MemoryDraft, heuristic_importance
 from .persona import Persona
@@ -71,6 +71,7 @@ class ReplyContext:
     topic_item: str | None = None  # the sku this conversation is about (the open thread)
     stalls: list[Stall] = field(default_factory=list)  # the other residents' shops (for one who keeps none)
     topic_seller: str | None = None  # the seller this conversation pointed to ("what do they have?")
+    happenings: list[Happening] = field(default_factory=list)  # the world's events, now and next
 
     @property
     def reply_lang(self) -> str:
@@ -133,13 +134,17 @@ RULES: list[tuple[str, re.Pattern]] = [
                             r"i (really )?(like|love|enjoy) )\b", re.I)),
     ("recommend", re.compile(r"\b(recommend|recommendation|suggest|suggestion|what should i (get|buy|try|have|order)|"
                              r"what'?s good|what is good|what'?s best|what is best|(the )?best (thing|item|one|buy)|"
-                             r"your favou?rite|what else (do|does|can|would) (you|they|he|she) (have|sell|recommend|suggest))\b",
+                             r"your favou?rite(?! (place|room|spot|part|corner))|what else (do|does|can|would) (you|they|he|she) (have|sell|recommend|suggest))\b",
                              re.I)),
+    ("haggle", re.compile(r"\b(discount|cheaper|lower (the|your) prices?|better price|haggle|bargain|come down|knock off|"
+                          r"special price|give me a deal)\b", re.I)),
     ("buy", re.compile(r"\b(buy|purchase|i'?ll take|i will take|i'?d like|i would like|can i (get|have)|give me|"
                        r"sell me|i want|i need|get me|one more|another)\b", re.I)),
     ("shop", re.compile(r"\b(sell|sells|selling|for sale|wares|shop|stock|price|prices|cost|costs|how much|what do you have|"
                         r"goods|items|offer|menu|buy)\b", re.I)),
-    ("directions", re.compile(r"\b(where|how do i get|how to get|how can i get|way to|directions|which way|where to go|"
+    ("events", re.compile(r"\b(happening|happenings|going on|events?|anything on|what'?s on(?! (sale|offer|the menu))|activities|festival|"
+                          r"story hour|market day|treasure hunt)\b", re.I)),
+    ("directions", re.compile(r"\b(what (is there|can i|could i|should i) (to )?do|things to do|where|how do i get|how to get|how can i get|way to|directions|which way|where to go|"
                               r"go to|find the|rooms?|places?|explore|visit|go next|around here|in town)\b", re.I)),
     ("about", re.compile(r"\b(who are you|what do you do|your name|about you|yourself|what is your job|your role)\b", re.I)),
     ("greet", re.compile(r"^\W*(hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening|day)|hola|bonjour|"
@@ -163,7 +168,9 @@ EXAMPLES: dict[str, list[str]] = {
 }
 AFFIRM = re.compile(r"^\W*(y|yes|yeah|yep|yup|sure|ok|okay|confirm|confirmed|deal|do it|please do|i'?ll take it|"
                     r"sounds good|go ahead|absolutely|of course|why not|si|sí|oui|ja|sim)\b", re.I)
-DECLINE = re.compile(r"^\W*(n|no|nope|nah|cancel|never ?mind|not now|no thanks|maybe later|forget it|don'?t)\b", re.I)
+DECLINE = re.compile(r"^\W*((actually|um+|hmm+|oh|well|sorry|ah|erm)[,.!]?\s+)?"
+                     r"(n|no|nope|nah|cancel|never ?mind|not now|no thanks|maybe later|forget it|don'?t)\b", re.I)
+TOO_MUCH = re.compile(r"\b(too expensive|too much|too pricey|can'?t afford|cannot afford|out of my budget)\b", re.I)
 
 
 def affirmative(text: str) -> bool:
@@ -171,7 +178,7 @@ def affirmative(text: str) -> bool:
 
 
 def negative(text: str) -> bool:
-    return bool(DECLINE.match(text))
+    return bool(DECLINE.match(text) or TOO_MUCH.search(text))
 
 
 def rule_intents(text: str) -> list[str]:
@@ -206,7 +213,7 @@ def join_words(items: list[str], conj: str = "and") -> str:
 
 def qty_in(text: str) -> int:
     t = text.lower()
-    m = re.search(r"\b(\d{1,3})\b", t)
+    m = re.search(r"\b(\d{1,3})\b(?!\s*coins?\b)", t)  # "for 20 coins" is a budget, not twenty of it
     if m:
         return max(1, int(m.group(1)))
     for phrase, n in sorted(NUMBER_WORDS.items(), key=lambda kv: -len(kv[0])):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import re
 
-from .interface import ActionRefused, Offer, Person, Sale
+from .actions import match_sku
+from .interface import ActionRefused, Item, Offer, Person, Sale
 from .lexicon import say
 from .memory import MemoryDraft
 from .state import Conversation
@@ -17,9 +18,13 @@ log = logging.getLogger("ai.npc.agent")
 class Commerce:
     """Part of `agent.ResidentAgent` (its state lives there)."""
 
-    def _changes_offer(self, text: str, offer: Offer) -> bool:
-        """'ok, but what about the map?' is not a yes to the lantern."""
+    def _changes_offer(self, text: str, offer: Offer, items: list[Item] | None = None) -> bool:
+        """'ok, but what about the map?' is not a yes to the lantern, nor is 'ok, I'll take the lantern'
+        a yes to the tea."""
         if re.search(r"\b(what about|how much|instead)\b", text, re.I):
+            return True
+        named = match_sku(text, {i.sku: {"name": i.name} for i in items}) if items else None
+        if named is not None and named != offer.sku:
             return True
         qty = re.search(r"\b(\d{1,3}|two|three|four|five|six|seven|eight|nine|ten)\b", text, re.I)
         return bool(qty) and len(text.split()) > 2

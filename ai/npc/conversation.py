@@ -55,7 +55,7 @@ class Conversing:
         offer = await self.world.pending_offer(self.id, person.id)
         meant = text if conv.translated else gloss(text, conv.lang)
         yes, no = affirmative(meant), negative(meant)
-        if offer is not None and yes and not self._changes_offer(meant, offer):
+        if offer is not None and yes and not self._changes_offer(meant, offer, await self.world.shop(self.id)):
             conv.offer = conv.lapsed = None
             sale = await self.world.confirm(self.id, offer.id, person.id)
             await self.sale_done(person, sale, conv=conv, heard=text)
@@ -187,7 +187,7 @@ class Conversing:
             part_of_day=self.clock.part_of_day(), offer=offer, first_turn=bool(conv and conv.turns == 1),
             embed=embed, query_vector=qv, deadline=remaining, lang=conv.lang if conv else None,
             translated=bool(conv and conv.translated), topic_item=conv.item if conv else None,
-            stalls=stalls, topic_seller=conv.seller if conv else None)
+            stalls=stalls, topic_seller=conv.seller if conv else None, happenings=await self.world.happenings())
 
     def _needs_meaning(self, text: str) -> bool:
         """Does answering this need the line's embedding? The LLM brain always retrieves by

@@ -62,6 +62,18 @@ class Stall:
 
 
 @dataclass
+class Happening:
+    """An event on the world's calendar, as residents may tell people about it."""
+
+    title: str
+    at: str  # "HH:MM", world time
+    room: str
+    description: str = ""
+    running: bool = False
+    starts_in_min: int | None = None  # world minutes until its next start (None while it runs)
+
+
+@dataclass
 class Offer:
     id: str
     npc_id: str
@@ -115,6 +127,9 @@ class World(Protocol):
 
     async def shop(self, npc_id: str) -> list[Item] | None:
         """This resident's wares with live prices and stock; None when it keeps no shop."""
+
+    async def happenings(self) -> list[Happening]:
+        """The world's events: what runs now and when the others start."""
 
     async def stalls(self, npc_id: str) -> list[Stall]:
         """The other residents' shops with live prices and stock (what a resident may recommend)."""

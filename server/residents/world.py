@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text, update
 
-from ai.npc.interface import ActionRefused, Item, Offer, Person, RoomFact, Sale, Stall, Surroundings
+from ai.npc.interface import ActionRefused, Happening, Item, Offer, Person, RoomFact, Sale, Stall, Surroundings
 from server.chat.pipeline import ChatDraft
 from server.economy.updates import wallet_update
 from server.protocol import ProtocolError
@@ -149,6 +149,13 @@ class ServerWorld:
         except ProtocolError:
             return None
         return [Item(i["sku"], i["name"], int(i["price"]), int(i["stock"])) for i in items]
+
+    async def happenings(self) -> list[Happening]:
+        events = getattr(self.ctx, "events", None)
+        if events is None:
+            return []
+        return [Happening(e["title"], e["at"], e["room"], e.get("description") or "", bool(e["running"]),
+                          e.get("starts_in_min")) for e in events.list_public()]
 
     async def stalls(self, npc_id: str) -> list[Stall]:
         out = []

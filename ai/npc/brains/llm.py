@@ -81,6 +81,9 @@ class LLMBrain(Brain):
         for st in ctx.stalls[:4]:  # what one who sells nothing may point people to, live
             wares = ", ".join(f"{i.name} {i.price} coins" + ("" if i.stock > 0 else " (sold out)") for i in st.items[:8])
             out.append(f"{st.seller}'s stall in {st.room} (you cannot sell these; send people there): {wares or 'empty'}.")
+        if ctx.happenings:
+            out.append("Events (world time): " + "; ".join(
+                f"{h.title} in {h.room} at {h.at}" + (" (on now)" if h.running else "") for h in ctx.happenings[:6]) + ".")
         others = [f"{n} the {r} ({room})" for n, r, room in ctx.residents[:6]]
         if others:
             out.append(f"Other residents: {', '.join(others)}.")

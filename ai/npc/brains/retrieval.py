@@ -143,7 +143,8 @@ class RetrievalBrain(Brain):
                 reply.meta["topic"] = topic
             if reply.text.strip() and reply.text.strip() == _last_own(ctx):
                 # asked again, answered again, but never word for word like a recording
-                reply.text = say("as_i_said", lang, text=reply.text.strip())
+                more = self._fallback_more(ctx) if intent == "smalltalk" else None
+                reply.text = more or say("as_i_said", lang, text=reply.text.strip())
             return reply
 
         if lang != ctx.persona.language and not understood(raw, ctx.lang) and room is None and sku is None:
@@ -159,12 +160,32 @@ class RetrievalBrain(Brain):
             if other or more:
                 target = sku if other else current
                 return out(self._offer(ctx, target, qty or 1, lang), "offer", stock[target]["name"])
-        if "recommend" in intents:
-            if stock is not None:
+        budget = _budget(text)
+        if budget is not None and (stock is not None or ctx.stalls):
+            return out(self._within(ctx, budget, text, lang), "budget")
+        if "haggle" in intents and stock is not None:
+            cheapest = min((i for i in ctx.items or [] if i.stock > 0), key=lambda i: (i.price, i.sku), default=None)
+            if cheapest is not None:
+                return out(Reply(say("haggle", lang, name=name, item=cheapest.name, price=cheapest.price)), "haggle")
+        if CHEAPEST.search(text) and stock is not None and sku is None:
+            cheapest = min((i for i in ctx.items or [] if i.stock > 0), key=lambda i: (i.price, i.sku), default=None)
+            if cheapest is not None:
+                return out(self._price_or_list(ctx, cheapest.sku, lang), "shop", cheapest.name)
+        if "recommend" in intents or (CHEAPEST.search(text) and stock is None):
+            if "recommend" in intents and stock is not None:
                 return out(self._recommend_own(ctx, lang), "recommend", "wares")
-            stall = self._stall_asked(ctx, text)
+            stall = self._stall_asked(ctx, text) or (next((s for s in ctx.stalls if s.items), None)
+                                                     if CHEAPEST.search(text) else None)
             if stall is not None:
-                return out(self._recommend_stall(ctx, stall, lang), "recommend", stall.seller)
+                return out(self._recommend_stall(ctx, stall, lang, cheapest=bool(CHEAPEST.search(text))), "recommend",
+                           stall.seller)
+        if stock is None and ctx.stalls and FOOD.search(text) and not set(intents) & {"guide", "farewell", "thanks"}:
+            return out(self._no_shop(ctx, lang, text), "shop")
+        who = self._resident_named(ctx, text)
+        if who is not None:
+            return out(self._who_is(ctx, who, lang), "who", who[0])
+        if room is not None and ABOUT_ROOM.search(text) and not WAY.search(text) and "guide" not in intents:
+            return out(self._room_about(ctx, room, lang), "room", ctx.room_names[room])
         if ctx.offer is not None and "buy" not in intents and ("shop" in intents or sku == ctx.offer.sku):
             o = ctx.offer
             return out(Reply(say("restate", lang, item=item_phrase(Item(o.sku, o.name, o.price, 0), o.qty),
@@ -181,6 +202,8 @@ class RetrievalBrain(Brain):
                 return out(Reply(say("here_already", lang, room=r, name=name)), "guide", r)
             return out(Reply(say("follow", lang, room=r, name=name),
                              [Action("move_to", {"room": room}), Action("emote", {"name": "wave"})]), "guide", r)
+        if "events" in intents:
+            return out(self._happenings(ctx, lang), "events")
         if "self" in intents:
             return out(self._about_them(ctx), "self")
         if "remember" in intents:
@@ -195,6 +218,8 @@ class RetrievalBrain(Brain):
             return out(self._price_or_list(ctx, sku, lang), "shop", stock[sku]["name"] if sku else "wares")
         if stock is not None and sku is not None and ctx.topic_item is None and len(terms(text)) <= 2:
             return out(self._price_or_list(ctx, sku, lang), "shop", stock[sku]["name"])  # a bare item name
+        if room is None and "directions" in intents and THERE.search(text):
+            room = self._room_in(_last_own(ctx) or "", ctx)  # "how do I get there?": the place it just named
         if "directions" in intents or room is not None and re.search(r"\b(where|how|get to|go)\b", text, re.I):
             return out(await self._directions(ctx, room, lang), "directions", ctx.room_names.get(room or "", None))
         if "introduce" in intents:
@@ -324,7 +349,7 @@ class RetrievalBrain(Brain):
         for s in stalls:
             if re.search(rf"\b{re.escape(s.seller.lower())}\b", low):
                 return s
-        wanted = _wanted_word(text)
+        wanted = _wanted_word(text, ctx)
         for s in stalls:
             if wanted and match_sku(wanted, _stock_of(s.items)):
                 return s
@@ -351,8 +376,8 @@ class RetrievalBrain(Brain):
         here = ctx.here.slug if ctx.here is not None else None
         return [Action("give_directions", {"room": stall.room})] if stall.room in ctx.room_names and stall.room != here else []
 
-    def _recommend_stall(self, ctx: ReplyContext, stall: Stall, lang: str) -> Reply:
-        item = _pick(stall.items, ctx)
+    def _recommend_stall(self, ctx: ReplyContext, stall: Stall, lang: str, cheapest: bool = False) -> Reply:
+        item = _pick(stall.items, ctx, cheapest=cheapest)
         if item is None:
             return self._stall_reply(ctx, stall, lang)
         where = ctx.room_names.get(stall.room, stall.room)
@@ -362,6 +387,94 @@ class RetrievalBrain(Brain):
         if rest:
             line += " " + say("also_has", lang, seller=stall.seller, list=_listing(rest, lang))
         return Reply(line, self._way_to(ctx, stall), meta={"seller": stall.seller, "recommended": item.sku})
+
+    def _within(self, ctx: ReplyContext, budget: int, text: str, lang: str) -> Reply:
+        """What a budget buys ("what can I get for 20 coins?"): its own stall's, else the stall asked about."""
+        stall = None
+        items = ctx.items
+        if items is None:
+            stall = self._stall_asked(ctx, text) or next((s for s in ctx.stalls if s.items), None)
+            items = stall.items if stall is not None else []
+        have = [i for i in items if i.stock > 0]
+        fits = [i for i in have if i.price <= budget]
+        meta = {"seller": stall.seller} if stall is not None else {}
+        acts = self._way_to(ctx, stall) if stall is not None else []
+        if not fits:
+            if not have:
+                return Reply(say("sold_out", lang), meta=meta)
+            low = min(have, key=lambda i: (i.price, i.sku))
+            return Reply(say("budget_none", lang, budget=budget, name=ctx.speaker.name, item=low.name, price=low.price),
+                         acts, meta=meta)
+        line = say("budget", lang, budget=budget, name=ctx.speaker.name, list=_listing(fits, lang))
+        if stall is not None:
+            where = ctx.room_names.get(stall.room, stall.room)
+            line += " " + say("stall_at", lang, seller=stall.seller, where=where, list=_listing(fits, lang)).split(":")[0] + "."
+        return Reply(line, acts, meta=meta)
+
+    def _resident_named(self, ctx: ReplyContext, text: str) -> tuple[str, str, str] | None:
+        m = WHO.search(text)
+        if m is None:
+            return None
+        asked = m.group(1).lower()
+        return next((r for r in ctx.residents if r[0].lower() == asked and r[0] != ctx.persona.name), None)
+
+    def _who_is(self, ctx: ReplyContext, who: tuple[str, str, str], lang: str) -> Reply:
+        name, role, room = who
+        line = say("who_is", lang, who=name, role=role or "resident", room=ctx.room_names.get(room, room))
+        note = next((t for t in ctx.persona.knowledge if re.search(rf"\b{re.escape(name)}\b", t)), None)
+        if note is not None and lang == "en":
+            line += " " + _voice(ctx.persona, note)
+        return Reply(line, [Action("give_directions", {"room": room})] if room in ctx.room_names and (
+            ctx.here is None or room != ctx.here.slug) else [])
+
+    def _room_about(self, ctx: ReplyContext, slug: str, lang: str) -> Reply:
+        r = next(x for x in ctx.rooms if x.slug == slug)
+        line = say("room_about", lang, room=r.name, desc=(r.description or "").strip() if lang == "en" else first_sentence(r.description))
+        keepers = [n for n, _, at in ctx.residents if at == slug and n != ctx.persona.name]
+        if keepers:
+            line += " " + say("kept_by", lang, who=join_words(keepers, AND.get(lang, "and")))
+        here = ctx.here is not None and ctx.here.slug == slug
+        return Reply(line, [] if here else [Action("give_directions", {"room": slug})])
+
+    def _happenings(self, ctx: ReplyContext, lang: str) -> Reply:
+        """What is on: running events first (with what they are), then the next ones by start time."""
+        names = ctx.room_names
+        running = [h for h in ctx.happenings if h.running]
+        upcoming = sorted((h for h in ctx.happenings if not h.running), key=lambda h: h.starts_in_min or 0)[:3]
+        parts = []
+        if running:
+            now = [say("event_here", lang, title=h.title, room=names.get(h.room, h.room)) +
+                   (f" ({first_sentence(h.description).rstrip('.')})" if lang == "en" and h.description else "")
+                   for h in running]
+            parts.append(say("now_on", lang, list=join_words(now, AND.get(lang, "and"))))
+        if upcoming:
+            nxt = [say("event_at", lang, title=h.title, at=h.at, room=names.get(h.room, h.room)) for h in upcoming]
+            parts.append(say("next_on", lang, list=join_words(nxt, AND.get(lang, "and"))))
+        if not parts:
+            return Reply(say("nothing_on", lang, name=ctx.speaker.name))
+        first = (running or upcoming)[0]
+        here = ctx.here.slug if ctx.here is not None else None
+        acts = [Action("give_directions", {"room": first.room})] if first.room in names and first.room != here else []
+        return Reply(" ".join(parts), acts, meta={"topic": first.title})
+
+    def _fallback_more(self, ctx: ReplyContext) -> str | None:
+        """Not understood twice: say what it can answer, from this world's own rooms, stalls and people."""
+        if ctx.reply_lang != "en":
+            return None
+        name = ctx.speaker.name
+        asks = []
+        others = [r for r in ctx.rooms if r.access == "public" and (ctx.here is None or r.slug != ctx.here.slug)]
+        if others:
+            asks.append(f"where {others[0].name} is")
+        if ctx.items:
+            asks.append("what I sell")
+        elif ctx.stalls:
+            asks.append(f"what {ctx.stalls[0].seller} sells")
+        if ctx.residents:
+            asks.append(f"who {ctx.residents[0][0]} is")
+        if not asks:
+            return None
+        return f"I don't know that one, {name}. You could ask me {join_words(asks, 'or')}."
 
     def _recommend_own(self, ctx: ReplyContext, lang: str) -> Reply:
         """Its pick from its own stall, as an offer: a yes next buys it (the money waits for that yes)."""
@@ -375,7 +488,7 @@ class RetrievalBrain(Brain):
         name = ctx.speaker.name
         stall = self._stall_asked(ctx, text) or next((s for s in ctx.stalls if s.items), None)
         if stall is not None:
-            wanted = _wanted_word(text)
+            wanted = _wanted_word(text, ctx)
             sold = wanted is not None and any(match_sku(wanted, _stock_of(s.items)) for s in ctx.stalls)
             if wanted is not None and not sold:
                 # nobody sells it: say so, then what there is (never an invented stall)
@@ -383,8 +496,9 @@ class RetrievalBrain(Brain):
             if wanted is not None:
                 stall = next(s for s in ctx.stalls if match_sku(wanted, _stock_of(s.items)))
                 return self._stall_reply(ctx, stall, lang, sku=match_sku(wanted, _stock_of(stall.items)))
-            named = re.search(rf"\b{re.escape(stall.seller)}\b", text, re.I)  # asked about them: no need to say "not me"
-            return self._stall_reply(ctx, stall, lang, prefix="" if named else say("sell_nothing", lang, name=name))
+            # "not me" only when asked of it ("do you sell ...?"), not "where can I eat?" or "what does Tobin sell?"
+            asked_me = re.search(r"\b(you|your)\b", text, re.I) and not re.search(rf"\b{re.escape(stall.seller)}\b", text, re.I)
+            return self._stall_reply(ctx, stall, lang, prefix=say("sell_nothing", lang, name=name) if asked_me else "")
         sellers = [(n, r) for n, role, r in ctx.residents if role in ("shopkeeper", "merchant", "trader")]
         if sellers:
             n, r = sellers[0]
@@ -495,6 +609,18 @@ class RetrievalBrain(Brain):
                      [Action("emote", {"name": "wave"})], meta={"brain": self.kind, "intent": "greet", "returning": False})
 
 
+def _budget(text: str) -> int | None:
+    m = BUDGET.search(text)
+    return int(m.group(1)) if m else None
+
+
+BUDGET = re.compile(r"\b(?:for|with|under|have|got|only|spend|of)\s+(?:only\s+|just\s+)?(\d{1,6})\s*coins?\b", re.I)
+CHEAPEST = re.compile(r"\b(cheapest|least expensive|cheap)\b", re.I)
+FOOD = re.compile(r"\b(eat|food|hungry|drink|thirsty|snacks?|meals?|breakfast|lunch|dinner)\b", re.I)
+WHO = re.compile(r"\bwho(?:'s| is| was)\s+([^\W\d_]+)", re.I)
+ABOUT_ROOM = re.compile(r"\b(tell me (more )?about|what is|what's|describe|what('s| is) (it|there) like|like in)\b", re.I)
+WAY = re.compile(r"\b(where|how (do|can) i|get to|go to|way to|directions?)\b", re.I)
+THERE = re.compile(r"\b(get|go|walk|way|head|take me) (there|to it|to that place)\b|\bfind it\b|\bwhere is (it|that)\b", re.I)
 SHOPPING = re.compile(r"\b(buy|sell|sells|selling|shop|stall|stock|wares|goods|they have|he has|she has|what they|"
                       r"market|price|cost|coins?)\b", re.I)
 WANTED = re.compile(r"\b(?:buy|purchase|get|find|sell|sells|is|are|much for|price of|cost of)\s+(?:some |a |an |the |me |any )?"
@@ -554,7 +680,7 @@ def _voice(persona: Persona, line: str) -> str:
 def _qty_explicit(text: str) -> int | None:
     """A quantity the line states ("two", "3"), else None (unlike qty_in, no default of one)."""
     t = text.lower()
-    m = re.search(r"\b(\d{1,3})\b", t)
+    m = re.search(r"\b(\d{1,3})\b(?!\s*coins?\b)", t)  # "for 20 coins" is a budget
     if m:
         return max(1, int(m.group(1)))
     for phrase, n in sorted(NUMBER_WORDS.items(), key=lambda kv: -len(kv[0])):
@@ -580,7 +706,7 @@ def _listing(items: list[Item], lang: str) -> str:
     return join_words([say("item_price", lang, item=i.name, price=i.price) for i in have], AND.get(lang, "and"))
 
 
-def _pick(items: list[Item], ctx: ReplyContext, exclude: set[str] | None = None) -> Item | None:
+def _pick(items: list[Item], ctx: ReplyContext, exclude: set[str] | None = None, cheapest: bool = False) -> Item | None:
     """What to recommend: not what it just named (so "what else?" moves on), then what the person
     said they like, then what sells best lately, else the cheapest thing to try."""
     said = (_last_own(ctx) or "").lower()
@@ -588,6 +714,8 @@ def _pick(items: list[Item], ctx: ReplyContext, exclude: set[str] | None = None)
     fresh = [i for i in have if i.sku not in (exclude or set()) and i.name.lower() not in said] or have
     if not fresh:
         return None
+    if cheapest:
+        return min(have, key=lambda i: (i.price, i.sku))
     stock = _stock_of(fresh)
     likes = str((ctx.acquaintance.facts if ctx.acquaintance is not None else {}).get("likes") or "")
     liked = match_sku(likes, stock) if likes else None
@@ -601,13 +729,18 @@ def _pick(items: list[Item], ctx: ReplyContext, exclude: set[str] | None = None)
     return min(fresh, key=lambda i: (i.price, i.sku))
 
 
-def _wanted_word(text: str) -> str | None:
+def _wanted_word(text: str, ctx: ReplyContext | None = None) -> str | None:
     """The thing a line asks to buy or find ("where can I buy bread?" -> "bread"), None when it names
     nothing in particular ("something", "stuff")."""
     m = WANTED.search(text)
     if m is None:
         return None
     w = m.group(1).lower()
+    if ctx is not None:  # a person or a place is not a thing to buy ("what does Tobin sell?")
+        names = {n.lower() for n, _, _ in ctx.residents} | {s.seller.lower() for s in ctx.stalls} | {ctx.persona.name.lower()}
+        names |= {x for r in ctx.rooms for x in [r.slug, *re.findall(r"[a-z]+", r.name.lower())]}
+        if w in names or w.rstrip("s") in names:
+            return None
     return None if w in NOT_A_THING else w
 
 

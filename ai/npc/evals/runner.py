@@ -151,6 +151,7 @@ class Session:
             self.world.add_resident(self.ids[r["key"]], r)
         minute = minutes_of(str(case.get("time", "10:00")))
         self.clock = WorldClock("scaled", 1e-9, float(minute))
+        self.world.clock = self.clock
         self.budgets = Budgets(30, 600)
         self.agents: dict[str, ResidentAgent] = {}
         self.lang = case.get("lang", "en")

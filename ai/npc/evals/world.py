@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ai.npc.brain import Acquaintance
-from ai.npc.interface import ActionRefused, Item, Offer, Person, RoomFact, Sale, Stall, Surroundings
+from ai.npc.interface import ActionRefused, Happening, Item, Offer, Person, RoomFact, Sale, Stall, Surroundings
 from ai.npc.memory import Memory, MemoryDraft
 
 
@@ -52,6 +52,7 @@ class EvalWorld:
         self.shops: dict[str, dict[str, Item]] = {}
         self.shop_of: dict[str, str] = {}
         self.roles: dict[str, tuple[str, str]] = {}  # npc id -> (role, home)
+        self.clock: Any = None  # the case's world clock (events run on it)
         self.offers: dict[str, tuple[Offer, str]] = {}  # id -> (offer, status)
         self.purses: dict[str, int] = {}
         self.start_purse = purse
@@ -135,6 +136,20 @@ class EvalWorld:
         if key is None:
             return None
         return [Item(i.sku, i.name, i.price, i.stock) for i in self.shops[key].values()]
+
+    async def happenings(self) -> list[Happening]:
+        if self.clock is None:
+            return []
+        now = self.clock.minute()
+        out = []
+        for e in self.data.get("events") or []:
+            h, m = (int(x) for x in str(e["at"]).split(":"))
+            start, dur = h * 60 + m, int(e.get("duration_min", 60))
+            elapsed = (now - start) % 1440
+            running = elapsed < dur
+            out.append(Happening(e["title"], f"{h:02d}:{m:02d}", e["room"], e.get("description") or "", running,
+                                 None if running else round(1440 - elapsed)))
+        return out
 
     async def stalls(self, npc_id: str) -> list[Stall]:
         return [Stall(self.names[rid], self.roles[rid][0], self.where.get(rid) or self.roles[rid][1],

@@ -121,6 +121,42 @@ async def test_one_who_sells_nothing_answers_from_the_stalls_and_recommends_from
     assert nxt.actions and nxt.actions[0].args["sku"] not in ("tea", "oil"), nxt.text  # oil is sold out
 
 
+async def test_budgets_haggling_events_and_who_is_who_from_the_world(inference):
+    """Answers a visitor asks in the first minutes, each from the world's own facts."""
+    from ai.npc import Happening
+    from ai.npc.brain import negative
+
+    brain = RetrievalBrain()
+
+    async def ask(key, text, **kw):
+        return await brain.reply(await with_vector(ctx_for(key, text, inference, **kw)))
+
+    r = await ask("tobin", "what can I get for 20 coins?")
+    assert r.meta["intent"] == "budget" and "Cup of mint tea for 5 coins" in r.text and "Brass lantern" not in r.text
+    assert not r.actions  # a budget is not twenty lanterns
+    r = await ask("tobin", "what can I get for 2 coins?")
+    assert "Nothing for 2 coins" in r.text and "Cup of mint tea for 5 coins" in r.text
+    r = await ask("tobin", "can you give me a discount?")
+    assert r.meta["intent"] == "haggle" and "fair" in r.text and not r.actions
+    r = await ask("tobin", "what's the cheapest thing you have?")
+    assert [(a.kind, a.args) for a in r.actions] == [("sell", {"sku": "tea", "qty": 1})]
+    on = [Happening("Story hour", "11:00", "library", "Odessa reads aloud.", running=True),
+          Happening("Market day", "17:00", "market", starts_in_min=330),
+          Happening("Treasure hunt", "14:00", "plaza", starts_in_min=150)]
+    r = await ask("mira", "is anything happening today?", happenings=on)
+    assert r.text == ("Right now: Story hour in The Library (Odessa reads aloud). Coming up: Treasure hunt at 14:00 in "
+                      "The Plaza and Market day at 17:00 in The Market."), r.text
+    assert (await ask("mira", "what's on today?", happenings=[])).text.startswith("Nothing is on the calendar")
+    assert (await ask("tobin", "what's on sale?")).meta["intent"] == "shop"  # not an event
+    r = await ask("mira", "who is Odessa?")
+    assert r.text.startswith("Odessa is the librarian; right now in The Library.")
+    r = await ask("mira", "tell me about the library")
+    assert r.meta["intent"] == "room" and "Tall shelves" in r.text and [a.args for a in r.actions] == [{"room": "library"}]
+    r = await ask("mira", "how do I get there?", lines=[("Mira", "Tobin keeps a stall in The Market: ...")])
+    assert [a.args for a in r.actions] == [{"room": "market"}] and "The Market is east" in r.text, r.text
+    assert negative("actually no, too expensive") and negative("that's too much for me") and not negative("now then")
+
+
 async def test_directions_name_only_real_rooms(inference):
     brain = RetrievalBrain()
     r = await brain.reply(await with_vector(ctx_for("odessa", "where is the market?", inference)))

@@ -52,6 +52,16 @@ async def test_the_fast_subset_passes_and_writes_every_turn(embed, tmp_path):
     assert "all" in report.format()
 
 
+async def test_the_conversation_and_recommend_cases_pass_in_full(embed):
+    """The two categories from the user trial (follow-ups, budgets, haggling, events, another's
+    stall, recommendations) run whole, not two cases each."""
+    cases = [c for c in load_cases() if c["category"] in ("conversation", "recommend")]
+    assert len(cases) >= 20
+    report = await run(cases, WORLD, embed=embed)
+    failed = [(t.case, t.step, t.reply) for t in report.turns if not t.passed]
+    assert report.totals()["pass_rate"] >= 0.95, failed
+
+
 async def test_a_broken_brain_fails_the_eval(embed):
     """The checks can fail: a brain that says yes to everything and sells nothing scores low."""
     from ai.npc import Reply, RetrievalBrain
