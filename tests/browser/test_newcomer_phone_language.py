@@ -85,6 +85,15 @@ async def test_a_new_account_lands_beside_the_guide_who_greets_and_offers_a_tour
         assert abs(me[0] - her[0]) + abs(me[1] - her[1]) <= 2.5, (me, her)
         # Mira greets the newcomer by name, in chat, and offers the tour.
         await page.locator(".chat-log .line.npc", has_text=p.name).first.wait_for(timeout=25000)
+        # Side by side, both speaking: the two bubbles are drawn one above the other, never overlapping.
+        await box.fill("hi Mira, nice hat")
+        await box.press("Enter")
+        host = page.locator(".canvas-host")
+        await page.wait_for_function("(document.querySelector('.canvas-host').dataset.bubbles || '').split(';').length >= 2")
+        rects = [[int(v) for v in r.split(",")] for r in (await host.get_attribute("data-bubbles")).split(";")]
+        for i, (x, y, w, h) in enumerate(rects):
+            for (x2, y2, w2, h2) in rects[i + 1:]:
+                assert not (x < x2 + w2 and x2 < x + w and y < y2 + h2 and y2 < y + h), rects
         tour = page.get_by_role("region", name="Mira offers a short tour")
         await tour.wait_for()
         await page.screenshot(path=str(shot_path("onboarding-offer.png")))

@@ -255,6 +255,8 @@ class Body {
     bubble.addChild(box, t);
     bubble.x = -(t.width + pad * 2) / 2;
     bubble.y = -HEAD - (t.height + pad * 2 + 6);
+    bubble.baseY = bubble.y; // where it sits alone; layoutBubbles() lifts it over an earlier neighbour's
+    bubble.born = performance.now();
     this.overhead.addChild(bubble);
     this.bubble = bubble;
     const mine = bubble;
@@ -284,7 +286,7 @@ class Body {
     });
     word.anchor.set(0.5, 1);
     t.addChild(word);
-    t.y = -HEAD - (this.bubble ? this.bubble.height + 4 : 0);
+    t.y = this.bubble ? this.bubble.y - 4 : -HEAD; // above the bubble, wherever layoutBubbles() put it
     this.overhead.addChild(t);
     this.emoteNode = t;
     this.emoteStarted = performance.now();
@@ -302,7 +304,7 @@ class Body {
       return;
     }
     t.alpha = 1 - Math.max(0, k - 0.7) / 0.3;
-    t.y = -HEAD - (this.bubble ? this.bubble.height + 4 : 0) - 10 * k;
+    t.y = (this.bubble ? this.bubble.y - 4 : -HEAD) - 10 * k;
   }
 
   destroy() {
@@ -578,11 +580,38 @@ export class RoomView {
     const now = performance.now();
     let moving = false;
     for (const b of this.bodies.values()) moving = b.step(now) || moving;
+    this.layoutBubbles();
     const me = this.bodies.get(this.meId);
     if (me) this.host.dataset.me = `${me.x.toFixed(3)},${me.y.toFixed(3)}`; // where I am drawn (tests read it)
     this.fit();
     this.app.render();
     if (moving || now < this._animateUntil || [...this.bodies.values()].some((b) => b.local)) this.invalidate();
+  }
+
+  /** Two people side by side who both speak: the later bubble goes above the earlier one, never over it. */
+  layoutBubbles() {
+    const shown = [...this.bodies.values()]
+      .filter((b) => b.bubble && !b.bubble.destroyed)
+      .sort((a, b) => a.bubble.born - b.bubble.born);
+    const placed = [];
+    for (const b of shown) {
+      const bub = b.bubble;
+      const r = { x: b.overhead.x + bub.x, y: b.overhead.y + bub.baseY, w: bub.width, h: bub.height };
+      for (let moved = true, k = 0; moved && k < 8; k++) {
+        moved = false;
+        for (const o of placed) {
+          if (r.x < o.x + o.w && o.x < r.x + r.w && r.y < o.y + o.h && o.y < r.y + r.h) {
+            r.y = o.y - r.h - 2;
+            moved = true;
+          }
+        }
+      }
+      bub.y = r.y - b.overhead.y;
+      placed.push(r);
+    }
+    // where the bubbles are drawn, in room pixels (the browser tests read it)
+    if (placed.length) this.host.dataset.bubbles = placed.map((r) => [r.x, r.y, r.w, r.h].map(Math.round).join(",")).join(";");
+    else delete this.host.dataset.bubbles;
   }
 
   /** Keep drawing for a while (a floating emote). */
