@@ -212,16 +212,22 @@ def join_words(items: list[str], conj: str = "and") -> str:
 
 
 def qty_in(text: str) -> int:
+    """The quantity a line asks for; one when it states none."""
+    return qty_stated(text) or 1
+
+
+def qty_stated(text: str) -> int | None:
+    """A quantity the line states ("two", "3"), else None ("one" and "a" state nothing beyond the default)."""
     t = text.lower()
     m = re.search(r"\b(\d{1,3})\b(?!\s*coins?\b)", t)  # "for 20 coins" is a budget, not twenty of it
     if m:
         return max(1, int(m.group(1)))
     for phrase, n in sorted(NUMBER_WORDS.items(), key=lambda kv: -len(kv[0])):
-        if phrase in ("a", "an"):
+        if phrase in ("a", "an", "one"):
             continue
         if re.search(rf"\b{re.escape(phrase)}\b", t):
             return n
-    return 1
+    return None
 
 
 def item_phrase(item: Item | dict, qty: int) -> str:

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 
 from ai.inference import InferenceError, Priority
 
-from ..actions import NUMBER_WORDS, Action, Reply, match_sku
+from ..actions import Action, Reply, match_sku
 from ..brain import (
     EXAMPLES,
     Brain,
@@ -30,6 +30,7 @@ from ..brain import (
     negative,
     personal_facts,
     qty_in,
+    qty_stated,
     rule_intents,
     second_person,
     short_desc,
@@ -150,7 +151,7 @@ class RetrievalBrain(Brain):
         if lang != ctx.persona.language and not understood(raw, ctx.lang) and room is None and sku is None:
             return out(Reply(say("not_understood", lang, name=name, help="")), "not_understood")
         current = ctx.offer.sku if ctx.offer is not None else ctx.topic_item
-        qty = _qty_explicit(text)
+        qty = qty_stated(text)
         if stock is not None and current in stock:
             # the open thread: "what about the map?" re-targets it, "how much for two?" changes the quantity
             other = sku is not None and sku != current and ("what about" in text.lower() or bool(
@@ -675,20 +676,6 @@ def _voice(persona: Persona, line: str) -> str:
     """A note as the resident says it: first person for itself."""
     s = first_person(persona, line).strip()
     return s if s.endswith((".", "!", "?")) else s + "."
-
-
-def _qty_explicit(text: str) -> int | None:
-    """A quantity the line states ("two", "3"), else None (unlike qty_in, no default of one)."""
-    t = text.lower()
-    m = re.search(r"\b(\d{1,3})\b(?!\s*coins?\b)", t)  # "for 20 coins" is a budget
-    if m:
-        return max(1, int(m.group(1)))
-    for phrase, n in sorted(NUMBER_WORDS.items(), key=lambda kv: -len(kv[0])):
-        if phrase in ("a", "an", "one"):
-            continue
-        if re.search(rf"\b{re.escape(phrase)}\b", t):
-            return n
-    return None
 
 
 def _last_own(ctx: ReplyContext) -> str | None:
