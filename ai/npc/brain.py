@@ -230,8 +230,10 @@ def qty_stated(text: str) -> int | None:
     return None
 
 
-def item_phrase(item: Item | dict, qty: int) -> str:
+def item_phrase(item: Item | dict, qty: int, lang: str = "en") -> str:
     name = item.name if isinstance(item, Item) else item["name"]
+    if lang != "en":  # no English article inside another language's sentence
+        return f"{qty} x {name}" if qty > 1 else name
     return f"{qty} x {name}" if qty > 1 else f"a {name}" if not name.lower().startswith(("a ", "an ")) else name
 
 

@@ -189,7 +189,7 @@ class RetrievalBrain(Brain):
             return out(self._room_about(ctx, room, lang), "room", ctx.room_names[room])
         if ctx.offer is not None and "buy" not in intents and ("shop" in intents or sku == ctx.offer.sku):
             o = ctx.offer
-            return out(Reply(say("restate", lang, item=item_phrase(Item(o.sku, o.name, o.price, 0), o.qty),
+            return out(Reply(say("restate", lang, item=item_phrase(Item(o.sku, o.name, o.price, 0), o.qty, lang),
                                  total=o.total, name=name)), "offer", o.name)
         if affirmative(text) and len(text) < 40 and not intents:
             return out(Reply(say("no_offer", lang, name=name)), "affirm")
@@ -302,7 +302,7 @@ class RetrievalBrain(Brain):
         if item["stock"] < qty:
             return Reply(say("only_have", lang, stock=item["stock"], item=item["name"], name=name),
                          meta={"refused": "not enough stock", "sku": sku})
-        phrase = item_phrase(item, qty)
+        phrase = item_phrase(item, qty, lang)
         return Reply(say("offer", lang, item=phrase[0].upper() + phrase[1:], total=item["price"] * qty, name=name),
                      [Action("sell", {"sku": sku, "qty": qty})], meta={"sku": sku})
 
