@@ -589,8 +589,16 @@ class ResidentService:
                 "next_before": found[-1].id if len(found) == limit else None}
 
     # == figures ===================================================================================
+    def _by_key(self, snap: dict[str, Any]) -> dict[str, Any]:
+        """Budget figures keyed by the resident's key ("mira"), not its id: what an admin reads."""
+        key = {rid: r.key for rid, r in self.records.items()}
+
+        def rename(d: dict) -> dict:
+            return {key.get(k.split(":")[0], k.split(":")[0]) + (k[k.index(":"):] if ":" in k else ""): v for k, v in d.items()}
+        return {k: rename(v) if isinstance(v, dict) else v for k, v in snap.items()}
+
     def figures(self) -> dict[str, Any]:
         return {"node": self.ctx.node_id, "running": sorted(a.persona.key for a in self.agents.values()),
-                "residents": len(self.records), "clock": self.clock.label(), "budgets": self.budgets.snapshot(),
+                "residents": len(self.records), "clock": self.clock.label(), "budgets": self._by_key(self.budgets.snapshot()),
                 "world": self.world.figures(),
                 "agents": {a.persona.key: a.snapshot() for a in self.agents.values()}}

@@ -116,6 +116,9 @@ async def test_two_residents_in_one_room_talk_within_their_budget(db_url, tmp_pa
         budgets = world.ctx.residents.budgets.snapshot()  # every line was a background call of its speaker's budget
         for rid in residents:
             assert budgets["calls"].get(rid, 0) >= sum(d["from"]["id"] == rid for d in said), budgets
+        shown = world.ctx.residents.figures()["budgets"]  # the admin console's figures name the resident, not its id
+        assert {"mira", "tobin"} <= set(shown["calls"]) and all(":" in k and k.split(":")[0] in ("mira", "tobin", "odessa")
+                                                                 for k in shown["by_kind"]), shown
         for rid, other in ((mira, "Tobin"), (tobin, "Mira")):
             agent = world.ctx.residents.agents[rid]
             await agent.stream.flush()
