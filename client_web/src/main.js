@@ -106,6 +106,7 @@ class World {
       onSelect: (id) => this.people.open(id),
     });
     this.view.onThings = (things) => this.showThings(things);
+    this.view.words = { emote: (name) => (EMOTES.includes(name) ? t(`emotes.name.${name}`) : name) }; // over the head, in the reader's language
     await this.view.init();
     this.stage.dataset.renderer = this.view.rendererName;
     this.stopKeys = keyboardWalking(this.view, (x, y, o) => this.move(x, y, o), () => this.me.id);

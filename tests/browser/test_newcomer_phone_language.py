@@ -147,6 +147,11 @@ async def test_a_spanish_account_sees_the_interface_in_spanish_and_can_switch(wo
         await happening.locator(".suggestion-list li", has_text=re.compile("Pasea, habla|aún no has estado allí")).first.wait_for()
         shown = await assistant.inner_text() + await happening.inner_text()
         assert not re.search(r"\b(assistant|happening|suggest)\.[a-z_]+", shown), shown  # no raw message key
+        # The guide greets her in Spanish, her profile's language, before she has said a word.
+        await page.locator(".chat-log .line.npc", has_text=f"¡Hola, {p.name}, bienvenido a The Plaza!").wait_for(timeout=25000)
+        things = page.get_by_role("toolbar", name="Cosas aquí")  # the map's things by kind, in her language
+        await things.get_by_role("button", name="Tablón de anuncios").wait_for()
+        await things.get_by_role("button", name="Fuente").wait_for()
         await page.screenshot(path=str(shot_path("world-spanish.png")))
         # The profile switches it: German, numbers and all.
         await page.get_by_role("button", name="Perfil", exact=True).click()

@@ -9,9 +9,11 @@ import { el, formatCoins, openDialog, toast } from "../ui.js";
 
 const KINDS = ["notice_board", "fountain", "bookshelf"];
 
-/** An object's name, capitalised ("Fountain"), or what kind of thing it is. */
+/** An object's name, capitalised ("Fountain"), or what kind of thing it is. A name that only says
+ * its kind ("notice board") is the kind, in the reader's language ("Tablón de anuncios"). */
 export function title(thing) {
-  if (thing.name) return thing.name[0].toUpperCase() + thing.name.slice(1);
+  const generic = thing.name && KINDS.includes(thing.kind) && thing.name.toLowerCase().replace(/[\s_-]+/g, "_") === thing.kind;
+  if (thing.name && !generic) return thing.name[0].toUpperCase() + thing.name.slice(1);
   return KINDS.includes(thing.kind) ? t(`things.kind.${thing.kind}`) : t("things.object");
 }
 
