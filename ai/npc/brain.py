@@ -144,7 +144,7 @@ RULES: list[tuple[str, re.Pattern]] = [
                         r"goods|items|offer|menu|buy)\b", re.I)),
     ("events", re.compile(r"\b(happening|happenings|going on|events?|anything on|what'?s on(?! (sale|offer|the menu))|activities|festival|"
                           r"story hour|market day|treasure hunt)\b", re.I)),
-    ("directions", re.compile(r"\b(what (is there|can i|could i|should i) (to )?do|things to do|where|how do i get|how to get|how can i get|way to|directions|which way|where to go|"
+    ("directions", re.compile(r"\b(what (is there|can i|could i|should i) (to )?do\b(?! with)|things to do|where|how do i get|how to get|how can i get|way to|directions|which way|where to go|"
                               r"go to|find the|rooms?|places?|explore|visit|go next|around here|in town)\b", re.I)),
     ("about", re.compile(r"\b(who are you|what do you do|your name|about you|yourself|what is your job|your role)\b", re.I)),
     ("greet", re.compile(r"^\W*(hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening|day)|hola|bonjour|"
