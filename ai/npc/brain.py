@@ -72,6 +72,7 @@ class ReplyContext:
     stalls: list[Stall] = field(default_factory=list)  # the other residents' shops (for one who keeps none)
     topic_seller: str | None = None  # the seller this conversation pointed to ("what do they have?")
     happenings: list[Happening] = field(default_factory=list)  # the world's events, now and next
+    doing: tuple[str, str, str] | None = None  # its day plan's step now: (activity, room slug, until "HH:MM")
 
     @property
     def reply_lang(self) -> str:
@@ -142,6 +143,9 @@ RULES: list[tuple[str, re.Pattern]] = [
                        r"sell me|i want|i need|get me|one more|another)\b", re.I)),
     ("shop", re.compile(r"\b(sell|sells|selling|for sale|wares|shop|stock|price|prices|cost|costs|how much|what do you have|"
                         r"goods|items|offer|menu|buy)\b", re.I)),
+    ("time", re.compile(r"\b(what time is it|what'?s the time|what is the time|do you know the time|time is it)\b", re.I)),
+    ("doing", re.compile(r"\b(what are you (doing|up to)|why are you (here|at|in)|what('?s| is) your plan|"
+                         r"what do you do (all day|today)|where will you be)\b", re.I)),
     ("events", re.compile(r"\b(happening|happenings|going on|events?|anything on|what'?s on(?! (sale|offer|the menu))|activities|festival|"
                           r"story hour|market day|treasure hunt)\b", re.I)),
     ("directions", re.compile(r"\b(what (is there|can i|could i|should i) (to )?do\b(?! with)|things to do|where|how do i get|how to get|how can i get|way to|directions|which way|where to go|"

@@ -187,7 +187,12 @@ class Conversing:
             part_of_day=self.clock.part_of_day(), offer=offer, first_turn=bool(conv and conv.turns == 1),
             embed=embed, query_vector=qv, deadline=remaining, lang=conv.lang if conv else None,
             translated=bool(conv and conv.translated), topic_item=conv.item if conv else None,
-            stalls=stalls, topic_seller=conv.seller if conv else None, happenings=await self.world.happenings())
+            stalls=stalls, topic_seller=conv.seller if conv else None, happenings=await self.world.happenings(),
+            doing=self._doing())
+
+    def _doing(self) -> tuple[str, str, str] | None:
+        step = self.plan.at(self.clock.minute()) if self.plan is not None else None
+        return (step.activity, step.room, f"{step.end // 60 % 24:02d}:{step.end % 60:02d}") if step is not None else None
 
     def _needs_meaning(self, text: str) -> bool:
         """Does answering this need the line's embedding? The LLM brain always retrieves by

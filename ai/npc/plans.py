@@ -71,7 +71,11 @@ def make_plan(persona: Persona, day: int, reflections: list[Memory]) -> DayPlan:
         return DayPlan(day, [PlanStep(0, 0, persona.home, middle)], focus=focus)
     for slot in slots:
         length = (slot.end - slot.start) % 1440 or 1440
-        if length >= 180:
+        if length >= 180 and not 4 * 60 <= slot.start < 12 * 60:
+            # a later shift has no "opening" hour ("opening the library" at 21:00 was wrong)
+            steps.append(PlanStep(slot.start, (slot.end - 60) % 1440, slot.room, middle))
+            steps.append(PlanStep((slot.end - 60) % 1440, slot.end, slot.room, closing))
+        elif length >= 180:
             steps.append(PlanStep(slot.start, (slot.start + 60) % 1440, slot.room, opening))
             steps.append(PlanStep((slot.start + 60) % 1440, (slot.end - 60) % 1440, slot.room, middle))
             steps.append(PlanStep((slot.end - 60) % 1440, slot.end, slot.room, closing))

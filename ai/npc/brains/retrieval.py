@@ -203,6 +203,15 @@ class RetrievalBrain(Brain):
                 return out(Reply(say("here_already", lang, room=r, name=name)), "guide", r)
             return out(Reply(say("follow", lang, room=r, name=name),
                              [Action("move_to", {"room": room}), Action("emote", {"name": "wave"})]), "guide", r)
+        if "time" in intents and ctx.clock:
+            return out(Reply(say("time_now", lang, clock=ctx.clock, name=name, part=ctx.part_of_day or "")), "time")
+        if "doing" in intents and ctx.doing is not None:
+            doing, at, until = ctx.doing
+            return out(Reply(say("doing_now", lang, doing=doing, room=ctx.room_names.get(at, at), until=until, name=name)),
+                       "doing")
+        event = self._event_named(ctx, text)
+        if event is not None and ("events" in intents or re.search(r"\b(when|what is|what's|tell me|start|begin)\b", text, re.I)):
+            return out(self._event(ctx, event, lang, when=bool(re.search(r"\bwhen\b", text, re.I))), "events", event.title)
         if "events" in intents:
             return out(self._happenings(ctx, lang), "events")
         if "self" in intents:
@@ -437,6 +446,24 @@ class RetrievalBrain(Brain):
         here = ctx.here is not None and ctx.here.slug == slug
         return Reply(line, [] if here else [Action("give_directions", {"room": slug})])
 
+    def _event_named(self, ctx: ReplyContext, text: str):
+        """The event a line names ("what is the story hour?"), or, for "when does it start?", the one
+        the resident just spoke of."""
+        low = text.lower()
+        named = next((h for h in ctx.happenings if h.title.lower() in low), None)
+        if named is not None or not re.search(r"\b(it|that)\b", low):
+            return named
+        said = (_last_own(ctx) or "").lower()
+        return next((h for h in ctx.happenings if h.title.lower() in said), None)
+
+    def _event(self, ctx: ReplyContext, h, lang: str, when: bool = False) -> Reply:
+        room = ctx.room_names.get(h.room, h.room)
+        desc = _voice(ctx.persona, h.description) if lang == "en" and h.description else ""  # its own event: "I read aloud"
+        key = "event_running" if h.running else "event_when" if when else "event_is"
+        here = ctx.here.slug if ctx.here is not None else None
+        return Reply(say(key, lang, title=h.title, at=h.at, room=room, name=ctx.speaker.name, desc=desc),
+                     [Action("give_directions", {"room": h.room})] if h.room in ctx.room_names and h.room != here else [])
+
     def _happenings(self, ctx: ReplyContext, lang: str) -> Reply:
         """What is on: running events first (with what they are), then the next ones by start time."""
         names = ctx.room_names
@@ -445,7 +472,7 @@ class RetrievalBrain(Brain):
         parts = []
         if running:
             now = [say("event_here", lang, title=h.title, room=names.get(h.room, h.room)) +
-                   (f" ({first_sentence(h.description).rstrip('.')})" if lang == "en" and h.description else "")
+                   (f" ({first_sentence(_voice(ctx.persona, h.description)).rstrip('.')})" if lang == "en" and h.description else "")
                    for h in running]
             parts.append(say("now_on", lang, list=join_words(now, AND.get(lang, "and"))))
         if upcoming:

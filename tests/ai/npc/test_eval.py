@@ -121,6 +121,11 @@ def test_a_day_plan_from_the_routine_and_yesterdays_reflections():
     assert plan.at(12 * 60 + 10).activity == "restocking Lamp oil flask"
     assert plan.at(13 * 60).activity.startswith("selling")
     assert plan.revisions == ["12:00 a sale: restocking Lamp oil flask"]
+    # an evening shift opens with its middle activity, not the morning's opening
+    mira = Persona.from_dict(next(r for r in WORLD["residents"] if r["key"] == "mira"))
+    evening = make_plan(mira, 1, [])
+    assert evening.at(6 * 60 + 30).activity == "greeting early walkers"
+    assert evening.at(20 * 60 + 30).activity == "welcoming newcomers" and evening.at(20 * 60 + 30).room == "market"
 
 
 class Obedient:
