@@ -65,6 +65,8 @@ class LLMBrain(Brain):
             out.append(f"It is {ctx.clock} ({ctx.part_of_day}) in the world.")
         if ctx.here is not None:
             out.append(f"You are in {ctx.here.name} ({ctx.here.slug}): {ctx.here.description}")
+        if ctx.doing is not None:
+            out.append(f"Your plan now: {ctx.doing[0]} in {ctx.doing[1]} until {ctx.doing[2]}.")
         if ctx.people:
             out.append(f"People here: {', '.join(ctx.people[:12])}.")
         if ctx.rooms:

@@ -257,6 +257,11 @@ def test_the_prompt_holds_persona_memories_lines_and_facts():
                                                  stalls=[Stall("Tobin", "shopkeeper", "market", list(ITEMS))]))
     assert "Tobin's stall in market (you cannot sell these; send people there): Brass lantern 120 coins" in stall
     assert "Lamp oil flask 15 coins (sold out)" in stall
+    from ai.npc import Happening
+    day = LLMBrain(None).system_prompt(ctx_for("mira", "what's on?", doing=("welcoming newcomers", "plaza", "19:00"),
+                                               happenings=[Happening("Story hour", "11:00", "library", running=True)]))
+    assert "Your plan now: welcoming newcomers in plaza until 19:00." in day
+    assert "Events (world time): Story hour in library at 11:00 (on now)." in day
     assert msgs[-1]["content"] == "Ana: Is the oil any good?"
     assert msgs[2]["content"] == '{"say": "Welcome!"}'
 
