@@ -15,6 +15,12 @@ Runs, each against a fresh `townsquare serve` process:
 - peer: with `--peer`, the Colyseus peer (../shared/peers/colyseus, installed under /tmp/peer-colyseus
   by its run.sh) at the same N right after each tick run, back to back
 - per-move: tick batching off (one world:tick broadcast per move), the baseline
+- bots: `--bots python` (the default: bench/realtime_bots.py, python-socketio sampled receivers and
+  raw aiohttp websockets, one process per `--procs`) or `--bots node` (bench/bots/townsquare_bot.mjs,
+  the same bots ported to Node: socket.io-client sampled receivers, raw `ws` websockets, from
+  client_web/node_modules), so that the side-by-side with the Colyseus peer, whose bots are Node,
+  uses the same kind of load generator for both servers. The harness makes the users and tokens
+  either way, and computes the same JSON from the same per-process results (`"bots"` says which).
 - idle: 2,000 (and 10,000 with `--idle 2000 10000`) connected clients that do nothing: the world
   process's RSS at boot and connected, with the default settings (the bundled embedder in the
   node's supervised inference child, whose RSS is reported apart). `--idle-shape` says where they
@@ -41,10 +47,13 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import queue
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from array import array
@@ -89,6 +98,7 @@ IDLE_ROOMS = [f"idle-{i:02d}" for i in range(50)]
 PLAZA = (500, 400)
 VIEW = (30, 20)
 PEER_DIR = Path("/tmp/peer-colyseus")
+NODE_BOT = REPO / "bench" / "bots" / "townsquare_bot.mjs"
 
 
 
@@ -226,6 +236,66 @@ def busy_s() -> float:
     return t.user + t.nice + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0)
 
 
+class NodeBots:
+    """`--bots node`: one bench/bots/townsquare_bot.mjs process, driven like a bench/realtime_bots.py
+    worker (the same messages on `q`; `go(t0)` where the Python workers read the shared t0)."""
+
+    def __init__(self, wid: int, url: str, tokens: list[str], bot_args: dict, q, tmp: Path):
+        d = Path(tempfile.mkdtemp(prefix=f"node-bots-{wid}-", dir=tmp))
+        (d / "tokens.json").write_text(json.dumps(tokens))
+        (d / "cfg.json").write_text(json.dumps({"url": url, "wid": wid, "tokens_file": str(d / "tokens.json"),
+                                                "lat_file": str(d / "lat.f64"), "args": bot_args}))
+        self.wid, self.q, self.dir = wid, q, d
+        self.proc: subprocess.Popen | None = None
+        self.pid = None
+
+    def start(self) -> None:
+        self.err = open(self.dir / "stderr.log", "wb")
+        self.proc = subprocess.Popen(["node", str(NODE_BOT), str(self.dir / "cfg.json")], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.err, text=True)
+        self.pid = self.proc.pid
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for text in self.proc.stdout:
+            try:
+                m = json.loads(text)
+            except ValueError:
+                continue
+            if m["type"] == "ready":
+                self.q.put(("ready", self.wid, m["connected"], m["failed"], m["secs"]))
+            elif m["type"] == "result":
+                r = m["result"]
+                if r:
+                    r["lat"] = Path(r.pop("lat_file")).read_bytes()  # float64, as array("d") reads it
+                self.q.put(("result", self.wid, r))
+            elif m["type"] == "error":
+                self.q.put(("error", self.wid, m["error"]))
+        rc = self.proc.wait()
+        if rc:  # a crash after its result is reported too (the run's errors)
+            self.err.flush()
+            self.q.put(("error", self.wid, f"node bots exited {rc}: {(self.dir / 'stderr.log').read_text()[-300:]}"))
+
+    def go(self, t0: float) -> None:
+        try:
+            self.proc.stdin.write(f"{t0}\n")
+            self.proc.stdin.flush()
+        except OSError:
+            pass
+
+    def join(self, timeout: float | None = None) -> None:
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def is_alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def terminate(self) -> None:
+        self.proc.terminate()  # our own child, by handle
+
+
 # -- one run ------------------------------------------------------------------------------------
 def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, shape: str = "room") -> dict:
     from bench.realtime_bots import worker_main
@@ -261,7 +331,8 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, sh
         traced = trace_snapshot(sproc, server.trace, 0) if server.trace is not None else None
         child_rss = round(sum(rss_mib(c) for c in sproc.children(recursive=True)), 1)
         ctx = mp.get_context("spawn")
-        q = ctx.Queue()
+        node = args.bots == "node"
+        q = queue.Queue() if node else ctx.Queue()
         t0v = ctx.Value("d", 0.0)
         procs_n = args.procs
         per = [tokens[i::procs_n] for i in range(procs_n)]
@@ -273,8 +344,11 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, sh
             bot_args.update(room="plaza", bounds=(2, 2, PLAZA[0] - 3, PLAZA[1] - 3), view=VIEW)
         if idle and shape != "room":
             bot_args["idle_rooms"] = IDLE_ROOMS if shape == "rooms" else []
-        workers = [ctx.Process(target=worker_main, args=(i, server.base, per[i], bot_args, t0v, q), daemon=True)
-                   for i in range(procs_n)]
+        if node:
+            workers = [NodeBots(i, server.base, per[i], bot_args, q, tmp) for i in range(procs_n)]
+        else:
+            workers = [ctx.Process(target=worker_main, args=(i, server.base, per[i], bot_args, t0v, q), daemon=True)
+                       for i in range(procs_n)]
         for w in workers:
             w.start()
         ready, errors = {}, []
@@ -291,7 +365,7 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, sh
                 break
         connected = sum(r[0] for r in ready.values())
         failed = sum(r[1] for r in ready.values())
-        out = {"mode": mode, "n": n, "wire": bot_args["wire"], **({"shape": shape} if idle else {}), "loadavg": [round(v, 2) for v in os.getloadavg()],
+        out = {"mode": mode, "n": n, "wire": bot_args["wire"], "bots": args.bots, **({"shape": shape} if idle else {}), "loadavg": [round(v, 2) for v in os.getloadavg()],
                "tick_hz": args.tick_hz if mode != "per-move" else None, "connected": connected,
                "connect_failed": failed, "connect_s": round(max((r[2] for r in ready.values()), default=0), 1),
                "workers": k, "server_rss_boot_mib": round(boot_rss, 1),
@@ -300,6 +374,9 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, sh
         t0 = time.time() + 0.5
         ws, we = t0 + warmup, t0 + warmup + duration
         t0v.value = t0 if len(ready) == procs_n else -1.0
+        if node:
+            for w in workers:
+                w.go(t0v.value)
         if t0v.value > 0:
             time.sleep(max(0.0, ws - time.time()))
             bots = [psutil.Process(w.pid) for w in workers]
@@ -415,7 +492,7 @@ def line(r: dict) -> str:
         return (f"[idle {r.get('shape')}] n={r['connected']}/{r['n']} rss={r.get('server_rss_mib')} MiB (boot {r['server_rss_boot_mib']}) "
                 f"cpu={r.get('server_cpu_pct')}% inference child {r.get('inference_child_rss_mib')} MiB "
                 f"torch in world: {r.get('torch_in_world')}")
-    return (f"[{r['mode']} w{r.get('wire')}] n={r['connected']}/{r['n']} p50={r.get('p50_ms')} p99={r.get('p99_ms')} ms "
+    return (f"[{r['mode']} w{r.get('wire')} {r.get('bots', 'python')} bots] n={r['connected']}/{r['n']} p50={r.get('p50_ms')} p99={r.get('p99_ms')} ms "
             f"delivery={r.get('delivery_ratio')} srv_cpu={r.get('server_cpu_pct')}% rss={r.get('server_rss_mib')} MiB "
             f"bots_cpu={r.get('bots_cpu_pct')} other_cpu={r.get('other_cpu_pct')}% lag99={r.get('bot_loop_lag_p99_ms')}")
 
@@ -432,6 +509,8 @@ def main() -> None:
     ap.add_argument("--wire", type=int, choices=(1, 2), default=2, help="the tick runs' wire (per-move is always 1)")
     ap.add_argument("--peer", action="store_true", help="run the Colyseus peer at each tick N right after ours")
     ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--bots", choices=("python", "node"), default="python",
+                    help="the load generator: bench/realtime_bots.py or bench/bots/townsquare_bot.mjs (same bots in Node)")
     ap.add_argument("--workers", type=int, default=1,
                     help="serve the room from this many worker processes (reuse_port + Redis; docs/realtime.md)")
     ap.add_argument("--redis-url", default=os.environ.get("TOWNSQUARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
@@ -521,7 +600,7 @@ def main() -> None:
         if idle.get("server_rss_mib") is not None:
             limit = 400 if idle["n"] >= 10000 else 1024
             targets[f"idle_{idle['n']}_{idle['shape']}_rss_lt_{limit}MiB"] = idle["server_rss_mib"] < limit
-    result = {"bench": "realtime", "load": {"procs": args.procs, "sampled_per_proc": args.sample, "rate_hz": args.rate,
+    result = {"bench": "realtime", "load": {"bots": args.bots, "procs": args.procs, "sampled_per_proc": args.sample, "rate_hz": args.rate,
                                             "warmup_s": args.warmup, "window_s": args.duration, "tick_hz": args.tick_hz},
               "cpus": psutil.cpu_count(), "runs": runs, "targets": targets}
     print(json.dumps(result, indent=2))
