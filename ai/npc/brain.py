@@ -126,7 +126,7 @@ RULES: list[tuple[str, re.Pattern]] = [
     ("farewell", re.compile(r"\b(bye|goodbye|good-bye|see you|see ya|farewell|good night|gotta go|take care|adios|ciao)\b", re.I)),
     ("thanks", re.compile(r"\b(thanks|thank you|thank u|cheers|ty|much appreciated|grateful)\b", re.I)),
     ("guide", re.compile(r"\b(take me|show me the way|lead me|walk me|guide me|come with me|follow me)\b", re.I)),
-    ("self", re.compile(r"\b(what do i do|what('?s| is) my (job|work|trade|profession|name)|who am i|where am i from|"
+    ("self", re.compile(r"\b(what do you (know|remember) about me|what do i do|what('?s| is) my (job|work|trade|profession|name)|who am i|where am i from|"
                         r"where do i (live|come from)|what do i like|do you know what i do|what i do for a living)\b", re.I)),
     ("rules", re.compile(r"\b(rules?|allowed to|forbidden|how does (this|the) world work)\b", re.I)),
     ("remember", re.compile(r"\b(remember me|do you know me|know who i am|remember my|remember what|have we met|"
@@ -150,6 +150,8 @@ RULES: list[tuple[str, re.Pattern]] = [
                           r"story hour|market day|treasure hunt)\b", re.I)),
     ("directions", re.compile(r"\b(what (is there|can i|could i|should i) (to )?do\b(?! with)|things to do|where|how do i get|how to get|how can i get|way to|directions|which way|where to go|"
                               r"go to|find the|rooms?|places?|explore|visit|go next|around here|in town)\b", re.I)),
+    ("residents", re.compile(r"\b(who (else )?(lives|is there|works) (here|in town|around)|who else|who lives|"
+                             r"which residents|who are the (residents|locals|people here))\b", re.I)),
     ("about", re.compile(r"\b(who are you|what do you do|your name|about you|yourself|what is your job|your role)\b", re.I)),
     ("greet", re.compile(r"^\W*(hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening|day)|hola|bonjour|"
                          r"hallo|ola|olá|yo|sup)\b", re.I)),

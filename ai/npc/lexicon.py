@@ -391,6 +391,14 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "de": "{who} ({role}) ist gerade in {room}.", "fr": "{who} ({role}) est à {room} en ce moment.",
         "pt": "{who} ({role}) está em {room} agora.",
     },
+    "neighbour": {
+        "en": "{who} the {role} (in {room})", "es": "{who} ({role}, en {room})", "de": "{who} ({role}, in {room})",
+        "fr": "{who} ({role}, à {room})", "pt": "{who} ({role}, em {room})",
+    },
+    "neighbours": {
+        "en": "Besides me there's {list}, {name}.", "es": "Además de mí: {list}, {name}.", "de": "Außer mir: {list}, {name}.",
+        "fr": "À part moi : {list}, {name}.", "pt": "Além de mim: {list}, {name}.",
+    },
     "room_about": {
         "en": "{room}: {desc}", "es": "{room}: {desc}", "de": "{room}: {desc}", "fr": "{room} : {desc}", "pt": "{room}: {desc}",
     },

@@ -57,9 +57,20 @@ class Listening:
             return False  # spoken to another resident
         if self._continues(h, conv):
             return True
+        asks = "?" in h.text or bool({"greet", "thanks", "farewell"} & set(rule_intents(h.text)))
+        if asks and self._alone_with(h):
+            return True  # a lone visitor and residents: a question or a hello is for the nearest one, wherever it stands
         if "?" in h.text:
             return self._nearest_resident(h)
         return False
+
+    def _alone_with(self, h: Heard) -> bool:
+        """Is the speaker the only person (not a resident) in the room, and this the nearest resident?"""
+        sur = getattr(self.world, "surroundings_now", None)
+        s: Surroundings | None = sur(self.id) if sur else None
+        if s is None or any(p.kind != "npc" and p.id != h.speaker.id for p in s.people):
+            return False
+        return self._nearest_resident(h, radius=math.inf)
 
     def _continues(self, h: Heard, conv: Conversation | None) -> bool:
         """Does an unaddressed line carry on a conversation with this resident? Only in the same
@@ -78,8 +89,8 @@ class Listening:
             return False
         return True
 
-    def _nearest_resident(self, h: Heard) -> bool:
-        """Is this resident the one nearest to the speaker, within hear_radius?"""
+    def _nearest_resident(self, h: Heard, radius: float | None = None) -> bool:
+        """Is this resident the one nearest to the speaker, within hear_radius (or `radius`)?"""
         sur = getattr(self.world, "surroundings_now", None)
         s: Surroundings | None = sur(self.id) if sur else None
         if s is None:
@@ -89,7 +100,7 @@ class Listening:
         if me is None or speaker is None:
             return False
         d = math.dist((me.x, me.y), (speaker.x, speaker.y))
-        if d > self.config.hear_radius:
+        if d > (self.config.hear_radius if radius is None else radius):
             return False
         for p in s.people:
             if p.kind == "npc" and p.id != self.id and math.dist((p.x, p.y), (speaker.x, speaker.y)) < d:

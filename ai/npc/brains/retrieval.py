@@ -161,32 +161,9 @@ class RetrievalBrain(Brain):
             if other or more:
                 target = sku if other else current
                 return out(self._offer(ctx, target, qty or 1, lang), "offer", stock[target]["name"])
-        budget = _budget(text)
-        if budget is not None and (stock is not None or ctx.stalls):
-            return out(self._within(ctx, budget, text, lang), "budget")
-        if "haggle" in intents and stock is not None:
-            cheapest = min((i for i in ctx.items or [] if i.stock > 0), key=lambda i: (i.price, i.sku), default=None)
-            if cheapest is not None:
-                return out(Reply(say("haggle", lang, name=name, item=cheapest.name, price=cheapest.price)), "haggle")
-        if CHEAPEST.search(text) and stock is not None and sku is None:
-            cheapest = min((i for i in ctx.items or [] if i.stock > 0), key=lambda i: (i.price, i.sku), default=None)
-            if cheapest is not None:
-                return out(self._price_or_list(ctx, cheapest.sku, lang), "shop", cheapest.name)
-        if "recommend" in intents or (CHEAPEST.search(text) and stock is None):
-            if "recommend" in intents and stock is not None:
-                return out(self._recommend_own(ctx, lang), "recommend", "wares")
-            stall = self._stall_asked(ctx, text) or (next((s for s in ctx.stalls if s.items), None)
-                                                     if CHEAPEST.search(text) else None)
-            if stall is not None:
-                return out(self._recommend_stall(ctx, stall, lang, cheapest=bool(CHEAPEST.search(text))), "recommend",
-                           stall.seller)
-        if stock is None and ctx.stalls and FOOD.search(text) and not set(intents) & {"guide", "farewell", "thanks"}:
-            return out(self._no_shop(ctx, lang, text), "shop")
-        who = self._resident_named(ctx, text)
-        if who is not None:
-            return out(self._who_is(ctx, who, lang), "who", who[0])
-        if room is not None and ABOUT_ROOM.search(text) and not WAY.search(text) and "guide" not in intents:
-            return out(self._room_about(ctx, room, lang), "room", ctx.room_names[room])
+        found = self._world_facts(ctx, text, intents, sku, room, lang) if "farewell" not in intents else None
+        if found is not None:
+            return out(*found)
         if ctx.offer is not None and "buy" not in intents and ("shop" in intents or sku == ctx.offer.sku):
             o = ctx.offer
             return out(Reply(say("restate", lang, item=item_phrase(Item(o.sku, o.name, o.price, 0), o.qty, lang),
@@ -203,15 +180,6 @@ class RetrievalBrain(Brain):
                 return out(Reply(say("here_already", lang, room=r, name=name)), "guide", r)
             return out(Reply(say("follow", lang, room=r, name=name),
                              [Action("move_to", {"room": room}), Action("emote", {"name": "wave"})]), "guide", r)
-        if "time" in intents and ctx.clock:
-            return out(Reply(say("time_now", lang, clock=ctx.clock, name=name, part=ctx.part_of_day or "")), "time")
-        if "doing" in intents and ctx.doing is not None:
-            doing, at, until = ctx.doing
-            return out(Reply(say("doing_now", lang, doing=doing, room=ctx.room_names.get(at, at), until=until, name=name)),
-                       "doing")
-        event = self._event_named(ctx, text)
-        if event is not None and ("events" in intents or re.search(r"\b(when|what is|what's|tell me|start|begin)\b", text, re.I)):
-            return out(self._event(ctx, event, lang, when=bool(re.search(r"\bwhen\b", text, re.I))), "events", event.title)
         if "events" in intents:
             return out(self._happenings(ctx, lang), "events")
         if "self" in intents:
@@ -235,7 +203,7 @@ class RetrievalBrain(Brain):
         if "introduce" in intents:
             return out(self._introduce(ctx, text), "introduce")
         if "about" in intents:
-            return out(self._about(ctx), "about")
+            return out(self._about(ctx, text), "about")
         if "thanks" in intents:
             return out(Reply(say("thanks", lang, name=name), [Action("emote", {"name": "bow"})]), "thanks")
         if "greet" in intents and len(terms(text)) <= 2:
@@ -248,6 +216,52 @@ class RetrievalBrain(Brain):
         if lang != ctx.persona.language:
             return out(Reply(say("not_understood", lang, name=name, help="")), "not_understood")
         return out(self._fallback(ctx), "smalltalk")
+
+    def _world_facts(self, ctx: ReplyContext, text: str, intents: list[str], sku: str | None, room: str | None,
+                     lang: str) -> tuple | None:
+        """A visitor's first questions, each answered from the world's own facts: a budget, haggling,
+        the cheapest thing, a recommendation, food, who someone is, a room, the clock, its plan, an
+        event. (reply, intent, topic) or None when the line asks none of them."""
+        stock = ctx.stock
+        name = ctx.speaker.name
+        budget = _budget(text)
+        if budget is not None and (stock is not None or ctx.stalls):
+            return (self._within(ctx, budget, text, lang), "budget")
+        if "haggle" in intents and stock is not None:
+            cheapest = min((i for i in ctx.items or [] if i.stock > 0), key=lambda i: (i.price, i.sku), default=None)
+            if cheapest is not None:
+                return (Reply(say("haggle", lang, name=name, item=cheapest.name, price=cheapest.price)), "haggle")
+        if CHEAPEST.search(text) and stock is not None and sku is None:
+            cheapest = min((i for i in ctx.items or [] if i.stock > 0), key=lambda i: (i.price, i.sku), default=None)
+            if cheapest is not None:
+                return (self._price_or_list(ctx, cheapest.sku, lang), "shop", cheapest.name)
+        if "recommend" in intents or (CHEAPEST.search(text) and stock is None):
+            if "recommend" in intents and stock is not None:
+                return (self._recommend_own(ctx, lang), "recommend", "wares")
+            stall = self._stall_asked(ctx, text) or (next((s for s in ctx.stalls if s.items), None)
+                                                     if CHEAPEST.search(text) else None)
+            if stall is not None:
+                return (self._recommend_stall(ctx, stall, lang, cheapest=bool(CHEAPEST.search(text))), "recommend",
+                        stall.seller)
+        if stock is None and ctx.stalls and FOOD.search(text) and not set(intents) & {"guide", "farewell", "thanks"}:
+            return (self._no_shop(ctx, lang, text), "shop")
+        if "residents" in intents and ctx.residents:
+            return (self._neighbours(ctx, lang), "residents")
+        who = self._resident_named(ctx, text)
+        if who is not None:
+            return (self._who_is(ctx, who, lang), "who", who[0])
+        if room is not None and ABOUT_ROOM.search(text) and not WAY.search(text) and "guide" not in intents:
+            return (self._room_about(ctx, room, lang), "room", ctx.room_names[room])
+        if "time" in intents and ctx.clock:
+            return (Reply(say("time_now", lang, clock=ctx.clock, name=name, part=ctx.part_of_day or "")), "time")
+        if "doing" in intents and ctx.doing is not None:
+            doing, at, until = ctx.doing
+            return (Reply(say("doing_now", lang, doing=doing, room=ctx.room_names.get(at, at), until=until, name=name)),
+                    "doing")
+        event = self._event_named(ctx, text)
+        if event is not None and ("events" in intents or re.search(r"\b(when|what is|what's|tell me|start|begin)\b", text, re.I)):
+            return (self._event(ctx, event, lang, when=bool(re.search(r"\bwhen\b", text, re.I))), "events", event.title)
+        return None
 
     async def _hello(self, ctx: ReplyContext, lang: str) -> Reply:
         if any(who == ctx.persona.name for who, _ in ctx.lines):
@@ -607,9 +621,17 @@ class RetrievalBrain(Brain):
             return Reply(f"I'll remember that, {ctx.speaker.name}.", meta={"fact": fact})
         return Reply(f"Nice to meet you, {ctx.speaker.name}! I'm {ctx.persona.name}.")
 
-    def _about(self, ctx: ReplyContext) -> Reply:
+    def _neighbours(self, ctx: ReplyContext, lang: str) -> Reply:
+        """Who lives in town: every other resident, their role and where they are now."""
+        names = ctx.room_names
+        each = [say("neighbour", lang, who=n, role=r or "resident", room=names.get(at, at)) for n, r, at in ctx.residents]
+        return Reply(say("neighbours", lang, list=join_words(each, AND.get(lang, "and")), name=ctx.speaker.name))
+
+    def _about(self, ctx: ReplyContext, text: str = "") -> Reply:
         p = ctx.persona
         who = first_person(p, p.identity) if p.identity else f"I am {p.name}, the {p.role}."
+        if re.search(r"\byour name\b", text, re.I) and p.name not in who:
+            who = f"I'm {p.name}, the {p.role or 'resident'}. {who}"
         return Reply(f"{who} {help_line(ctx)}".strip())
 
     def _farewell(self, ctx: ReplyContext, lang: str = "en") -> Reply:
