@@ -275,7 +275,7 @@ def personal_facts(text: str) -> dict[str, str]:
         what = " ".join(w for w in words if w not in FILLER)
         if what:
             out["is"] = what
-    m = re.search(r"\bi(?:'m| am) from ([A-Za-z][\w\- ]{1,30}?)(?:[.,!?]|$| and )", text, re.I)
+    m = re.search(r"\bi(?:'m| am)(?: an? [a-z\-]{2,20}(?: [a-z\-]{2,20})?)? from ([A-Za-z][\w\- ]{1,30}?)(?:[.,!?]|$| and )", text, re.I)
     if m:
         out["from"] = m.group(1).strip()
     m = re.search(r"\bi (?:really )?(?:like|love|enjoy) ([a-z][\w\- ]{2,30}?)(?:[.,!?]|$| and )", text, re.I)
