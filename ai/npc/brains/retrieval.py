@@ -240,6 +240,9 @@ class RetrievalBrain(Brain):
                 return (self._recommend_own(ctx, lang), "recommend", "wares")
             stall = self._stall_asked(ctx, text) or (next((s for s in ctx.stalls if s.items), None)
                                                      if CHEAPEST.search(text) else None)
+            if stall is not None and ctx.topic_seller is None and _advises(ctx.persona) and not (
+                    re.search(rf"\b{re.escape(stall.seller)}\b", text, re.I) or _wanted_word(text, ctx)):
+                stall = None  # one with advice of its own ("I recommend ... books") gives that, not a stall's
             if stall is not None:
                 return (self._recommend_stall(ctx, stall, lang, cheapest=bool(CHEAPEST.search(text))), "recommend",
                         stall.seller)
@@ -725,6 +728,10 @@ def _voice(persona: Persona, line: str) -> str:
     """A note as the resident says it: first person for itself."""
     s = first_person(persona, line).strip()
     return s if s.endswith((".", "!", "?")) else s + "."
+
+
+def _advises(persona: Persona) -> bool:
+    return any(re.search(r"\brecommend", k, re.I) for k in persona.knowledge)
 
 
 def _last_own(ctx: ReplyContext) -> str | None:
