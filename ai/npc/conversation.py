@@ -331,12 +331,12 @@ class Conversing:
         d = math.dist((me.x, me.y), (them.x, them.y))
         if d <= 2.0:
             return
-        # stop a step short of them, on our side
-        tx = them.x + (me.x - them.x) / d * 1.5
-        ty = them.y + (me.y - them.y) / d * 1.5
-        for dx, dy in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)):
+        # stand beside them, on our side: figures are taller than a tile, so one a step above or
+        # below would be drawn over them
+        side = 1.5 if me.x >= them.x else -1.5
+        for tx, ty in ((them.x + side, them.y), (them.x - side, them.y), (them.x, them.y + 1.5), (them.x, them.y - 1.5)):
             try:
-                await self.world.move(self.id, tx + dx, ty + dy)
+                await self.world.move(self.id, tx, ty)
                 return
             except ActionRefused:
                 continue

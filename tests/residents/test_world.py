@@ -201,8 +201,8 @@ async def test_question_nearby_is_answered_and_resident_walks_over(world):
     await inbox2.wait_for("world:tick", lambda d: any(m[0] == uid(acct2) and m[1] == 3 and m[2] == 12 for m in d["moves"]))
     answer = await ask(client2, inbox2, odessa, "can I tip coins to other people?")
     assert "tipped" in answer["text"].lower() or "coins" in answer["text"].lower()
-    # she came over: her position gets close to (3, 12)
-    await inbox2.wait_for("world:tick", lambda d: any(m[0] == odessa and abs(m[1] - 3) + abs(m[2] - 12) < 4
+    # she came over and stands beside them (same row, a step and a half to the side), not over them
+    await inbox2.wait_for("world:tick", lambda d: any(m[0] == odessa and abs(m[2] - 12) < 0.3 and 1.0 <= abs(m[1] - 3) <= 2.0
                                                      for m in d["moves"]), timeout=10)
     assert pos["x"] > 6  # she did walk
 
