@@ -90,10 +90,12 @@ async def test_a_new_account_lands_beside_the_guide_who_greets_and_offers_a_tour
         await box.press("Enter")
         host = page.locator(".canvas-host")
         await page.wait_for_function("(document.querySelector('.canvas-host').dataset.bubbles || '').split(';').length >= 2")
-        rects = [[int(v) for v in r.split(",")] for r in (await host.get_attribute("data-bubbles")).split(";")]
-        for i, (x, y, w, h) in enumerate(rects):
-            for (x2, y2, w2, h2) in rects[i + 1:]:
-                assert not (x < x2 + w2 and x2 < x + w and y < y2 + h2 and y2 < y + h), rects
+        for attr in ("data-bubbles", "data-labels"):  # and their names under their feet, one below the other
+            rects = [[int(v) for v in r.split(",")] for r in (await host.get_attribute(attr)).split(";")]
+            assert len(rects) >= 2, (attr, rects)
+            for i, (x, y, w, h) in enumerate(rects):
+                for (x2, y2, w2, h2) in rects[i + 1:]:
+                    assert not (x < x2 + w2 and x2 < x + w and y < y2 + h2 and y2 < y + h), (attr, rects)
         tour = page.get_by_role("region", name="Mira offers a short tour")
         await tour.wait_for()
         await page.screenshot(path=str(shot_path("onboarding-offer.png")))

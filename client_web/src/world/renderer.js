@@ -17,6 +17,8 @@ const EMOTE_MS = 2500;
 const TELEPORT_TILES = 4; // farther than this in one tick: jump, do not glide
 const FIGURE = 1.3; // avatars are drawn a bit larger than a tile
 const HEAD = TILE * 1.1 * FIGURE; // from the feet to above the head
+const LABEL_Y = TILE * 0.2; // a name's top, below the feet
+const LABEL_LAYOUT_MAX = 200; // more people than this in view: names may overlap (the pass is quadratic)
 
 const SPRITE_ORDER = ["pants", "shirt", "skin", "hair", "sash", "base"]; // back to front
 const INTERACTIVE = new Set(["notice_board", "fountain", "bookshelf"]);
@@ -66,7 +68,7 @@ class Body {
       style: { fontFamily: "system-ui, sans-serif", fontSize: 12, fill: 0xffffff, fontWeight: "600", align: "center" },
     });
     this.label.anchor.set(0.5, 0);
-    this.label.y = TILE * 0.2;
+    this.label.y = LABEL_Y;
     this.labelBg = new Graphics();
     this.overhead = new Container(); // bubble and emote: over the map's top layer (awnings, tree tops), never under it
     this.overhead.eventMode = "none";
@@ -161,7 +163,7 @@ class Body {
     this.label.style.fill = npc ? 0xffe29a : me ? 0xffffff : 0xe8f1ff;
     const w = this.label.width + 8;
     const h = this.label.height + 2;
-    this.labelBg.clear().roundRect(-w / 2, this.label.y - 1, w, h, 4).fill({ color: npc ? 0x3d2e00 : 0x101820, alpha: 0.7 });
+    this.labelBg.clear().roundRect(-w / 2, LABEL_Y - 1, w, h, 4).fill({ color: npc ? 0x3d2e00 : 0x101820, alpha: 0.7 });
   }
 
   drawHat(g, hat) {
@@ -233,6 +235,12 @@ class Body {
     this.node.zIndex = this.y;
     this.overhead.x = this.node.x;
     this.overhead.y = this.node.y;
+  }
+
+  /** Move the name (and its backing) down by `dy` pixels from its usual place under the feet. */
+  shiftLabel(dy) {
+    this.label.y = LABEL_Y + dy;
+    this.labelBg.y = dy;
   }
 
   say(text) {
@@ -581,6 +589,7 @@ export class RoomView {
     let moving = false;
     for (const b of this.bodies.values()) moving = b.step(now) || moving;
     this.layoutBubbles();
+    this.layoutLabels();
     const me = this.bodies.get(this.meId);
     if (me) this.host.dataset.me = `${me.x.toFixed(3)},${me.y.toFixed(3)}`; // where I am drawn (tests read it)
     this.fit();
@@ -612,6 +621,37 @@ export class RoomView {
     // where the bubbles are drawn, in room pixels (the browser tests read it)
     if (placed.length) this.host.dataset.bubbles = placed.map((r) => [r.x, r.y, r.w, r.h].map(Math.round).join(",")).join(";");
     else delete this.host.dataset.bubbles;
+  }
+
+  /** People side by side: a name that would cover another's goes just below it (residents and you keep your place). */
+  layoutLabels() {
+    const bodies = [...this.bodies.values()];
+    if (bodies.length > LABEL_LAYOUT_MAX) {
+      for (const b of bodies) b.shiftLabel(0);
+      delete this.host.dataset.labels;
+      return;
+    }
+    const rank = (b) => (b.kind === "npc" ? 0 : b.id === this.meId ? 1 : 2);
+    bodies.sort((a, b) => rank(a) - rank(b) || a.x - b.x || (a.id < b.id ? -1 : 1));
+    const placed = [];
+    for (const b of bodies) {
+      const w = b.label.width + 8;
+      const h = b.label.height + 2;
+      const r = { x: b.node.x - w / 2, y: b.node.y + LABEL_Y - 1, w, h };
+      for (let moved = true, k = 0; moved && k < 6; k++) {
+        moved = false;
+        for (const o of placed) {
+          if (r.x < o.x + o.w && o.x < r.x + r.w && r.y < o.y + o.h && o.y < r.y + r.h) {
+            r.y = o.y + o.h + 1;
+            moved = true;
+          }
+        }
+      }
+      b.shiftLabel(r.y - (b.node.y + LABEL_Y - 1));
+      placed.push(r);
+    }
+    // where the names are drawn, in room pixels (the browser tests read it)
+    this.host.dataset.labels = placed.map((r) => [r.x, r.y, r.w, r.h].map(Math.round).join(",")).join(";");
   }
 
   /** Keep drawing for a while (a floating emote). */
