@@ -88,9 +88,17 @@ class ReplyContext:
 
     @property
     def stock(self) -> dict[str, dict] | None:
-        if self.items is None:
-            return None
-        return {i.sku: {"name": i.name, "price": i.price, "stock": i.stock} for i in self.items}
+        return stock_of(self.items) if self.items is not None else None
+
+
+def stock_of(items: list[Item]) -> dict[str, dict]:
+    """Wares as the sku map `match_sku` and `validate` read: {sku: {name, price, stock}}."""
+    return {i.sku: {"name": i.name, "price": i.price, "stock": i.stock} for i in items}
+
+
+def cheapest(items: list[Item]) -> Item | None:
+    """The cheapest item in stock (by price, then sku), or None when nothing is left."""
+    return min((i for i in items if i.stock > 0), key=lambda i: (i.price, i.sku), default=None)
 
 
 class Brain:

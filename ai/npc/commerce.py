@@ -7,6 +7,7 @@ import logging
 import re
 
 from .actions import match_sku
+from .brain import stock_of
 from .interface import ActionRefused, Item, Offer, Person, Sale
 from .lexicon import say
 from .memory import MemoryDraft
@@ -23,7 +24,7 @@ class Commerce:
         a yes to the tea."""
         if re.search(r"\b(what about|how much|instead)\b", text, re.I):
             return True
-        named = match_sku(text, {i.sku: {"name": i.name} for i in items}) if items else None
+        named = match_sku(text, stock_of(items)) if items else None
         if named is not None and named != offer.sku:
             return True
         qty = re.search(r"\b(\d{1,3}|two|three|four|five|six|seven|eight|nine|ten)\b", text, re.I)

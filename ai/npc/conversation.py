@@ -15,10 +15,11 @@ from collections import deque
 from ai.inference import InferenceError, Priority
 
 from .actions import Action, Reply, validate
-from .brain import Acquaintance, Brain, ReplyContext, affirmative, holding_line, negative, rule_intents
+from .brain import Acquaintance, Brain, ReplyContext, affirmative, holding_line, negative, rule_intents, stock_of
 from .interface import ActionRefused, Offer, Person, RoomFact
 from .lexicon import gloss, say, speaks
 from .memory import MemoryDraft
+from .plans import hhmm
 from .state import Conversation, Heard, _clip, _join_facts
 
 log = logging.getLogger("ai.npc.agent")
@@ -192,7 +193,7 @@ class Conversing:
 
     def _doing(self) -> tuple[str, str, str] | None:
         step = self.plan.at(self.clock.minute()) if self.plan is not None else None
-        return (step.activity, step.room, f"{step.end // 60 % 24:02d}:{step.end % 60:02d}") if step is not None else None
+        return (step.activity, step.room, hhmm(step.end)) if step is not None else None
 
     def _needs_meaning(self, text: str) -> bool:
         """Does answering this need the line's embedding? The LLM brain always retrieves by
@@ -215,7 +216,7 @@ class Conversing:
     async def _act(self, conv: Conversation, reply: Reply, heard_text: str) -> None:
         person = conv.person
         items = await self.world.shop(self.id)
-        stock = {i.sku: {"name": i.name, "price": i.price, "stock": i.stock} for i in items} if items is not None else None
+        stock = stock_of(items) if items is not None else None
         rooms = {r.slug: r.name for r in await self._rooms()}
         ok, bad = validate(reply.actions, stock=stock, rooms=rooms, here=self.room)
         text = reply.text

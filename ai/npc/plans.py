@@ -36,7 +36,7 @@ class PlanStep:
         return minute >= self.start or minute < self.end
 
     def to_dict(self) -> dict:
-        return {"from": _hhmm(self.start), "to": _hhmm(self.end), "room": self.room, "activity": self.activity}
+        return {"from": hhmm(self.start), "to": hhmm(self.end), "room": self.room, "activity": self.activity}
 
 
 @dataclass
@@ -55,7 +55,7 @@ class DayPlan:
         current = self.at(now)
         step = PlanStep(now, (now + minutes) % 1440, room or (current.room if current else ""), activity)
         self.steps = [step] + self.steps
-        self.revisions.append(f"{_hhmm(now)} {why}: {activity}")
+        self.revisions.append(f"{hhmm(now)} {why}: {activity}")
         return step
 
 
@@ -97,5 +97,5 @@ def _focus(reflections: list[Memory]) -> str | None:
     return None
 
 
-def _hhmm(minute: int) -> str:
+def hhmm(minute: int) -> str:
     return f"{minute // 60 % 24:02d}:{minute % 60:02d}"

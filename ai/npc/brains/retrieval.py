@@ -19,6 +19,7 @@ from ..brain import (
     Brain,
     ReplyContext,
     affirmative,
+    cheapest,
     dot,
     fact_line,
     first_person,
@@ -34,6 +35,7 @@ from ..brain import (
     rule_intents,
     second_person,
     short_desc,
+    stock_of,
 )
 from ..interface import Item, RoomFact, Stall
 from ..lexicon import AND, DIRECTIONS, gloss, say, understood
@@ -227,14 +229,11 @@ class RetrievalBrain(Brain):
         budget = _budget(text)
         if budget is not None and (stock is not None or ctx.stalls):
             return (self._within(ctx, budget, text, lang), "budget")
-        if "haggle" in intents and stock is not None:
-            cheapest = min((i for i in ctx.items or [] if i.stock > 0), key=lambda i: (i.price, i.sku), default=None)
-            if cheapest is not None:
-                return (Reply(say("haggle", lang, name=name, item=cheapest.name, price=cheapest.price)), "haggle")
-        if CHEAPEST.search(text) and stock is not None and sku is None:
-            cheapest = min((i for i in ctx.items or [] if i.stock > 0), key=lambda i: (i.price, i.sku), default=None)
-            if cheapest is not None:
-                return (self._price_or_list(ctx, cheapest.sku, lang), "shop", cheapest.name)
+        low = cheapest(ctx.items or [])
+        if "haggle" in intents and low is not None:
+            return (Reply(say("haggle", lang, name=name, item=low.name, price=low.price)), "haggle")
+        if CHEAPEST.search(text) and low is not None and sku is None:
+            return (self._price_or_list(ctx, low.sku, lang), "shop", low.name)
         if "recommend" in intents or (CHEAPEST.search(text) and stock is None):
             if "recommend" in intents and stock is not None:
                 return (self._recommend_own(ctx, lang), "recommend", "wares")
@@ -244,7 +243,7 @@ class RetrievalBrain(Brain):
                     re.search(rf"\b{re.escape(stall.seller)}\b", text, re.I) or _wanted_word(text, ctx)):
                 stall = None  # one with advice of its own ("I recommend ... books") gives that, not a stall's
             if stall is not None:
-                return (self._recommend_stall(ctx, stall, lang, cheapest=bool(CHEAPEST.search(text))), "recommend",
+                return (self._recommend_stall(ctx, stall, lang, lowest=bool(CHEAPEST.search(text))), "recommend",
                         stall.seller)
         if stock is None and ctx.stalls and FOOD.search(text) and not set(intents) & {"guide", "farewell", "thanks"}:
             return (self._no_shop(ctx, lang, text), "shop")
@@ -378,7 +377,7 @@ class RetrievalBrain(Brain):
                 return s
         wanted = _wanted_word(text, ctx)
         for s in stalls:
-            if wanted and match_sku(wanted, _stock_of(s.items)):
+            if wanted and match_sku(wanted, stock_of(s.items)):
                 return s
         for s in stalls:
             if s.seller == ctx.topic_seller:
@@ -397,14 +396,15 @@ class RetrievalBrain(Brain):
                     if it.stock > 0 else say("stall_sold_out", lang, seller=stall.seller, item=it.name, name=name))
         else:
             line = f"{prefix} {say('stall_at', lang, seller=stall.seller, where=where, list=_listing(stall.items, lang))}"
-        return Reply(line.strip(), self._way_to(ctx, stall), meta={"seller": stall.seller})
+        return Reply(line.strip(), self._way_to(ctx, stall.room), meta={"seller": stall.seller})
 
-    def _way_to(self, ctx: ReplyContext, stall: Stall) -> list[Action]:
+    def _way_to(self, ctx: ReplyContext, room: str) -> list[Action]:
+        """Directions to a real room, unless the person is already there."""
         here = ctx.here.slug if ctx.here is not None else None
-        return [Action("give_directions", {"room": stall.room})] if stall.room in ctx.room_names and stall.room != here else []
+        return [Action("give_directions", {"room": room})] if room in ctx.room_names and room != here else []
 
-    def _recommend_stall(self, ctx: ReplyContext, stall: Stall, lang: str, cheapest: bool = False) -> Reply:
-        item = _pick(stall.items, ctx, cheapest=cheapest)
+    def _recommend_stall(self, ctx: ReplyContext, stall: Stall, lang: str, lowest: bool = False) -> Reply:
+        item = _pick(stall.items, ctx, lowest=lowest)
         if item is None:
             return self._stall_reply(ctx, stall, lang)
         where = ctx.room_names.get(stall.room, stall.room)
@@ -413,7 +413,7 @@ class RetrievalBrain(Brain):
         rest = [i for i in stall.items if i.sku != item.sku and i.stock > 0]
         if rest:
             line += " " + say("also_has", lang, seller=stall.seller, list=_listing(rest, lang))
-        return Reply(line, self._way_to(ctx, stall), meta={"seller": stall.seller, "recommended": item.sku})
+        return Reply(line, self._way_to(ctx, stall.room), meta={"seller": stall.seller, "recommended": item.sku})
 
     def _within(self, ctx: ReplyContext, budget: int, text: str, lang: str) -> Reply:
         """What a budget buys ("what can I get for 20 coins?"): its own stall's, else the stall asked about."""
@@ -425,11 +425,11 @@ class RetrievalBrain(Brain):
         have = [i for i in items if i.stock > 0]
         fits = [i for i in have if i.price <= budget]
         meta = {"seller": stall.seller} if stall is not None else {}
-        acts = self._way_to(ctx, stall) if stall is not None else []
+        acts = self._way_to(ctx, stall.room) if stall is not None else []
         if not fits:
-            if not have:
+            low = cheapest(have)
+            if low is None:
                 return Reply(say("sold_out", lang), meta=meta)
-            low = min(have, key=lambda i: (i.price, i.sku))
             return Reply(say("budget_none", lang, budget=budget, name=ctx.speaker.name, item=low.name, price=low.price),
                          acts, meta=meta)
         line = say("budget", lang, budget=budget, name=ctx.speaker.name, list=_listing(fits, lang))
@@ -451,8 +451,7 @@ class RetrievalBrain(Brain):
         note = next((t for t in ctx.persona.knowledge if re.search(rf"\b{re.escape(name)}\b", t)), None)
         if note is not None and lang == "en":
             line += " " + _voice(ctx.persona, note)
-        return Reply(line, [Action("give_directions", {"room": room})] if room in ctx.room_names and (
-            ctx.here is None or room != ctx.here.slug) else [])
+        return Reply(line, self._way_to(ctx, room))
 
     def _room_about(self, ctx: ReplyContext, slug: str, lang: str) -> Reply:
         r = next(x for x in ctx.rooms if x.slug == slug)
@@ -460,8 +459,7 @@ class RetrievalBrain(Brain):
         keepers = [n for n, _, at in ctx.residents if at == slug and n != ctx.persona.name]
         if keepers:
             line += " " + say("kept_by", lang, who=join_words(keepers, AND.get(lang, "and")))
-        here = ctx.here is not None and ctx.here.slug == slug
-        return Reply(line, [] if here else [Action("give_directions", {"room": slug})])
+        return Reply(line, self._way_to(ctx, slug))
 
     def _event_named(self, ctx: ReplyContext, text: str):
         """The event a line names ("what is the story hour?"), or, for "when does it start?", the one
@@ -477,9 +475,8 @@ class RetrievalBrain(Brain):
         room = ctx.room_names.get(h.room, h.room)
         desc = _voice(ctx.persona, h.description) if lang == "en" and h.description else ""  # its own event: "I read aloud"
         key = "event_running" if h.running else "event_when" if when else "event_is"
-        here = ctx.here.slug if ctx.here is not None else None
         return Reply(say(key, lang, title=h.title, at=h.at, room=room, name=ctx.speaker.name, desc=desc),
-                     [Action("give_directions", {"room": h.room})] if h.room in ctx.room_names and h.room != here else [])
+                     self._way_to(ctx, h.room))
 
     def _happenings(self, ctx: ReplyContext, lang: str) -> Reply:
         """What is on: running events first (with what they are), then the next ones by start time."""
@@ -498,9 +495,7 @@ class RetrievalBrain(Brain):
         if not parts:
             return Reply(say("nothing_on", lang, name=ctx.speaker.name))
         first = (running or upcoming)[0]
-        here = ctx.here.slug if ctx.here is not None else None
-        acts = [Action("give_directions", {"room": first.room})] if first.room in names and first.room != here else []
-        return Reply(" ".join(parts), acts, meta={"topic": first.title})
+        return Reply(" ".join(parts), self._way_to(ctx, first.room), meta={"topic": first.title})
 
     def _fallback_more(self, ctx: ReplyContext) -> str | None:
         """Not understood twice: say what it can answer, from this world's own rooms, stalls and people."""
@@ -534,13 +529,12 @@ class RetrievalBrain(Brain):
         stall = self._stall_asked(ctx, text) or next((s for s in ctx.stalls if s.items), None)
         if stall is not None:
             wanted = _wanted_word(text, ctx)
-            sold = wanted is not None and any(match_sku(wanted, _stock_of(s.items)) for s in ctx.stalls)
-            if wanted is not None and not sold:
+            if wanted is not None:
+                sold = [(s, sku) for s in ctx.stalls if (sku := match_sku(wanted, stock_of(s.items)))]
+                if sold:
+                    return self._stall_reply(ctx, sold[0][0], lang, sku=sold[0][1])
                 # nobody sells it: say so, then what there is (never an invented stall)
                 return self._stall_reply(ctx, stall, lang, prefix=say("nobody_sells", lang, what=wanted, name=name))
-            if wanted is not None:
-                stall = next(s for s in ctx.stalls if match_sku(wanted, _stock_of(s.items)))
-                return self._stall_reply(ctx, stall, lang, sku=match_sku(wanted, _stock_of(stall.items)))
             # "not me" only when asked of it ("do you sell ...?"), not "where can I eat?" or "what does Tobin sell?"
             asked_me = re.search(r"\b(you|your)\b", text, re.I) and not re.search(rf"\b{re.escape(stall.seller)}\b", text, re.I)
             return self._stall_reply(ctx, stall, lang, prefix=say("sell_nothing", lang, name=name) if asked_me else "")
@@ -738,10 +732,6 @@ def _last_own(ctx: ReplyContext) -> str | None:
     return next((t.strip() for who, t in reversed(ctx.lines) if who == ctx.persona.name), None)
 
 
-def _stock_of(items: list[Item]) -> dict[str, dict]:
-    return {i.sku: {"name": i.name, "price": i.price, "stock": i.stock} for i in items}
-
-
 def _listing(items: list[Item], lang: str) -> str:
     have = sorted((i for i in items if i.stock > 0), key=lambda i: (i.price, i.sku))
     if not have:
@@ -749,7 +739,7 @@ def _listing(items: list[Item], lang: str) -> str:
     return join_words([say("item_price", lang, item=i.name, price=i.price) for i in have], AND.get(lang, "and"))
 
 
-def _pick(items: list[Item], ctx: ReplyContext, exclude: set[str] | None = None, cheapest: bool = False) -> Item | None:
+def _pick(items: list[Item], ctx: ReplyContext, exclude: set[str] | None = None, lowest: bool = False) -> Item | None:
     """What to recommend: not what it just named (so "what else?" moves on), then what the person
     said they like, then what sells best lately, else the cheapest thing to try."""
     said = (_last_own(ctx) or "").lower()
@@ -757,9 +747,9 @@ def _pick(items: list[Item], ctx: ReplyContext, exclude: set[str] | None = None,
     fresh = [i for i in have if i.sku not in (exclude or set()) and i.name.lower() not in said] or have
     if not fresh:
         return None
-    if cheapest:
-        return min(have, key=lambda i: (i.price, i.sku))
-    stock = _stock_of(fresh)
+    if lowest:
+        return cheapest(have)
+    stock = stock_of(fresh)
     likes = str((ctx.acquaintance.facts if ctx.acquaintance is not None else {}).get("likes") or "")
     liked = match_sku(likes, stock) if likes else None
     if liked:
@@ -769,7 +759,7 @@ def _pick(items: list[Item], ctx: ReplyContext, exclude: set[str] | None = None,
         sku = match_sku(name, stock)
         if sku:
             return next(i for i in fresh if i.sku == sku)
-    return min(fresh, key=lambda i: (i.price, i.sku))
+    return cheapest(fresh)
 
 
 def _wanted_word(text: str, ctx: ReplyContext | None = None) -> str | None:

@@ -45,6 +45,19 @@ function color(value, fallback) {
   return fallback;
 }
 
+/** Move rectangle `r` vertically (to `away(o)`) off every rectangle in `placed` it overlaps, at most `tries` rounds. */
+function clearOf(r, placed, away, tries) {
+  for (let moved = true, k = 0; moved && k < tries; k++) {
+    moved = false;
+    for (const o of placed) {
+      if (r.x < o.x + o.w && o.x < r.x + r.w && r.y < o.y + o.h && o.y < r.y + r.h) {
+        r.y = away(o);
+        moved = true;
+      }
+    }
+  }
+}
+
 class Body {
   constructor(view, p) {
     this.view = view;
@@ -606,15 +619,7 @@ export class RoomView {
     for (const b of shown) {
       const bub = b.bubble;
       const r = { x: b.overhead.x + bub.x, y: b.overhead.y + bub.baseY, w: bub.width, h: bub.height };
-      for (let moved = true, k = 0; moved && k < 8; k++) {
-        moved = false;
-        for (const o of placed) {
-          if (r.x < o.x + o.w && o.x < r.x + r.w && r.y < o.y + o.h && o.y < r.y + r.h) {
-            r.y = o.y - r.h - 2;
-            moved = true;
-          }
-        }
-      }
+      clearOf(r, placed, (o) => o.y - r.h - 2, 8);
       bub.y = r.y - b.overhead.y;
       placed.push(r);
     }
@@ -638,15 +643,7 @@ export class RoomView {
       const w = b.label.width + 8;
       const h = b.label.height + 2;
       const r = { x: b.node.x - w / 2, y: b.node.y + LABEL_Y - 1, w, h };
-      for (let moved = true, k = 0; moved && k < 6; k++) {
-        moved = false;
-        for (const o of placed) {
-          if (r.x < o.x + o.w && o.x < r.x + r.w && r.y < o.y + o.h && o.y < r.y + r.h) {
-            r.y = o.y + o.h + 1;
-            moved = true;
-          }
-        }
-      }
+      clearOf(r, placed, (o) => o.y + o.h + 1, 6);
       b.shiftLabel(r.y - (b.node.y + LABEL_Y - 1));
       placed.push(r);
     }
