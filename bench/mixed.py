@@ -7,12 +7,14 @@ Placements, each against a fresh `townsquare serve`:
 - service: the models in the node's supervised inference child (the default)
 
 Measured over the window: move-to-seen latency (the realtime bench's bots: 2 processes, 10
-sampled receivers each, 5 Hz moves), chat delivery (chat:send -> chat:message at the three
+sampled receivers each, 5 Hz moves; `--bots node` (the default) runs bench/bots/townsquare_bot.mjs,
+`--bots python` bench/realtime_bots.py, whose own event loops lag tens of ms at a few hundred
+clients; on `--wire` 2, the browser client's, by default), chat delivery (chat:send -> chat:message at the three
 readers), translation arrival (chat:send -> chat:translation), residents' answers, world and
 child CPU and RSS. The machine is shared and has 2 cores: figures are noisy.
 
     .venv/bin/python bench/mixed.py [--movers 500] [--lines-per-s 10] [--warmup 5] [--duration 20]
-                                    [--placements world service]
+                                    [--placements world service] [--bots node|python] [--wire 2|1]
 """
 
 from __future__ import annotations
@@ -204,6 +206,7 @@ def pct(values, q):
 
 
 def run_placement(placement: str, url: str, tmp: Path, marian: Path, tokens: dict, args) -> dict:
+    from bench.realtime import NodeBots
     from bench.realtime_bots import worker_main
 
     env = {"TOWNSQUARE_WORLD_FILE": str(tmp / "world.yaml"), "TOWNSQUARE_TICK_HZ": "10",
@@ -223,10 +226,14 @@ def run_placement(placement: str, url: str, tmp: Path, marian: Path, tokens: dic
         movers = tokens["movers"]
         per = [movers[i::args.procs] for i in range(args.procs)]
         bot_args = {"idle": False, "sample": 10, "rate": 5.0, "warmup": args.warmup, "duration": args.duration,
-                    "timeout": 30.0, "ready_timeout": 300.0, "connect_concurrency": 32, "grace": 1.0}
+                    "timeout": 30.0, "ready_timeout": 300.0, "connect_concurrency": 32, "grace": 1.0,
+                    "wire": args.wire}
         chat_args = {"warmup": args.warmup, "duration": args.duration, "lines_per_s": args.lines_per_s, "grace": 3.0}
-        procs = [ctx.Process(target=worker_main, args=(i, server.base, per[i], bot_args, t0v, q), daemon=True)
-                 for i in range(args.procs)]
+        if args.bots == "node":
+            procs = [NodeBots(i, server.base, per[i], bot_args, q, tmp) for i in range(args.procs)]
+        else:
+            procs = [ctx.Process(target=worker_main, args=(i, server.base, per[i], bot_args, t0v, q), daemon=True)
+                     for i in range(args.procs)]
         procs.append(ctx.Process(target=chat_main, args=(server.base, tokens["senders"], tokens["readers"],
                                                          chat_args, t0v, q), daemon=True))
         for p in procs:
@@ -246,7 +253,11 @@ def run_placement(placement: str, url: str, tmp: Path, marian: Path, tokens: dic
         children = world.children(recursive=True)
         t0 = time.time() + 0.5
         t0v.value = t0 if len(ready) == len(procs) else -1.0
-        out = {"placement": placement, "connected": sum(ready.values())}
+        for p in procs:
+            if isinstance(p, NodeBots):  # the Node bots read t0 on stdin, the others from t0v
+                p.go(t0v.value)
+        out = {"placement": placement, "bots": args.bots, "wire": args.wire, "connected": sum(ready.values()),
+               "loadavg": [round(v, 2) for v in os.getloadavg()]}
         if t0v.value > 0:
             time.sleep(max(0.0, t0 + args.warmup - time.time()))
             c0 = {p.pid: sum(p.cpu_times()[:2]) for p in [world, *children]}
@@ -307,6 +318,9 @@ def main() -> None:
     # their lines were blocked as flooding, three blocks muted them and the rest was refused "muted"
     ap.add_argument("--senders", type=int, default=20)
     ap.add_argument("--procs", type=int, default=2, help="mover bot processes")
+    ap.add_argument("--bots", choices=("node", "python"), default="node",
+                    help="the movers: bench/bots/townsquare_bot.mjs (the default) or bench/realtime_bots.py")
+    ap.add_argument("--wire", type=int, choices=(1, 2), default=2, help="the movers' wire (2: the browser client's)")
     ap.add_argument("--warmup", type=float, default=5.0)
     ap.add_argument("--duration", type=float, default=20.0)
     ap.add_argument("--placements", nargs="*", default=["world", "service"], choices=["world", "service"])
@@ -339,7 +353,7 @@ def main() -> None:
     finally:
         db.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps({"bench": "mixed", "movers": args.movers, "lines_per_s": args.lines_per_s,
+    print(json.dumps({"bench": "mixed", "movers": args.movers, "bots": args.bots, "wire": args.wire, "lines_per_s": args.lines_per_s,
                       "warmup_s": args.warmup, "window_s": args.duration, "cpus": psutil.cpu_count(),
                       "runs": runs}, indent=2))
     cells = [f"{r['placement']}: move p99 {r.get('move_to_seen_p99_ms')} ms, chat p99 {r.get('chat_delivery_p99_ms')} ms, "
