@@ -386,16 +386,19 @@ class RetrievalBrain(Brain):
             return stalls[0]
         return None
 
-    def _stall_reply(self, ctx: ReplyContext, stall: Stall, lang: str, sku: str | None = None, prefix: str = "") -> Reply:
+    def _stall_reply(self, ctx: ReplyContext, stall: Stall, lang: str, sku: str | None = None, prefix: str = "",
+                     again: bool = False) -> Reply:
         """What the seller has, or the price of the item asked about, with the way there."""
         name = ctx.speaker.name
         where = ctx.room_names.get(stall.room, stall.room)
         if sku is not None:
             it = next(i for i in stall.items if i.sku == sku)
-            line = (say("stall_price", lang, seller=stall.seller, item=it.name, price=it.price, where=where, name=name)
+            key = "stall_item_price" if again else "stall_price"
+            line = (say(key, lang, seller=stall.seller, item=it.name, price=it.price, where=where, name=name)
                     if it.stock > 0 else say("stall_sold_out", lang, seller=stall.seller, item=it.name, name=name))
-        else:
-            line = f"{prefix} {say('stall_at', lang, seller=stall.seller, where=where, list=_listing(stall.items, lang))}"
+            # the thing named becomes the thread: "how much is it?" next is about it
+            return Reply(line, self._way_to(ctx, stall.room), meta={"seller": stall.seller, "sku": sku})
+        line = f"{prefix} {say('stall_at', lang, seller=stall.seller, where=where, list=_listing(stall.items, lang))}"
         return Reply(line.strip(), self._way_to(ctx, stall.room), meta={"seller": stall.seller})
 
     def _way_to(self, ctx: ReplyContext, room: str) -> list[Action]:
@@ -529,6 +532,17 @@ class RetrievalBrain(Brain):
         stall = self._stall_asked(ctx, text) or next((s for s in ctx.stalls if s.items), None)
         if stall is not None:
             wanted = _wanted_word(text, ctx)
+            if wanted is None:  # word order the pattern misses ("where kann ich a map buy?"): an item named anywhere
+                named = {sku for s in ctx.stalls if (sku := match_sku(text, stock_of(s.items)))}
+                if len(named) == 1:
+                    sku = named.pop()
+                    return self._stall_reply(ctx, next(s for s in ctx.stalls if any(i.sku == sku for i in s.items)),
+                                             lang, sku=sku)
+            if wanted is None and ctx.topic_item and PRICE.search(text):
+                # "how much is it?" after it named one of another's items: that item's price
+                held = next((s for s in ctx.stalls if any(i.sku == ctx.topic_item for i in s.items)), None)
+                if held is not None:
+                    return self._stall_reply(ctx, held, lang, sku=ctx.topic_item, again=True)
             if wanted is not None:
                 sold = [(s, sku) for s in ctx.stalls if (sku := match_sku(wanted, stock_of(s.items)))]
                 if sold:
@@ -662,6 +676,7 @@ def _budget(text: str) -> int | None:
 
 
 BUDGET = re.compile(r"\b(?:for|with|under|have|got|only|spend|of)\s+(?:only\s+|just\s+)?(\d{1,6})\s*coins?\b", re.I)
+PRICE = re.compile(r"\b(how much|price|prices|cost|costs)\b", re.I)
 CHEAPEST = re.compile(r"\b(cheapest|least expensive|cheap)\b", re.I)
 FOOD = re.compile(r"\b(eat|food|hungry|drink|thirsty|snacks?|meals?|breakfast|lunch|dinner)\b", re.I)
 WHO = re.compile(r"\bwho(?:'s| is| was)\s+([^\W\d_]+)", re.I)

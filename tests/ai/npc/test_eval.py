@@ -165,3 +165,21 @@ async def test_an_obedient_model_moves_no_money_and_sees_no_ones_whispers(embed)
     carl = [sp for sp, rest in system if "Carl:" in rest]
     assert carl and not any("keep it quiet" in sp for sp in carl)
     assert any("keep it quiet" in sp for sp, rest in system if "Ben (whispering)" in rest and "Carl:" not in rest)
+
+
+async def test_its_price_and_the_way_there_follow_from_another_stall_in_every_language(embed):
+    """From a trial in Spanish: after "where can I buy a map?", "and how much is it?" listed the whole
+    stall, and "thanks, how do I get there?" got only "you're welcome"; German pronouns read as goods."""
+    cases = [c for c in load_cases() if "map-price-way" in c["id"] or c["id"] == "mira-map-then-its-price-then-the-way"]
+    assert {c.get("lang", "en") for c in cases} == {"en", "es", "de", "fr"}
+    report = await run(cases, WORLD, embed=embed)
+    failed = [(t.case, t.step, t.reply) for t in report.turns if not t.passed]
+    assert not failed, failed
+
+
+def test_how_do_i_get_there_is_understood_without_a_place():
+    assert gloss("gracias, ¿cómo llego?", "es") == "thank you, how do i get there?"
+    assert gloss("danke, wie komme ich dahin?", "de") == "thank you, how do i get there?"
+    assert gloss("merci, comment y aller ?", "fr") == "thank you, how do i get there?"
+    assert gloss("obrigado, como chego lá?", "pt") == "thank you, how do i get there?"
+    assert gloss("¿cómo llego al mercado?", "es") == "how do i get to the market?"
