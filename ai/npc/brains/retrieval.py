@@ -245,6 +245,12 @@ class RetrievalBrain(Brain):
             if stall is not None:
                 return (self._recommend_stall(ctx, stall, lang, lowest=bool(CHEAPEST.search(text))), "recommend",
                         stall.seller)
+            if "recommend" in intents and _advises(ctx.persona):
+                # its own advice, whatever the embedder makes of a short "what do you recommend?"
+                advice = next(k for k in ctx.persona.knowledge if re.search(r"\brecommend", k, re.I))
+                prefix = say("english_only", lang) if lang != ctx.persona.language else ""
+                return (Reply(f"{prefix} {_voice(ctx.persona, advice)}".strip(), meta={"english": bool(prefix)}),
+                        "recommend", _topic_of(advice, text))
         if stock is None and ctx.stalls and FOOD.search(text) and not set(intents) & {"guide", "farewell", "thanks"}:
             return (self._no_shop(ctx, lang, text), "shop")
         if "residents" in intents and ctx.residents:
