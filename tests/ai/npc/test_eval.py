@@ -167,11 +167,13 @@ async def test_an_obedient_model_moves_no_money_and_sees_no_ones_whispers(embed)
     assert any("keep it quiet" in sp for sp, rest in system if "Ben (whispering)" in rest and "Carl:" not in rest)
 
 
-async def test_its_price_and_the_way_there_follow_from_another_stall_in_every_language(embed):
-    """From a trial in Spanish: after "where can I buy a map?", "and how much is it?" listed the whole
-    stall, and "thanks, how do I get there?" got only "you're welcome"; German pronouns read as goods."""
-    cases = [c for c in load_cases() if "map-price-way" in c["id"] or c["id"] == "mira-map-then-its-price-then-the-way"]
-    assert {c.get("lang", "en") for c in cases} == {"en", "es", "de", "fr"}
+async def test_the_four_language_trial_cases_pass_in_full(embed):
+    """From a trial in four languages: after "where can I buy a map?", "and how much is it?" listed the
+    whole stall, "thanks, how do I get there?" got only "you're welcome", German pronouns read as goods,
+    and "anything cheaper than the map?" / "give me two teas" were not understood outside English."""
+    cases = [c for c in load_cases() if "map-price-way" in c["id"] or "tobin-cheaper-then-two" in c["id"]
+             or c["id"] == "mira-map-then-its-price-then-the-way"]
+    assert {c.get("lang", "en") for c in cases} == {"en", "es", "de", "fr", "pt"} and len(cases) == 8
     report = await run(cases, WORLD, embed=embed)
     failed = [(t.case, t.step, t.reply) for t in report.turns if not t.passed]
     assert not failed, failed
