@@ -207,6 +207,11 @@ def first_person(persona: Persona, sentence: str) -> str:
     """'Mira is the town's greeter ...' -> 'I am the town's greeter ...' (a light touch)."""
     s = sentence.strip()
     n = re.escape(persona.name)
+    # its pronouns are its own only in a sentence about it ("Market day: Tobin gives ... he sells" is
+    # Tobin's "he", even when Mira tells it)
+    if not (re.match(rf"^({n}|he|she|they|his|her|their)\b", s, re.I) or re.search(rf"\b{n}\b", s)):
+        return s
+    s = re.sub(rf"(?<=\band ){n} (\w+)s\b", lambda m: f"I {m.group(1)}", s)  # "... and Tobin gives" -> "... and I give"
     s = re.sub(rf"^{n} is\b", "I am", s)
     if re.match(rf"^{n} (\w+)s\b", s):
         s = re.sub(rf"^{n} (\w+)s\b", lambda m: f"I {m.group(1)}", s)
@@ -214,7 +219,7 @@ def first_person(persona: Persona, sentence: str) -> str:
     s = re.sub(rf"^{n}'s\b", "My", s)
     s = re.sub(r"^(His|Her|Their) ", "My ", s)
     s = re.sub(r"\b(his|her|their) ", "my ", s)
-    s = re.sub(r"\b(he|she) (knows|keeps|runs|sells|has)\b", lambda m: f"I {m.group(2)[:-1] if m.group(2) != 'has' else 'have'}", s)
+    s = re.sub(r"\b([Hh]e|[Ss]he) (knows|keeps|runs|sells|has)\b", lambda m: f"I {m.group(2)[:-1] if m.group(2) != 'has' else 'have'}", s)
     return s
 
 

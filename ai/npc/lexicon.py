@@ -437,6 +437,11 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "{title} at {at} in {room}", "es": "{title} a las {at} en {room}", "de": "{title} um {at} in {room}",
         "fr": "{title} à {at} à {room}", "pt": "{title} às {at} em {room}",
     },
+    "event_tomorrow": {
+        "en": "{title} tomorrow at {at} in {room}", "es": "{title} mañana a las {at} en {room}",
+        "de": "{title} morgen um {at} in {room}", "fr": "{title} demain à {at} à {room}",
+        "pt": "{title} amanhã às {at} em {room}",
+    },
     "event_here": {
         "en": "{title} in {room}", "es": "{title} en {room}", "de": "{title} in {room}", "fr": "{title} à {room}",
         "pt": "{title} em {room}",

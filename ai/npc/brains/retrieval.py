@@ -176,6 +176,8 @@ class RetrievalBrain(Brain):
             return out(Reply(say("declined", lang, name=name)), "decline")
         if "farewell" in intents and len(text) < 60:
             return out(self._farewell(ctx, lang), "farewell")
+        if "guide" in intents and room is None and THERE.search(text):
+            room = self._there(ctx)  # "can you take me there?"
         if "guide" in intents and room is not None:
             r = ctx.room_names[room]
             if ctx.here is not None and room == ctx.here.slug:
@@ -199,7 +201,7 @@ class RetrievalBrain(Brain):
         if stock is not None and sku is not None and ctx.topic_item is None and len(terms(text)) <= 2:
             return out(self._price_or_list(ctx, sku, lang), "shop", stock[sku]["name"])  # a bare item name
         if room is None and "directions" in intents and THERE.search(text):
-            room = self._room_in(_last_own(ctx) or "", ctx)  # "how do I get there?": the place it just named
+            room = self._there(ctx)  # "how do I get there?": the place just named
         if "directions" in intents or room is not None and re.search(r"\b(where|how|get to|go)\b", text, re.I):
             return out(await self._directions(ctx, room, lang), "directions", ctx.room_names.get(room or "", None))
         if "introduce" in intents:
@@ -312,12 +314,25 @@ class RetrievalBrain(Brain):
         return sorted(((lexical_similarity(q, t), t) for t in lines), reverse=True)
 
     def _room_in(self, text: str, ctx: ReplyContext) -> str | None:
-        rooms = ctx.room_names
-        for slug, name in rooms.items():
+        rooms = self._rooms_in(text, ctx)
+        return rooms[0] if rooms else None
+
+    def _rooms_in(self, text: str, ctx: ReplyContext) -> list[str]:
+        found = []
+        for slug, name in ctx.room_names.items():
             words = [w for w in re.findall(r"[a-z0-9]+", name.lower()) if w not in ("the", "room")]
             if re.search(rf"\b{re.escape(slug)}\b", text, re.I) or (words and all(
                     re.search(rf"\b{re.escape(w)}s?\b", text, re.I) for w in words)):
-                return slug
+                found.append(slug)
+        return found
+
+    def _there(self, ctx: ReplyContext) -> str | None:
+        """The place "there" means: the one room named by the latest of the last few lines that names
+        just one (its own answer first, then the question it answered)."""
+        for _, line in list(reversed(ctx.lines))[:4]:
+            rooms = self._rooms_in(line, ctx)
+            if len(rooms) == 1:
+                return rooms[0]
         return None
 
     def _mentions_goods(self, ctx: ReplyContext, text: str) -> bool:
@@ -499,7 +514,8 @@ class RetrievalBrain(Brain):
                    for h in running]
             parts.append(say("now_on", lang, list=join_words(now, AND.get(lang, "and"))))
         if upcoming:
-            nxt = [say("event_at", lang, title=h.title, at=h.at, room=names.get(h.room, h.room)) for h in upcoming]
+            nxt = [say("event_tomorrow" if _tomorrow(ctx.clock, h.starts_in_min) else "event_at", lang, title=h.title,
+                       at=h.at, room=names.get(h.room, h.room)) for h in upcoming]
             parts.append(say("next_on", lang, list=join_words(nxt, AND.get(lang, "and"))))
         if not parts:
             return Reply(say("nothing_on", lang, name=ctx.speaker.name))
@@ -743,6 +759,12 @@ def _voice(persona: Persona, line: str) -> str:
     """A note as the resident says it: first person for itself."""
     s = first_person(persona, line).strip()
     return s if s.endswith((".", "!", "?")) else s + "."
+
+
+def _tomorrow(clock: str | None, starts_in_min: int | None) -> bool:
+    """Whether an event starting in `starts_in_min` world minutes starts after midnight ("HH:MM" now)."""
+    m = re.match(r"(\d{1,2}):(\d{2})", clock or "")
+    return bool(m and starts_in_min is not None and int(m[1]) * 60 + int(m[2]) + starts_in_min >= 24 * 60)
 
 
 def _advises(persona: Persona) -> bool:
