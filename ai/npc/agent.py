@@ -77,6 +77,7 @@ class ResidentAgent(Listening, Conversing, Commerce, Routine):
         self._greet_times: deque = deque(maxlen=64)
         self._overheard: list[str] = []
         self._overheard_since = time.monotonic()
+        self._with_other: dict[str, float] = {}  # person id -> when they last spoke to another resident by name
         self._tasks: set[asyncio.Task] = set()
         self._next_routine = 0.0
         self._next_wander = time.monotonic() + random.uniform(10, 30)

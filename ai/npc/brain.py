@@ -180,9 +180,10 @@ EXAMPLES: dict[str, list[str]] = {
     "rules": ["what are the rules here?", "how does this world work?", "how do I talk privately?",
               "what can I do with coins?", "how do I report someone?"],
 }
-AFFIRM = re.compile(r"^\W*(y|yes|yeah|yep|yup|sure|ok|okay|confirm|confirmed|deal|do it|please do|i'?ll take it|"
-                    r"sounds good|go ahead|absolutely|of course|why not|si|sí|oui|ja|sim)\b", re.I)
-DECLINE = re.compile(r"^\W*((actually|um+|hmm+|oh|well|sorry|ah|erm)[,.!]?\s+)?"
+AFFIRM = re.compile(r"^\W*((fine|alright|all right|right|well|then|okay|ok)[,.!]?\s+)?"  # "fine, yes"
+                    r"(y|yes|yeah|yep|yup|sure|ok|okay|confirm|confirmed|deal|do it|please do|i'?ll take it|"
+                    r"sounds good|go ahead|absolutely|of course|why not|fine|alright|si|sí|oui|ja|sim)\b", re.I)
+DECLINE = re.compile(r"^\W*((actually|um+|hmm+|oh|well|sorry|ah|erm|fine|alright|ok|okay)[,.!]?\s+)?"
                      r"(n|no|nope|nah|cancel|never ?mind|not now|no thanks|maybe later|forget it|don'?t)\b", re.I)
 TOO_MUCH = re.compile(r"\b(too expensive|too much|too pricey|can'?t afford|cannot afford|out of my budget)\b", re.I)
 

@@ -64,9 +64,11 @@ class Conversing:
         if offer is not None and no:
             conv.offer = conv.lapsed = None
             await self.world.decline(self.id, offer.id, person.id)
-            await self._reply_line(conv, await self._in_their_language(conv, say("declined", self._lang(conv), name=person.name)),
-                                   heard=text, meta={"event": "said", "topic": offer.name})
-            return
+            if not self._changes_offer(meant, offer, await self.world.shop(self.id)):
+                await self._reply_line(conv, await self._in_their_language(conv, say("declined", self._lang(conv), name=person.name)),
+                                       heard=text, meta={"event": "said", "topic": offer.name})
+                return
+            offer = None  # "too expensive; what about the oil?": that offer is closed, the question still answered
         lapsed = conv.lapsed or conv.offer
         if offer is None and yes and lapsed is not None:
             await self._offer_again(conv, lapsed, text)

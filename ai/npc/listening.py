@@ -54,7 +54,12 @@ class Listening:
             return False
         others = [n for n, _, room in self.others() if room == h.room and n != self.persona.name]
         if any(mentions(h.text, n) for n in others):
+            self._with_other[h.speaker.id] = time.monotonic()
             return False  # spoken to another resident
+        since = self._with_other.get(h.speaker.id)
+        if since is not None and (conv is None or conv.last < since) and others \
+                and time.monotonic() - since < self.config.followup_s:
+            return False  # they turned to another resident since: their next words are for that one
         if self._continues(h, conv):
             return True
         asks = "?" in h.text or bool({"greet", "thanks", "farewell"} & set(rule_intents(h.text)))

@@ -278,6 +278,11 @@ class Session:
             checks["replied"] = bool(reply)
         if exp.get("silent"):
             checks["silent"] = not reply
+        if exp.get("others_silent"):  # the other residents here leave the person's conversation alone
+            others = [s.text for s in said if s.npc_id != agent.id and s.text not in hold]
+            checks["others_silent"] = not others
+            if others:
+                notes.append(f"others said: {others[0][:60]}")
         kinds = [a.kind for a in acts if a.npc_id == agent.id and a.kind in ("offer", "sale", "decline", "failed_sale")]
         if "action" in exp:
             want = exp["action"]
