@@ -70,16 +70,10 @@ class Commerce:
         else:
             self.figures["refusals"] += 1
             code = sale.code or ""
-            if code == "insufficient_funds":
-                line = f"Your purse is a little light for that, {person.name}: it's {o.total if o else '?'} coins."
-            elif code == "conflict" and "stock" in sale.message:
-                line = f"Oh dear, {person.name}, I've just run out of {item}!"
-            elif code == "frozen":
-                line = f"I'm afraid I can't take coins from a frozen wallet, {person.name}."
-            elif code == "not_found":
-                line = f"That offer has lapsed, {person.name}. Ask me again if you still want it."
-            else:
-                line = f"Something went wrong with that sale, {person.name}. Your coins are safe."
+            key = ("sale_no_funds" if code == "insufficient_funds" else
+                   "sale_ran_out" if code == "conflict" and "stock" in sale.message else
+                   "sale_frozen" if code == "frozen" else "sale_lapsed" if code == "not_found" else "sale_failed")
+            line = say(key, lang, name=person.name, total=o.total if o else "?", item=item)
             emote = "shrug"
             if conv is not None:
                 conv.outcomes.append(f"the sale of {item} failed ({code})")
