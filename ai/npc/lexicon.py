@@ -26,6 +26,8 @@ def fold(text: str) -> str:
 # (pattern over the folded line, English) in order: longer phrases first.
 PHRASES: dict[str, list[tuple[str, str]]] = {
     "es": [
+        (r"\b(la )?hora del cuento\b", "story hour"), (r"\b(la )?(busqueda|caza) del tesoro\b", "treasure hunt"),
+        (r"\b(el )?dia de mercado\b", "market day"), (r"\bcuando (es|empieza|comienza)\b", "when is"), (r"\bcuando\b", "when"),
         (r"\bno,? gracias\b", "no thanks"), (r"\bmuchas gracias\b", "thank you"), (r"\bgracias\b", "thank you"),
         (r"\b(hola|buenos dias|buenas tardes|buenas noches|buenas)\b", "hello"),
         (r"\b(adios|hasta luego|hasta pronto|nos vemos|chao)\b", "goodbye"),
@@ -46,9 +48,11 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bprecio\b", "price"), (r"\by (el|la|los|las)\b", "what about the"),
         (r"\b(quiero|quisiera|me gustaria) comprar\b", "i want to buy"), (r"\b(quiero|quisiera)\b", "i want"),
         (r"\b(me lo llevo|me la llevo|lo compro|la compro)\b", "i'll take it"), (r"\bcomprar\b", "buy"),
-        (r"^\W*(si|claro|vale|de acuerdo|por supuesto)\b", "yes"), (r"^\W*no\b", "no"),
+        (r"\bque es\b", "what is"), (r"^\W*(si|claro|vale|de acuerdo|por supuesto)\b", "yes"), (r"^\W*no\b", "no"),
     ],
     "de": [
+        (r"\b(die )?(vorlesestunde|geschichtenstunde)\b", "story hour"), (r"\b(die )?schatzsuche\b", "treasure hunt"),
+        (r"\b(der )?markttag\b", "market day"), (r"\bwann (ist|beginnt|fangt)\b", "when is"), (r"\bwann\b", "when"),
         (r"\bnein,? danke\b", "no thanks"), (r"\b(vielen dank|danke schon|danke)\b", "thank you"),
         (r"\b(hallo|guten (morgen|tag|abend)|servus|moin)\b", "hello"),
         (r"\b(tschuss|auf wiedersehen|bis spater|bis bald|ciao)\b", "goodbye"),
@@ -68,9 +72,11 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bwieviel kostet\b", "how much is"), (r"\bpreis\b", "price"), (r"\bund (der|die|das)\b", "what about the"),
         (r"\b(ich mochte|ich will|ich hatte gern) (einen|eine|ein)?\s*", "i want to buy a "),
         (r"\b(ich nehme (es|ihn|sie)|nehme ich)\b", "i'll take it"), (r"\bkaufen\b", "buy"),
-        (r"^\W*(ja|klar|gern|gerne|okay|einverstanden)\b", "yes"), (r"^\W*nein\b", "no"),
+        (r"\bwas ist\b", "what is"), (r"^\W*(ja|klar|gern|gerne|okay|einverstanden)\b", "yes"), (r"^\W*nein\b", "no"),
     ],
     "fr": [
+        (r"\b(l'?)?heure du conte\b", "story hour"), (r"\b(la )?chasse au tresor\b", "treasure hunt"),
+        (r"\b(le )?jour de marche\b", "market day"), (r"\bquand (est|commence)\b", "when is"), (r"\bquand\b", "when"),
         (r"\bnon,? merci\b", "no thanks"), (r"\b(merci beaucoup|merci)\b", "thank you"),
         (r"\b(bonjour|bonsoir|salut|coucou)\b", "hello"),
         (r"\b(au revoir|a bientot|a plus tard|a plus|bonne nuit)\b", "goodbye"),
@@ -95,9 +101,11 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bet (le|la|les)\b", "what about the"),
         (r"\bje (voudrais|veux) (acheter)?\b", "i want to buy"), (r"\bje (le|la) prends\b", "i'll take it"),
         (r"\bacheter\b", "buy"),
-        (r"^\W*(oui|d'accord|bien sur|volontiers|ok)\b", "yes"), (r"^\W*non\b", "no"),
+        (r"\b(c'est quoi|qu'est-ce que c'est)\b", "what is"), (r"^\W*(oui|d'accord|bien sur|volontiers|ok)\b", "yes"), (r"^\W*non\b", "no"),
     ],
     "pt": [
+        (r"\b(a )?hora (do conto|da historia)\b", "story hour"), (r"\b(a )?caca ao tesouro\b", "treasure hunt"),
+        (r"\b(o )?dia de (mercado|feira)\b", "market day"), (r"\bquando (e|comeca)\b", "when is"), (r"\bquando\b", "when"),
         (r"\bnao,? obrigad[oa]\b", "no thanks"), (r"\b(muito obrigad[oa]|obrigad[oa]|valeu)\b", "thank you"),
         (r"\b(ola|oi|bom dia|boa tarde|boa noite)\b", "hello"),
         (r"\b(tchau|adeus|ate logo|ate mais|ate breve)\b", "goodbye"),
@@ -117,7 +125,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bpreco\b", "price"), (r"\be (o|a|os|as)\b(?= \w)", "what about the"),
         (r"\b(quero|queria|gostaria de) comprar\b", "i want to buy"), (r"\b(quero|queria)\b", "i want"),
         (r"\b(eu levo|vou levar|levo)\b", "i'll take it"), (r"\bcomprar\b", "buy"),
-        (r"^\W*(sim|claro|pode ser|com certeza)\b", "yes"), (r"^\W*nao\b", "no"),
+        (r"\bo que e\b", "what is"), (r"^\W*(sim|claro|pode ser|com certeza)\b", "yes"), (r"^\W*nao\b", "no"),
     ],
 }
 

@@ -211,8 +211,9 @@ class Session:
 
     def names(self) -> list[str]:
         items = [i.name for shop in self.world.shops.values() for i in shop.values()]
+        events = [str(e["title"]) for e in self.world.data.get("events") or []]  # titles stay English, as names do
         return [*self.people, *(p.name for p in self.personas.values()), *(r.name for r in self.world.room_facts),
-                *items, *(w for n in items for w in n.split())]
+                *items, *(w for n in items for w in n.split()), *events, *(w for n in events for w in n.split())]
 
     # -- steps ------------------------------------------------------------------------------------
     def speaker(self, name: str | None) -> None:
