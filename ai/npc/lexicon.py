@@ -26,6 +26,7 @@ def fold(text: str) -> str:
 # (pattern over the folded line, English) in order: longer phrases first.
 PHRASES: dict[str, list[tuple[str, str]]] = {
     "es": [
+        (r"\bcuant[oa]s\b", "how many"), (r"\b(te|le) (quedan|queda)\b", "you have left"),
         (r"\b(la )?hora del cuento\b", "story hour"), (r"\b(la )?(busqueda|caza) del tesoro\b", "treasure hunt"),
         (r"\b(el )?dia de mercado\b", "market day"), (r"\bcuando (es|empieza|comienza)\b", "when is"), (r"\bcuando\b", "when"),
         (r"\bno,? gracias\b", "no thanks"), (r"\bmuchas gracias\b", "thank you"), (r"\bgracias\b", "thank you"),
@@ -51,6 +52,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bque es\b", "what is"), (r"^\W*(si|claro|vale|de acuerdo|por supuesto)\b", "yes"), (r"^\W*no\b", "no"),
     ],
     "de": [
+        (r"\bwie ?viele\b", "how many"),
         (r"\b(die )?(vorlesestunde|geschichtenstunde)\b", "story hour"), (r"\b(die )?schatzsuche\b", "treasure hunt"),
         (r"\b(der )?markttag\b", "market day"), (r"\bwann (ist|beginnt|fangt)\b", "when is"), (r"\bwann\b", "when"),
         (r"\bnein,? danke\b", "no thanks"), (r"\b(vielen dank|danke schon|danke)\b", "thank you"),
@@ -75,6 +77,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bwas ist\b", "what is"), (r"^\W*(ja|klar|gern|gerne|okay|einverstanden)\b", "yes"), (r"^\W*nein\b", "no"),
     ],
     "fr": [
+        (r"\bcombien (de |d')", "how many "),
         (r"\b(l'?)?heure du conte\b", "story hour"), (r"\b(la )?chasse au tresor\b", "treasure hunt"),
         (r"\b(le )?jour de marche\b", "market day"), (r"\bquand (est|commence)\b", "when is"), (r"\bquand\b", "when"),
         (r"\bnon,? merci\b", "no thanks"), (r"\b(merci beaucoup|merci)\b", "thank you"),
@@ -104,6 +107,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\b(c'est quoi|qu'est-ce que c'est)\b", "what is"), (r"^\W*(oui|d'accord|bien sur|volontiers|ok)\b", "yes"), (r"^\W*non\b", "no"),
     ],
     "pt": [
+        (r"\bquant[oa]s\b", "how many"),
         (r"\b(a )?hora (do conto|da historia)\b", "story hour"), (r"\b(a )?caca ao tesouro\b", "treasure hunt"),
         (r"\b(o )?dia de (mercado|feira)\b", "market day"), (r"\bquando (e|comeca)\b", "when is"), (r"\bquando\b", "when"),
         (r"\bnao,? obrigad[oa]\b", "no thanks"), (r"\b(muito obrigad[oa]|obrigad[oa]|valeu)\b", "thank you"),
@@ -414,6 +418,13 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "de": "Bei diesem Verkauf ist etwas schiefgegangen, {name}. Deine Münzen sind sicher.",
         "fr": "Quelque chose s'est mal passé avec cette vente, {name}. Tes pièces sont en sécurité.",
         "pt": "Algo deu errado com essa venda, {name}. Suas moedas estão seguras.",
+    },
+    "stock_left": {
+        "en": "{item}: I have {stock} left, {name}, at {price} coins each.",
+        "es": "{item}: me quedan {stock}, {name}, a {price} monedas cada uno.",
+        "de": "{item}: ich habe noch {stock}, {name}, für {price} Münzen das Stück.",
+        "fr": "{item} : il m'en reste {stock}, {name}, à {price} pièces l'unité.",
+        "pt": "{item}: ainda tenho {stock}, {name}, por {price} moedas cada.",
     },
     "stall_sold_out": {
         "en": "{seller} is out of {item} right now, {name}.", "es": "A {seller} no le quedan {item}, {name}.",

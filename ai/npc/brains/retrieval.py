@@ -232,6 +232,10 @@ class RetrievalBrain(Brain):
         if budget is not None and (stock is not None or ctx.stalls):
             return (self._within(ctx, budget, text, lang), "budget")
         low = cheapest(ctx.items or [])
+        if stock is not None and sku is not None and HOW_MANY.search(text):
+            it = stock[sku]  # "how many lanterns do you have left?": the live count, no offer made
+            return (Reply(say("stock_left", lang, item=it["name"], stock=max(it["stock"], 0), price=it["price"],
+                              name=name), meta={"sku": sku}), "shop", it["name"])
         if "haggle" in intents and low is not None:
             return (Reply(say("haggle", lang, name=name, item=low.name, price=low.price)), "haggle")
         if CHEAPEST.search(text) and low is not None and sku is None:
@@ -698,6 +702,7 @@ def _budget(text: str) -> int | None:
 
 
 BUDGET = re.compile(r"\b(?:for|with|under|have|got|only|spend|of)\s+(?:only\s+|just\s+)?(\d{1,6})\s*coins?\b", re.I)
+HOW_MANY = re.compile(r"\bhow many\b", re.I)
 PRICE = re.compile(r"\b(how much|price|prices|cost|costs)\b", re.I)
 CHEAPEST = re.compile(r"\b(cheapest|least expensive|cheap)\b", re.I)
 FOOD = re.compile(r"\b(eat|food|hungry|drink|thirsty|snacks?|meals?|breakfast|lunch|dinner)\b", re.I)
