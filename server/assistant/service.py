@@ -305,8 +305,11 @@ class Assistant:
     async def _person(self, conn: Connection, name: str) -> tuple[str, str]:
         """(user id, name) of a person named by their display name in your room, or by their username."""
         want = name.casefold()
-        here = [p for p in (self.ctx.rooms.occupants(conn.room) if conn.room else [])
-                if p["kind"] == "user" and p["name"].casefold() == want]
+        occupants = self.ctx.rooms.occupants(conn.room) if conn.room else []
+        here = [p for p in occupants if p["kind"] == "user" and p["name"].casefold() == want]
+        if not here and any(p["kind"] == "npc" and p["name"].casefold() == want for p in occupants):
+            # residents keep no wallet and cannot be reported: say so rather than "nobody called Mira"
+            raise ProtocolError("invalid_payload", f"{name} is a resident: tips and reports are for people")
         if len(here) > 1:
             raise ProtocolError("conflict", f"{len(here)} people here are called {name}: tip them from the people list")
         if here:

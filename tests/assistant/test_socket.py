@@ -179,3 +179,14 @@ async def test_bad_input_is_refused_and_changes_nothing(world):
     assert client.connected and (await call(client, "assistant:history", {}))["actions"] == []
     tools = await call(client, "assistant:tools")
     assert {t["name"]: t["confirm"] for t in tools["tools"]}["tip"] is True
+
+
+async def test_tipping_a_resident_says_why_not_and_moves_nothing(world):
+    me, client = await person(world)
+    resident = next((p for p in world.ctx.rooms.occupants("plaza") if p["kind"] == "npc"), None)
+    assert resident is not None, "the seeded plaza has a resident"
+    before = await balance(client)
+    reply = await call(client, "assistant:ask", {"text": f"tip {resident['name']} 5 coins"})
+    assert err(reply) == "invalid_payload" and "resident" in reply["error"]["message"], reply
+    assert await balance(client) == before
+    assert (await call(client, "assistant:history", {}))["actions"] == []
