@@ -192,7 +192,8 @@ class RetrievalBrain(Brain):
             return out(self._remember(ctx), "remember")
         if stock is not None and ("buy" in intents or (sku and "shop" in intents and _wants(text))):
             return out(self._sell(ctx, text, sku, lang), "buy", stock[sku]["name"] if sku else None)
-        if "buy" in intents and stock is None and ("shop" in intents or self._mentions_goods(ctx, text)):
+        if "buy" in intents and stock is None and ("shop" in intents or self._mentions_goods(ctx, text) or
+                                                   re.search(r"\b(i'?ll take|i will take|buy|purchase)\b", text, re.I)):
             return out(self._no_shop(ctx, lang, text), "shop")
         if "shop" in intents or ("buy" in intents and stock is not None):
             if stock is None:
@@ -576,7 +577,8 @@ class RetrievalBrain(Brain):
                 # nobody sells it: say so, then what there is (never an invented stall)
                 return self._stall_reply(ctx, stall, lang, prefix=say("nobody_sells", lang, what=wanted, name=name))
             # "not me" only when asked of it ("do you sell ...?"), not "where can I eat?" or "what does Tobin sell?"
-            asked_me = re.search(r"\b(you|your)\b", text, re.I) and not re.search(rf"\b{re.escape(stall.seller)}\b", text, re.I)
+            asked_me = re.search(r"\b(you|your|i'?ll take|i will take)\b", text, re.I) and not re.search(
+                rf"\b{re.escape(stall.seller)}\b", text, re.I)
             return self._stall_reply(ctx, stall, lang, prefix=say("sell_nothing", lang, name=name) if asked_me else "")
         sellers = [(n, r) for n, role, r in ctx.residents if role in ("shopkeeper", "merchant", "trader")]
         if sellers:
