@@ -62,13 +62,21 @@ def test_the_default_low_accuracy_is_as_good_as_high_with_the_senders_language(r
     assert reports["low"].passed >= reports["high"].passed - 6  # the figures in docs/translation.md
 
 
+def test_english_chat_words_keep_a_short_english_line_english():
+    """A resident answered "ok gimme 1 map then" in German: lingua's trigrams read it so (0.56)."""
+    langid = LanguageIdentifier(WORLD, "en", accuracy="low")
+    for line in ("ok gimme 1 map then", "i wanna buy some tea", "can u give me a map"):
+        assert langid.detect(line, prior="en").lang == "en", line
+
+
 def test_a_detector_that_only_trusts_the_prior_fails_the_eval():
     class PriorOnly(LanguageIdentifier):
         def detect(self, text, prior=None, names=()):
             return Detection(prior or self.default, True, 1.0, "prior")
 
-    report = run(load_cases(), PriorOnly(WORLD, "en"))
-    assert report.rates("prior")["right"] == (180, 180)
+    cases = load_cases()
+    report = run(cases, PriorOnly(WORLD, "en"))
+    assert report.rates("prior")["right"] == (len(cases), len(cases))
     assert report.rates("prior")["wrong"][0] <= 2  # only the lines in two languages
     assert "FAIL [es short, prior" in report.format()
 
@@ -79,7 +87,7 @@ def test_the_cli_prints_pass_rates_per_category_and_language(tmp_path):
     out = subprocess.run([sys.executable, "-m", "server.cli", "translation", "langid-eval"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "(low accuracy): 180 lines" in out.stdout
+    assert f"(low accuracy): {len(load_cases())} lines" in out.stdout
     for word in ("short", "sentence", "names", "prior right", "prior wrong", *WORLD):
         assert word in out.stdout
     bad = subprocess.run([sys.executable, "-m", "server.cli", "translation", "langid-eval", "--cases",
