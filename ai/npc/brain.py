@@ -147,7 +147,7 @@ RULES: list[tuple[str, re.Pattern]] = [
                              re.I)),
     ("haggle", re.compile(r"\b(discount|cheaper|lower (the|your) prices?|better price|haggle|bargain|come down|knock off|"
                           r"special price|give me a deal)\b", re.I)),
-    ("buy", re.compile(r"\b(buy|purchase|i'?ll take|i will take|i'?d like|i would like|can i (get|have)|give me|"
+    ("buy", re.compile(r"\b(buy|purchase|i'?ll take|i will take|i'?d like|i would like|can i (get|have)|give me|gimme|"
                        r"sell me|i want|i need|get me|one more|another)\b", re.I)),
     ("shop", re.compile(r"\b(sell|sells|selling|for sale|wares|shop|stock|price|prices|cost|costs|how much|what do you have|"
                         r"goods|items|offer|menu|buy)\b", re.I)),

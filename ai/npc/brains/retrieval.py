@@ -241,6 +241,10 @@ class RetrievalBrain(Brain):
             return (Reply(say("haggle", lang, name=name, item=low.name, price=low.price)), "haggle")
         if CHEAPEST.search(text) and low is not None and sku is None:
             return (self._price_or_list(ctx, low.sku, lang), "shop", low.name)
+        if DEAREST.search(text) and stock is not None and sku is None:
+            high = max((i for i in ctx.items or [] if i.stock > 0), key=lambda i: (i.price, i.sku), default=None)
+            if high is not None:
+                return (self._price_or_list(ctx, high.sku, lang), "shop", high.name)
         if "recommend" in intents or (CHEAPEST.search(text) and stock is None):
             if "recommend" in intents and stock is not None:
                 return (self._recommend_own(ctx, lang), "recommend", "wares")
@@ -706,6 +710,7 @@ def _budget(text: str) -> int | None:
 BUDGET = re.compile(r"\b(?:for|with|under|have|got|only|spend|of)\s+(?:only\s+|just\s+)?(\d{1,6})\s*coins?\b", re.I)
 HOW_MANY = re.compile(r"\bhow many\b", re.I)
 PRICE = re.compile(r"\b(how much|price|prices|cost|costs)\b", re.I)
+DEAREST = re.compile(r"\b(most expensive|priciest|dearest|fanciest)\b", re.I)
 CHEAPEST = re.compile(r"\b(cheapest|least expensive|cheap)\b", re.I)
 FOOD = re.compile(r"\b(eat|food|hungry|drink|thirsty|snacks?|meals?|breakfast|lunch|dinner)\b", re.I)
 WHO = re.compile(r"\bwho(?:'s| is| was)\s+([^\W\d_]+)", re.I)
