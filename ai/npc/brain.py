@@ -152,7 +152,7 @@ RULES: list[tuple[str, re.Pattern]] = [
     ("shop", re.compile(r"\b(sell|sells|selling|for sale|wares|shop|stock|price|prices|cost|costs|how much|what do you have|"
                         r"goods|items|offer|menu|buy)\b", re.I)),
     ("time", re.compile(r"\b(what time is it|what'?s the time|what is the time|do you know the time|time is it)\b", re.I)),
-    ("doing", re.compile(r"\b(what are you (doing|up to)|why are you (here|at|in)|what('?s| is) your plan|"
+    ("doing", re.compile(r"\b(what are you (doing|up to|reading|working on|making)|why are you (here|at|in)|what('?s| is) your plan|"
                          r"what do you do (all day|today)|where will you be)\b", re.I)),
     ("events", re.compile(r"\b(happening|happenings|going on|events?|anything on|what'?s on(?! (sale|offer|the menu))|activities|festival|"
                           r"story hour|market day|treasure hunt)\b", re.I)),
@@ -161,6 +161,8 @@ RULES: list[tuple[str, re.Pattern]] = [
     ("residents", re.compile(r"\b(who (else )?(lives|is there|works) (here|in town|around)|who else|who lives|"
                              r"which residents|who are the (residents|locals|people here))\b", re.I)),
     ("about", re.compile(r"\b(who are you|what do you do|your name|about you|yourself|what is your job|your role)\b", re.I)),
+    ("wellbeing", re.compile(r"\b(how are you|how'?re you|how are things|how'?s it going|how do you do|how have you been|"
+                             r"are you (well|ok|okay))\b", re.I)),
     ("greet", re.compile(r"^\W*(hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening|day)|hola|bonjour|"
                          r"hallo|ola|olá|yo|sup)\b", re.I)),
 ]

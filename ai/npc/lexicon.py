@@ -26,6 +26,7 @@ def fold(text: str) -> str:
 # (pattern over the folded line, English) in order: longer phrases first.
 PHRASES: dict[str, list[tuple[str, str]]] = {
     "es": [
+        (r"\bcomo (estas|esta usted|te va|le va)\b", "how are you"), (r"\bque (estas|esta) leyendo\b", "what are you reading"),
         (r"\bcuant[oa]s\b", "how many"), (r"\b(te|le) (quedan|queda)\b", "you have left"),
         (r"\b(la )?hora del cuento\b", "story hour"), (r"\b(la )?(busqueda|caza) del tesoro\b", "treasure hunt"),
         (r"\b(el )?dia de mercado\b", "market day"), (r"\bcuando (es|empieza|comienza)\b", "when is"), (r"\bcuando\b", "when"),
@@ -53,6 +54,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bque es\b", "what is"), (r"^\W*(si|claro|vale|de acuerdo|por supuesto)\b", "yes"), (r"^\W*no\b", "no"),
     ],
     "de": [
+        (r"\bwie geht('?s| es)( dir| ihnen)?\b", "how are you"), (r"\bwas liest du\b", "what are you reading"),
         (r"\bwie ?viele\b", "how many"),
         (r"\b(die )?(vorlesestunde|geschichtenstunde)\b", "story hour"), (r"\b(die )?schatzsuche\b", "treasure hunt"),
         (r"\b(der )?markttag\b", "market day"), (r"\bwann (ist|beginnt|fangt)\b", "when is"), (r"\bwann\b", "when"),
@@ -79,6 +81,8 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bwas ist\b", "what is"), (r"^\W*(ja|klar|gern|gerne|okay|einverstanden)\b", "yes"), (r"^\W*nein\b", "no"),
     ],
     "fr": [
+        (r"\b(comment (ca va|vas-tu|allez-vous|tu vas|vous allez)|ca va)\b", "how are you"),
+        (r"\bqu'?est-ce que tu lis\b", "what are you reading"),
         (r"\bcombien (de |d')", "how many "),
         (r"\b(l'?)?heure du conte\b", "story hour"), (r"\b(la )?chasse au tresor\b", "treasure hunt"),
         (r"\b(le )?jour de marche\b", "market day"), (r"\bquand (est|commence)\b", "when is"), (r"\bquand\b", "when"),
@@ -110,6 +114,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\b(c'est quoi|qu'est-ce que c'est)\b", "what is"), (r"^\W*(oui|d'accord|bien sur|volontiers|ok)\b", "yes"), (r"^\W*non\b", "no"),
     ],
     "pt": [
+        (r"\b(como (vai|voce esta|estas)|tudo bem)\b", "how are you"), (r"\bo que (voce esta|esta) lendo\b", "what are you reading"),
         (r"\bquant[oa]s\b", "how many"),
         (r"\b(a )?hora (do conto|da historia)\b", "story hour"), (r"\b(a )?caca ao tesouro\b", "treasure hunt"),
         (r"\b(o )?dia de (mercado|feira)\b", "market day"), (r"\bquando (e|comeca)\b", "when is"), (r"\bquando\b", "when"),
@@ -430,6 +435,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "fr": "{item} : il m'en reste {stock}, {name}, à {price} pièces l'unité.",
         "pt": "{item}: ainda tenho {stock}, {name}, por {price} moedas cada.",
     },
+    "well": {
+        "en": "I'm well, thank you, {name}! How can I help?", "es": "¡Estoy bien, gracias, {name}! ¿En qué te puedo ayudar?",
+        "de": "Mir geht's gut, danke, {name}! Wie kann ich helfen?", "fr": "Je vais bien, merci, {name} ! Comment puis-je t'aider ?",
+        "pt": "Estou bem, obrigado, {name}! Como posso ajudar?",
+    },
+    "well_doing": {"en": "I'm well, thank you, {name}! I'm {doing} until {until}."},
     "stall_sold_out": {
         "en": "{seller} is out of {item} right now, {name}.", "es": "A {seller} no le quedan {item}, {name}.",
         "de": "{seller} hat gerade kein {item} mehr, {name}.", "fr": "{seller} n'a plus de {item} pour l'instant, {name}.",

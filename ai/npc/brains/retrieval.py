@@ -209,6 +209,11 @@ class RetrievalBrain(Brain):
             return out(self._introduce(ctx, text), "introduce")
         if "about" in intents:
             return out(self._about(ctx, text), "about")
+        if "wellbeing" in intents:  # "how are you?": an answer, with what it is doing when it has a plan
+            if ctx.doing is not None and lang == "en":  # its plan's words are English: told in English only
+                doing, _, until = ctx.doing
+                return out(Reply(say("well_doing", lang, name=name, doing=doing, until=until)), "wellbeing")
+            return out(Reply(say("well", lang, name=name)), "wellbeing")
         if "thanks" in intents:
             return out(Reply(say("thanks", lang, name=name), [Action("emote", {"name": "bow"})]), "thanks")
         if "greet" in intents and len(terms(text)) <= 2:
