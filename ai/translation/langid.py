@@ -59,7 +59,7 @@ COMMON_WORDS: dict[str, frozenset[str]] = {lang: frozenset(words.split()) for la
              what what's where when who why how which with and but or not don't can't can will would should
              have has had do does did just really very thanks thank please yes yeah hello hey good great see
              know think want need going gonna let's my our their there here out up about from of for at to no
-             then than gimme wanna gotta pls plz thx u ur im dont cant wont give take get buy some any much many""",
+             then than gimme wanna gotta pls plz thx u ur dont cant wont give take get buy some any much many""",
     "es": """el la los las un una unos unas que qué y es son está están estoy estás soy eres muy pero para por
              con sin yo tú él ella nosotros ustedes hola gracias sí bueno buena buenos buenas bien también
              dónde cómo cuándo quién aquí ahora hoy mañana nada todo todos algo alguien hay tengo tiene
