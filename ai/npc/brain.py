@@ -161,6 +161,7 @@ RULES: list[tuple[str, re.Pattern]] = [
     ("residents", re.compile(r"\b(who (else )?(lives|is there|works) (here|in town|around)|who else|who lives|"
                              r"which residents|who are the (residents|locals|people here))\b", re.I)),
     ("about", re.compile(r"\b(who are you|what do you do|your name|about you|yourself|what is your job|your role)\b", re.I)),
+    ("tour", re.compile(r"\b(show me around|give me a tour|a tour|show me the town|show me the sights|look around)\b", re.I)),
     ("wellbeing", re.compile(r"\b(how are you|how'?re you|how are things|how'?s it going|how do you do|how have you been|"
                              r"are you (well|ok|okay))\b", re.I)),
     ("greet", re.compile(r"^\W*(hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening|day)|hola|bonjour|"

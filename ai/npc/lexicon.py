@@ -26,6 +26,7 @@ def fold(text: str) -> str:
 # (pattern over the folded line, English) in order: longer phrases first.
 PHRASES: dict[str, list[tuple[str, str]]] = {
     "es": [
+        (r"\b(me (enseñas|ensenas|muestras) (el pueblo|la ciudad)|dame un recorrido|un recorrido|una visita guiada)\b", "show me around"),
         (r"\bcomo (estas|esta usted|te va|le va)\b", "how are you"), (r"\bque (estas|esta) leyendo\b", "what are you reading"),
         (r"\bcuant[oa]s\b", "how many"), (r"\b(te|le) (quedan|queda)\b", "you have left"),
         (r"\b(la )?hora del cuento\b", "story hour"), (r"\b(la )?(busqueda|caza) del tesoro\b", "treasure hunt"),
@@ -54,6 +55,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bque es\b", "what is"), (r"^\W*(si|claro|vale|de acuerdo|por supuesto)\b", "yes"), (r"^\W*no\b", "no"),
     ],
     "de": [
+        (r"\b(zeig mir (die stadt|alles|den ort)|eine fuhrung|rundgang)\b", "show me around"),
         (r"\bwie geht('?s| es)( dir| ihnen)?\b", "how are you"), (r"\bwas liest du\b", "what are you reading"),
         (r"\bwie ?viele\b", "how many"),
         (r"\b(die )?(vorlesestunde|geschichtenstunde)\b", "story hour"), (r"\b(die )?schatzsuche\b", "treasure hunt"),
@@ -64,7 +66,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bwo (ist|sind|finde ich|liegt)\b", "where is"), (r"\bwo\b", "where"),
         (r"\bwie komme ich (zum|zur|in die|in den|nach)\b", "how do i get to the"),
         (r"\bwie komme ich (da ?hin|dorthin|hin|dort hin)\b", "how do i get there"),
-        (r"\bbring mich (zum|zur)\b", "take me to the"),
+        (r"\bbring mich (zum|zur|zu|in die|in den)\b", "take me to the"),
         (r"\bwas (verkaufst du|verkaufen sie|hast du|haben sie)\b", "what do you sell"),
         (r"\bwas kostet\b", "how much is"), (r"\bwie viel kostet\b", "how much is"), (r"\bwie viel fur\b", "how much for"),
         (r"\bwas (empfiehlst du|empfehlen sie|wurdest du empfehlen|wurden sie empfehlen)\b", "what do you recommend"),
@@ -81,6 +83,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bwas ist\b", "what is"), (r"^\W*(ja|klar|gern|gerne|okay|einverstanden)\b", "yes"), (r"^\W*nein\b", "no"),
     ],
     "fr": [
+        (r"\b(fais-moi visiter|une visite|montre-moi (la ville|le coin))\b", "show me around"),
         (r"\b(comment (ca va|vas-tu|allez-vous|tu vas|vous allez)|ca va)\b", "how are you"),
         (r"\bqu'?est-ce que tu lis\b", "what are you reading"),
         (r"\bcombien (de |d')", "how many "),
@@ -114,6 +117,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\b(c'est quoi|qu'est-ce que c'est)\b", "what is"), (r"^\W*(oui|d'accord|bien sur|volontiers|ok)\b", "yes"), (r"^\W*non\b", "no"),
     ],
     "pt": [
+        (r"\b(me mostra a cidade|mostre-me a cidade|um passeio|uma visita)\b", "show me around"),
         (r"\b(como (vai|voce esta|estas)|tudo bem)\b", "how are you"), (r"\bo que (voce esta|esta) lendo\b", "what are you reading"),
         (r"\bquant[oa]s\b", "how many"),
         (r"\b(a )?hora (do conto|da historia)\b", "story hour"), (r"\b(a )?caca ao tesouro\b", "treasure hunt"),
@@ -434,6 +438,18 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "de": "{item}: ich habe noch {stock}, {name}, für {price} Münzen das Stück.",
         "fr": "{item} : il m'en reste {stock}, {name}, à {price} pièces l'unité.",
         "pt": "{item}: ainda tenho {stock}, {name}, por {price} moedas cada.",
+    },
+    "off_to": {
+        "en": "I'm off to {room}. See you around!", "es": "Me voy a {room}. ¡Hasta luego!",
+        "de": "Ich gehe nach {room}. Bis später!", "fr": "Je pars pour {room}. À plus tard !",
+        "pt": "Vou para {room}. Até logo!",
+    },
+    "tour": {
+        "en": "Gladly, {name}! Beyond this room there are {places}. Say \"take me to {room}\" and I'll lead the way.",
+        "es": "¡Con gusto, {name}! Además de aquí están {places}. Di \"llévame a {room}\" y te guío.",
+        "de": "Gern, {name}! Außer hier gibt es {places}. Sag \"bring mich zu {room}\" und ich gehe voraus.",
+        "fr": "Avec plaisir, {name} ! À part ici, il y a {places}. Dis « emmène-moi à {room} » et je te guide.",
+        "pt": "Com prazer, {name}! Além daqui há {places}. Diga \"leve-me a {room}\" e eu te guio.",
     },
     "well": {
         "en": "I'm well, thank you, {name}! How can I help?", "es": "¡Estoy bien, gracias, {name}! ¿En qué te puedo ayudar?",

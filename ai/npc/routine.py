@@ -116,9 +116,14 @@ class Routine:
             return
         try:
             sur = await self.world.look_around(self.id)
-            if any(p.kind == "user" for p in sur.people):
+            users = {p.id for p in sur.people if p.kind == "user"}
+            if users:
                 names = {r.slug: r.name for r in await self._rooms()}
-                await self._say(f"I'm off to {names.get(room, room)}. See you around!", to=None)
+                # in the language it was just speaking with the one person here, else its own
+                langs = {c.reply_lang or c.lang for c in self.conversations.values()
+                         if not c.ended and c.person.id in users and (c.reply_lang or c.lang)}
+                lang = langs.pop() if len(users) == 1 and len(langs) == 1 else self.persona.language
+                await self._say(say("off_to", lang, room=names.get(room, room)), to=None, lang=lang)
             for conv in list(self.conversations.values()):
                 await self._end(conv, "left")
             await self._enter(room)

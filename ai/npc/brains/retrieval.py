@@ -209,6 +209,13 @@ class RetrievalBrain(Brain):
             return out(self._introduce(ctx, text), "introduce")
         if "about" in intents:
             return out(self._about(ctx, text), "about")
+        if "tour" in intents:  # "can you show me around?": the places, and how to be led to one
+            others = [r for r in ctx.rooms if r.access == "public" and (ctx.here is None or r.slug != ctx.here.slug)]
+            if others:
+                places = join_words([f"{r.name} ({short_desc(r.description)})" if lang == "en" and r.description
+                                     else r.name for r in others[:6]], AND.get(lang, "and"))
+                return out(Reply(say("tour", lang, name=name, places=places, room=others[0].name),
+                                 [Action("give_directions", {"room": others[0].slug})]), "tour", others[0].name)
         if "wellbeing" in intents:  # "how are you?": an answer, with what it is doing when it has a plan
             if ctx.doing is not None and lang == "en":  # its plan's words are English: told in English only
                 doing, _, until = ctx.doing
