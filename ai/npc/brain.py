@@ -101,6 +101,11 @@ def cheapest(items: list[Item]) -> Item | None:
     return min((i for i in items if i.stock > 0), key=lambda i: (i.price, i.sku), default=None)
 
 
+def dearest(items: list[Item]) -> Item | None:
+    """The priciest item in stock (by price, then sku), or None when nothing is left."""
+    return max((i for i in items if i.stock > 0), key=lambda i: (i.price, i.sku), default=None)
+
+
 class Brain:
     """The interface; `kind` is "llm" or "retrieval"."""
 

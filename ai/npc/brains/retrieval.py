@@ -20,6 +20,7 @@ from ..brain import (
     ReplyContext,
     affirmative,
     cheapest,
+    dearest,
     dot,
     fact_line,
     first_person,
@@ -40,7 +41,7 @@ from ..brain import (
 from ..interface import Item, RoomFact, Stall
 from ..lexicon import AND, DIRECTIONS, gloss, say, understood
 from ..memory import Embedder, lexical_similarity, terms
-from ..persona import Persona
+from ..persona import Persona, minutes_of
 
 
 class RetrievalBrain(Brain):
@@ -210,7 +211,7 @@ class RetrievalBrain(Brain):
         if "about" in intents:
             return out(self._about(ctx, text), "about")
         if "tour" in intents:  # "can you show me around?": the places, and how to be led to one
-            others = [r for r in ctx.rooms if r.access == "public" and (ctx.here is None or r.slug != ctx.here.slug)]
+            others = _other_rooms(ctx)
             if others:
                 places = join_words([f"{r.name} ({short_desc(r.description)})" if lang == "en" and r.description
                                      else r.name for r in others[:6]], AND.get(lang, "and"))
@@ -254,7 +255,7 @@ class RetrievalBrain(Brain):
         if CHEAPEST.search(text) and low is not None and sku is None:
             return (self._price_or_list(ctx, low.sku, lang), "shop", low.name)
         if DEAREST.search(text) and stock is not None and sku is None:
-            high = max((i for i in ctx.items or [] if i.stock > 0), key=lambda i: (i.price, i.sku), default=None)
+            high = dearest(ctx.items or [])
             if high is not None:
                 return (self._price_or_list(ctx, high.sku, lang), "shop", high.name)
         if "recommend" in intents or (CHEAPEST.search(text) and stock is None):
@@ -268,12 +269,9 @@ class RetrievalBrain(Brain):
             if stall is not None:
                 return (self._recommend_stall(ctx, stall, lang, lowest=bool(CHEAPEST.search(text))), "recommend",
                         stall.seller)
-            if "recommend" in intents and _advises(ctx.persona):
-                # its own advice, whatever the embedder makes of a short "what do you recommend?"
-                advice = next(k for k in ctx.persona.knowledge if re.search(r"\brecommend", k, re.I))
-                prefix = say("english_only", lang) if lang != ctx.persona.language else ""
-                return (Reply(f"{prefix} {_voice(ctx.persona, advice)}".strip(), meta={"english": bool(prefix)}),
-                        "recommend", _topic_of(advice, text))
+            advice = _advice(ctx.persona) if "recommend" in intents else None
+            if advice is not None:  # its own advice, whatever the embedder makes of a short "what do you recommend?"
+                return (_notes_reply(ctx, lang, _voice(ctx.persona, advice)), "recommend", _topic_of(advice, text))
         if stock is None and ctx.stalls and FOOD.search(text) and not set(intents) & {"guide", "farewell", "thanks"}:
             return (self._no_shop(ctx, lang, text), "shop")
         if "residents" in intents and ctx.residents:
@@ -318,9 +316,7 @@ class RetrievalBrain(Brain):
         if "rules" in intents:
             rules = [t for _, t in ranked if RULE_NOTE.search(t)]
             lines = list(dict.fromkeys([best] + rules))[:3] if rules else lines
-        spoken = " ".join(_voice(ctx.persona, t) for t in lines)
-        prefix = say("english_only", lang) if lang != ctx.persona.language else ""
-        return Reply(f"{prefix} {spoken}".strip(), meta={"english": bool(prefix)})
+        return _notes_reply(ctx, lang, " ".join(_voice(ctx.persona, t) for t in lines))
 
     async def ranked_knowledge(self, ctx: ReplyContext) -> list[tuple[float, str]]:
         lines = ctx.persona.knowledge
@@ -576,11 +572,9 @@ class RetrievalBrain(Brain):
         if stall is not None:
             wanted = _wanted_word(text, ctx)
             if wanted is None:  # word order the pattern misses ("where kann ich a map buy?"): an item named anywhere
-                named = {sku for s in ctx.stalls if (sku := match_sku(text, stock_of(s.items)))}
-                if len(named) == 1:
-                    sku = named.pop()
-                    return self._stall_reply(ctx, next(s for s in ctx.stalls if any(i.sku == sku for i in s.items)),
-                                             lang, sku=sku)
+                named = [(s, sku) for s in ctx.stalls if (sku := match_sku(text, stock_of(s.items)))]
+                if len({sku for _, sku in named}) == 1:
+                    return self._stall_reply(ctx, named[0][0], lang, sku=named[0][1])
             if wanted is None and ctx.topic_item and PRICE.search(text):
                 # "how much is it?" after it named one of another's items: that item's price
                 held = next((s for s in ctx.stalls if any(i.sku == ctx.topic_item for i in s.items)), None)
@@ -605,11 +599,10 @@ class RetrievalBrain(Brain):
         return Reply(f"I don't sell anything myself, {ctx.speaker.name}.")
 
     async def _directions(self, ctx: ReplyContext, room: str | None, lang: str = "en") -> Reply:
-        rooms = [r for r in ctx.rooms if r.access == "public"]
         by = {r.slug: r for r in ctx.rooms}
         name = ctx.speaker.name
         if room is None:
-            others = [r for r in rooms if ctx.here is None or r.slug != ctx.here.slug]
+            others = _other_rooms(ctx)
             if not others:
                 return Reply("This is the only room in town for now.")
             best = await self.best_room(ctx, others) or (others[0] if lang != "en" else None)
@@ -787,12 +780,27 @@ def _voice(persona: Persona, line: str) -> str:
 
 def _tomorrow(clock: str | None, starts_in_min: int | None) -> bool:
     """Whether an event starting in `starts_in_min` world minutes starts after midnight ("HH:MM" now)."""
-    m = re.match(r"(\d{1,2}):(\d{2})", clock or "")
-    return bool(m and starts_in_min is not None and int(m[1]) * 60 + int(m[2]) + starts_in_min >= 24 * 60)
+    return bool(clock) and starts_in_min is not None and minutes_of(clock) + starts_in_min >= 24 * 60
+
+
+def _advice(persona: Persona) -> str | None:
+    """Its own note of advice ("For a good read I recommend ..."), if it has one."""
+    return next((k for k in persona.knowledge if re.search(r"\brecommend", k, re.I)), None)
 
 
 def _advises(persona: Persona) -> bool:
-    return any(re.search(r"\brecommend", k, re.I) for k in persona.knowledge)
+    return _advice(persona) is not None
+
+
+def _notes_reply(ctx: ReplyContext, lang: str, spoken: str) -> Reply:
+    """Its notes as said: they are English, so another language gets a word that they are."""
+    prefix = say("english_only", lang) if lang != ctx.persona.language else ""
+    return Reply(f"{prefix} {spoken}".strip(), meta={"english": bool(prefix)})
+
+
+def _other_rooms(ctx: ReplyContext) -> list[RoomFact]:
+    """The public rooms other than the one it stands in."""
+    return [r for r in ctx.rooms if r.access == "public" and (ctx.here is None or r.slug != ctx.here.slug)]
 
 
 def _last_own(ctx: ReplyContext) -> str | None:
