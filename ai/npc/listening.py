@@ -54,7 +54,10 @@ class Listening:
             return False
         others = [n for n, _, room in self.others() if room == h.room and n != self.persona.name]
         if any(mentions(h.text, n) for n in others):
-            self._with_other[h.speaker.id] = time.monotonic()
+            now = time.monotonic()
+            # entries past the follow-up window mean nothing any more: dropped, so the map stays small
+            self._with_other = {k: t for k, t in self._with_other.items() if now - t < self.config.followup_s}
+            self._with_other[h.speaker.id] = now
             return False  # spoken to another resident
         since = self._with_other.get(h.speaker.id)
         if since is not None and (conv is None or conv.last < since) and others \
