@@ -164,8 +164,10 @@ class Server(ServerProcess):
         argv = ["-m", "cProfile", "-o", profile, "-m", "server.cli", "serve"] if profile else None
         if trace is not None:  # tracemalloc from the start; SIGUSR1 dumps a snapshot to trace/<k>.snap
             argv = ["-X", "tracemalloc=8", "-c", TRACE_PROBE, str(trace)]
-        # language id's accuracy from the shell: the idle runs compare the world's memory with each
-        super().__init__(url, tmp, SECRET, env, argv=argv, keep=("TOWNSQUARE_TRANSLATION_LANGID_ACCURACY",),
+        # language id's accuracy from the shell: the idle runs compare the world's memory with each;
+        # the far updates' settings too: the interest shape compares them
+        super().__init__(url, tmp, SECRET, env, argv=argv, keep=("TOWNSQUARE_TRANSLATION_LANGID_ACCURACY", "TOWNSQUARE_INTEREST_FAR_EVERY",
+                                                                   "TOWNSQUARE_INTEREST_FAR_STEP"),
                          port=port)
         self.trace = trace
 

@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     interest_margin: float = Field(4.0, ge=0)
     interest_cell: float = Field(10.0, gt=0)
     interest_far_every: int = Field(10, ge=0)
+    # dead band of the far updates: a far body is resent once it has gone this many tiles (or come to rest)
+    interest_far_step: float = Field(1.0, ge=0)
     interest_rooms: dict[str, bool] = {}
     # Several `serve` workers on one host and port (SO_REUSEPORT); with Redis they share every room (docs/realtime.md).
     reuse_port: bool = False

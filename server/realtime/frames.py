@@ -45,11 +45,19 @@ class Interest:
     margin: float = 4.0
     cell: float = 10.0
     far_every: int = 10  # ticks between far updates (`f`); 0: far bodies are presence only
+    far_step: float = 1.0  # a far body goes in `f` once it is this far (tiles, either axis) from where `f` last put it
 
     def cells(self, x: float, y: float) -> tuple[int, int, int, int]:
         """(cx0, cx1, cy0, cy1): the cells, inclusive, that the area around (x, y) touches."""
         hw, hh, c = self.view_w / 2 + self.margin, self.view_h / 2 + self.margin, self.cell
         return int((x - hw) // c), int((x + hw) // c), int((y - hh) // c), int((y + hh) // c)
+
+    def keeps(self, area: tuple[int, int, int, int], x: float, y: float) -> bool:
+        """Whether `area` still covers the view plus half the margin around (x, y): an area is kept until
+        its viewer has gone that far, so one stepping to and fro over a cell edge does not flip it."""
+        hw, hh, c = self.view_w / 2 + self.margin / 2, self.view_h / 2 + self.margin / 2, self.cell
+        cx0, cx1, cy0, cy1 = area
+        return cx0 * c <= x - hw and x + hw < (cx1 + 1) * c and cy0 * c <= y - hh and y + hh < (cy1 + 1) * c
 
     def sees(self, viewer: tuple[float, float], x: float, y: float) -> bool:
         """Whether a body at (x, y) is in the area of a client standing at `viewer`."""
@@ -64,6 +72,41 @@ def _n(v: float) -> str:
     return repr(round(v, 2))
 
 
+class _Far:
+    """One interest-managed room's far updates: what went into `f` and what is held back by the dead band."""
+
+    __slots__ = ("every", "recent", "held", "at", "moved")
+
+    def __init__(self, every: int, recent=()) -> None:
+        self.every = every
+        self.recent: deque = deque(recent, maxlen=every)  # the last `every` ticks' {n: "n,x,y"} put in `f`
+        self.held: deque = deque(maxlen=every)  # (tick, {n: ("n,x,y", x, y)}): moves inside the dead band
+        self.at: dict[int, tuple[float, float]] = {}  # n -> where `f` last put the body
+        self.moved: dict[int, int] = {}  # n -> the tick of its last move held back
+
+    def start(self, tick_no: int) -> tuple[dict, dict]:
+        """This tick's dicts (put in `f`, held back); a body whose held-back move is `every` ticks old and
+        has not moved since is at rest: its exact position goes in `f` now."""
+        latest: dict[int, str] = {}
+        if len(self.held) == self.every:
+            old_tick, old = self.held[0]
+            moved = self.moved
+            for n, (entry, x, y) in old.items():
+                if moved.get(n) == old_tick:
+                    latest[n] = entry
+                    self.at[n] = (x, y)
+                    del moved[n]
+        held: dict[int, tuple] = {}
+        self.recent.append(latest)
+        self.held.append((tick_no, held))
+        return latest, held
+
+    def prune(self, numbers: set[int]) -> None:
+        """Forget bodies no longer in the room (numbers are not reused)."""
+        self.at = {n: v for n, v in self.at.items() if n in numbers}
+        self.moved = {n: v for n, v in self.moved.items() if n in numbers}
+
+
 class Frames:
     """Builds and sends the wire-2 frames of this node's connections (one `Frames` per node)."""
 
@@ -73,7 +116,7 @@ class Frames:
         self.mirror = mirror  # numbers (`numbering`, `number`) and positions (`position`) of bodies
         self.interest_of = interest_of
         self._ticks: dict[str, int] = {}
-        self._recent: dict[str, deque] = {}  # room -> the last far_every ticks' {n: "n,x,y"}
+        self._far: dict[str, _Far] = {}  # interest-managed rooms' far updates
         self._ticked: set[str] = set()  # rooms that had a tick since the last flush
         self.frames_sent = 0
 
@@ -107,13 +150,16 @@ class Frames:
         self._ticked.add(room)
         cfg = self.interest_of(room)
         members = self.members(room)
+        fs = latest = held = None
         if cfg is not None and cfg.far_every:
-            recent = self._recent.get(room)
-            if recent is None or recent.maxlen != cfg.far_every:
-                recent = self._recent[room] = deque(recent or (), maxlen=cfg.far_every)
-            recent.append({})
-        elif room in self._recent:
-            del self._recent[room]
+            fs = self._far.get(room)
+            if fs is None or fs.every != cfg.far_every:
+                fs = self._far[room] = _Far(cfg.far_every, fs.recent if fs else ())
+            latest, held = fs.start(tick_no)
+            if tick_no % 100 == 0:
+                fs.prune(set(self.mirror.numbering(room).values()))
+        elif room in self._far:
+            del self._far[room]
         if not members:
             return set()
         nmap = self.mirror.numbering(room)
@@ -145,7 +191,9 @@ class Frames:
         cell = cfg.cell
         cells_m: dict[tuple[int, int], list[str]] = {}
         cells_e: dict[tuple[int, int], list[str]] = {}
-        latest = self._recent[room][-1] if cfg.far_every else None
+        step = cfg.far_step
+        at = fs.at if fs is not None else None
+        moved_now: set[int] = set()
         for mv in moves:
             n = nmap.get(mv[0]) or number(room, mv[0])
             x, y = mv[1], mv[2]
@@ -155,10 +203,19 @@ class Frames:
             if bucket is None:
                 bucket = cells_m[key] = []
             bucket.append(entry)
+            moved_now.add(n)
             if len(mv) > 3:
                 cells_e.setdefault(key, []).append(f"{n},{mv[3]!r}")
-            if latest is not None:
-                latest[n] = entry
+            if at is not None:
+                # Dead band: a far body is drawn off-screen; `f` takes it when it has gone `step` tiles, or at rest.
+                was = at.get(n)
+                if was is None or abs(x - was[0]) >= step or abs(y - was[1]) >= step:
+                    latest[n] = entry
+                    at[n] = (x, y)
+                    fs.moved.pop(n, None)
+                else:
+                    held[n] = (entry, x, y)
+                    fs.moved[n] = tick_no
         m_cell = {k: ",".join(v) for k, v in cells_m.items()}
         e_cell = {k: ",".join(v) for k, v in cells_e.items()}
         areas: dict[tuple, str] = {}  # cells of an area -> its frame's body
@@ -166,23 +223,38 @@ class Frames:
         far_txt = None
         far_phase = tick_no % cfg.far_every if cfg.far_every else -1
         position = self.mirror.position
+        index = None  # cell -> entries of every body in the room, built when someone's area moved
         for sid, eio_sid, conn in members:
             if sid == skip_sid:
                 continue
             served.add(sid)
             here = position(room, conn.uid)
-            area = cfg.cells(*here) if here is not None else None
+            was_area = conn.area
+            if was_area is not None and was_area[0] == room and was_area[1] is not None and here is not None \
+                    and cfg.keeps(was_area[1], *here):
+                area = was_area[1]
+            else:
+                area = cfg.cells(*here) if here is not None else None
+                conn.area = (room, area)
+            entered = None
+            if area is not None and was_area is not None and was_area[0] == room and was_area[1] not in (None, area):
+                # The area moved: the bodies standing in the cells it took in come with their exact place.
+                if index is None:
+                    index = self._index(room, cell, nmap)
+                entered = self._entered(was_area[1], area, index, moved_now)
             body = areas.get(area)
             if body is None:
                 body = areas[area] = head + self._area(area, m_cell, e_cell)
             far = far_phase >= 0 and zlib.crc32(sid.encode()) % cfg.far_every == far_phase
             if far and far_txt is None:
                 merged: dict[int, str] = {}
-                for d in self._recent[room]:
+                for d in fs.recent:
                     merged.update(d)
                 far_txt = ',"f":[' + ",".join(merged.values()) + "]"
-            if conn.acks:
-                text = body + (far_txt if far else "") + self._acks(conn) + "}]"
+            if entered:
+                body = self._with_entered(head, area, m_cell, e_cell, entered)
+            if conn.acks or entered:
+                text = body + (far_txt if far else "") + (self._acks(conn) if conn.acks else "") + "}]"
                 self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=text))
                 continue
             if not far and body.endswith('"m":[],"e":[]'):
@@ -193,6 +265,41 @@ class Frames:
                 pkt = shared[key] = eio_packet.Packet(eio_packet.MESSAGE, data=body + (far_txt if far else "") + "}]")
             self._send(eio_sid, pkt)
         return served
+
+    def _index(self, room: str, cell: float, nmap: dict[str, int]) -> dict[tuple[int, int], list[tuple[int, float, float]]]:
+        """Every body of the room by cell, where this node's mirror has it now: (n, x, y)."""
+        index: dict[tuple[int, int], list[tuple[int, float, float]]] = {}
+        for pid, p in (self.mirror.rooms.get(room) or {}).items():
+            n = nmap.get(pid)
+            if n is None:
+                continue
+            x, y = p["x"], p["y"]
+            key = (int(x // cell), int(y // cell))
+            bucket = index.get(key)
+            if bucket is None:
+                bucket = index[key] = []
+            bucket.append((n, x, y))
+        return index
+
+    @staticmethod
+    def _entered(was: tuple, area: tuple, index: dict, moved_now: set[int]) -> list[str]:
+        """Entries of the bodies in the cells of `area` that `was` lacked, but those this tick's moves carry."""
+        wx0, wx1, wy0, wy1 = was
+        cx0, cx1, cy0, cy1 = area
+        out = []
+        for cx in range(cx0, cx1 + 1):
+            for cy in range(cy0, cy1 + 1):
+                if wx0 <= cx <= wx1 and wy0 <= cy <= wy1:
+                    continue
+                for n, x, y in index.get((cx, cy), ()):
+                    if n not in moved_now:
+                        out.append(f"{n},{_n(x)},{_n(y)}")
+        return out
+
+    def _with_entered(self, head: str, area: tuple, m_cell: dict, e_cell: dict, entered: list[str]) -> str:
+        body = self._area(area, m_cell, e_cell)
+        sep = "" if body.startswith('"m":[]') else ","
+        return head + '"m":[' + ",".join(entered) + sep + body[len('"m":['):]
 
     @staticmethod
     def _area(area, m_cell: dict, e_cell: dict) -> str:
@@ -234,8 +341,8 @@ class Frames:
         this tick still go out on time; folded acks no tick carried go in a frame of their own."""
         ticked, self._ticked = self._ticked, set()
         now = round(time.time(), 3)
-        for room, recent in list(self._recent.items()):
-            if room not in ticked and any(recent):
+        for room, fs in list(self._far.items()):
+            if room not in ticked and (any(fs.recent) or fs.moved):
                 self.tick(room, {"t": now, "moves": []})
         self._ticked.clear()
         if not self.hub.folded:

@@ -108,6 +108,48 @@ async def test_interest_management_sends_near_moves_each_tick_and_far_ones_seldo
         settings.interest_far_every = 10
 
 
+async def test_far_updates_skip_small_steps_and_an_area_that_moves_brings_the_bodies_it_takes_in(world):
+    rooms, settings = world.ctx.rooms, world.ctx.settings
+    room = await fresh_room(world, width=80, height=12, spawn=(2.0, 2.0))
+    settings.interest_rooms = {room.slug: True}
+    settings.interest_view, settings.interest_margin, settings.interest_cell = (10.0, 6.0), 2.0, 4.0
+    settings.interest_far_every, settings.interest_far_step = 3, 1.0
+    try:
+        a, ca, ia, ja = await wire2(world, room.slug)
+        b, cb, ib, jb = await wire2(world, room.slug)
+        await ia.wait_for("presence:join", lambda d: d["id"] == uid(b))
+        b_n = jb["you"]["n"]
+        rooms.ownership.owned[room.slug].max_step = 2.0
+        assert (await call(ca, "move", {"x": 3, "y": 3}))["ok"]
+        assert (await call(cb, "move", {"x": 60, "y": 3}))["ok"]
+        await ia.wait_for(FRAME, lambda d: (b_n, 60.0, 3.0) in triples(d.get("f") or []), timeout=15)
+
+        # Small steps far away (each under a tile from where `f` last put B): A gets none of them,
+        # then B's exact resting place once B has stood still for a far period.
+        mark = len(ia.items[FRAME])
+        for x in (60.4, 60.8, 60.2):
+            assert (await call(cb, "move", {"x": x, "y": 3}))["ok"]
+            await ib.wait_for(FRAME, lambda d, x=x: (b_n, x, 3.0) in triples(d["m"]), timeout=15)
+        await ia.wait_for(FRAME, lambda d: (b_n, 60.2, 3.0) in triples(d.get("f") or []), timeout=15)
+        far = [x for d in ia.items[FRAME][mark:] for (k, x, _) in triples(d.get("f") or []) if k == b_n]
+        assert 60.4 not in far and 60.8 not in far, far
+
+        # Presence only (no far updates): B walks away unseen; when A's area moves over B's cell, A's
+        # frame carries where B stands, though B has not moved since.
+        settings.interest_far_every = 0
+        assert (await call(cb, "move", {"x": 40, "y": 3}))["ok"]
+        await ib.wait_for(FRAME, lambda d: (b_n, 40.0, 3.0) in triples(d["m"]), timeout=15)
+        assert (b_n, 40.0, 3.0) not in [t for d in ia.items[FRAME] for t in triples(d["m"]) + triples(d.get("f") or [])]
+        mark_b = len(ib.items[FRAME])
+        assert (await call(ca, "move", {"x": 34, "y": 3}))["ok"]  # A's area then reaches x = 34 + 7: B's cell (40-43)
+        await ia.wait_for(FRAME, lambda d: (b_n, 40.0, 3.0) in triples(d["m"]), timeout=15)
+        assert all(k != b_n for d in ib.items[FRAME][mark_b:] for (k, _, _) in triples(d["m"])), "B stood still"
+    finally:
+        settings.interest_rooms = {}
+        settings.interest_view, settings.interest_margin, settings.interest_cell = (30.0, 20.0), 4.0, 10.0
+        settings.interest_far_every, settings.interest_far_step = 10, 1.0
+
+
 async def test_unacked_moves_are_taken_in_data_received_with_the_same_checks_and_acks(world):
     """The move fast path (transport.py, 8.): no read-loop wake per move, and nothing skipped."""
     room = await fresh_room(world)
