@@ -11,7 +11,19 @@ from .actions import EMOTES, Action, Rejected, Reply, match_room, match_sku, par
 from .agent import AgentConfig, Conversation, Heard, PeopleStore, ResidentAgent
 from .brain import Acquaintance, Brain, ReplyContext, heuristic_reflections
 from .brains import LLMBrain, RetrievalBrain, parse_insights
-from .interface import ActionRefused, Happening, Item, Offer, Person, RoomFact, Sale, Stall, Surroundings, World
+from .interface import (
+                     ActionRefused,
+                     Happening,
+                     Item,
+                     Offer,
+                     Person,
+                     PlaceFact,
+                     RoomFact,
+                     Sale,
+                     Stall,
+                     Surroundings,
+                     World,
+)
 from .memory import (
                      KINDS,
                      Memory,
@@ -30,7 +42,7 @@ __all__ = [
     "EMOTES", "KINDS", "Acquaintance", "Action", "ActionRefused", "AgentConfig", "Brain", "Budgets", "Conversation",
     "Heard", "Item", "LLMBrain", "Memory", "MemoryDraft", "MemoryStore", "MemoryStream", "Offer", "PeopleStore",
     "Person", "Persona", "PersonaError", "Rejected", "Reply", "ReplyContext", "ResidentAgent", "RetrievalBrain",
-    "RoomFact", "RoutineSlot", "Happening", "Sale", "Stall", "StreamConfig", "Surroundings", "TokenBucket", "Weights", "World",
+    "PlaceFact", "RoomFact", "RoutineSlot", "Happening", "Sale", "Stall", "StreamConfig", "Surroundings", "TokenBucket", "Weights", "World",
     "WorldClock", "heuristic_importance", "heuristic_reflections", "match_room", "match_sku", "parse_insights",
     "parse_reply", "score_memories", "validate",
 ]

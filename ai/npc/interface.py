@@ -36,11 +36,26 @@ class Surroundings:
 
 
 @dataclass
+class PlaceFact:
+    """A named spot of a room (its map's area or object: "fountain", "Tobin's stall"), in tiles."""
+
+    name: str
+    x: float
+    y: float
+    width: float = 1.0
+    height: float = 1.0
+    at: tuple[float, float] | None = None  # a walkable spot by it (where a guide stops); None: its centre
+
+
+@dataclass
 class RoomFact:
     slug: str
     name: str
     description: str = ""
     access: str = "public"
+    width: float = 0.0  # tiles; 0: unknown (a place is then told without a side of the room)
+    height: float = 0.0
+    places: list[PlaceFact] = field(default_factory=list)
 
 
 @dataclass

@@ -26,6 +26,9 @@ def fold(text: str) -> str:
 # (pattern over the folded line, English) in order: longer phrases first.
 PHRASES: dict[str, list[tuple[str, str]]] = {
     "es": [
+        (r"\btablon( de anuncios)?\b", "notice board"), (r"\bpuesto de te\b", "tea stall"),
+        (r"\bpuesto de mapas\b", "map stall"), (r"\bpuesto de tobin\b", "tobin's stall"),
+        (r"\bmesas de lectura\b", "reading tables"), (r"\b(estanterias|estantes)\b", "bookshelves"),
         (r"\b(me (enseñas|ensenas|muestras) (el pueblo|la ciudad)|dame un recorrido|un recorrido|una visita guiada)\b", "show me around"),
         (r"\bcomo (estas|esta usted|te va|le va)\b", "how are you"), (r"\bque (estas|esta) leyendo\b", "what are you reading"),
         (r"\bcuant[oa]s\b", "how many"), (r"\b(te|le) (quedan|queda)\b", "you have left"),
@@ -55,6 +58,9 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bque es\b", "what is"), (r"^\W*(si|claro|vale|de acuerdo|por supuesto)\b", "yes"), (r"^\W*no\b", "no"),
     ],
     "de": [
+        (r"\b(schwarze[sn]? brett|anschlagtafel)\b", "notice board"), (r"\bteestand\b", "tea stall"),
+        (r"\bkartenstand\b", "map stall"), (r"\btobins stand\b", "tobin's stall"),
+        (r"\blesetische?\b", "reading tables"), (r"\b(bucherregale?|regale)\b", "bookshelves"),
         (r"\b(zeig mir (die stadt|alles|den ort)|eine fuhrung|rundgang)\b", "show me around"),
         (r"\bwie geht('?s| es)( dir| ihnen)?\b", "how are you"), (r"\bwas liest du\b", "what are you reading"),
         (r"\bwie ?viele\b", "how many"),
@@ -83,6 +89,9 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bwas ist\b", "what is"), (r"^\W*(ja|klar|gern|gerne|okay|einverstanden)\b", "yes"), (r"^\W*nein\b", "no"),
     ],
     "fr": [
+        (r"\b(tableau d'?affichage|panneau d'?affichage)\b", "notice board"), (r"\b(stand|etal) de the\b", "tea stall"),
+        (r"\b(stand|etal) de cartes\b", "map stall"), (r"\b(stand|etal) de tobin\b", "tobin's stall"),
+        (r"\btables de lecture\b", "reading tables"), (r"\b(etageres|rayonnages)\b", "bookshelves"),
         (r"\b(fais-moi visiter|une visite|montre-moi (la ville|le coin))\b", "show me around"),
         (r"\b(comment (ca va|vas-tu|allez-vous|tu vas|vous allez)|ca va)\b", "how are you"),
         (r"\bqu'?est-ce que tu lis\b", "what are you reading"),
@@ -117,6 +126,9 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\b(c'est quoi|qu'est-ce que c'est)\b", "what is"), (r"^\W*(oui|d'accord|bien sur|volontiers|ok)\b", "yes"), (r"^\W*non\b", "no"),
     ],
     "pt": [
+        (r"\bquadro de avisos\b", "notice board"), (r"\bbanca de cha\b", "tea stall"),
+        (r"\bbanca de mapas\b", "map stall"), (r"\bbanca do tobin\b", "tobin's stall"),
+        (r"\bmesas de leitura\b", "reading tables"), (r"\b(estantes|prateleiras)\b", "bookshelves"),
         (r"\b(me mostra a cidade|mostre-me a cidade|um passeio|uma visita)\b", "show me around"),
         (r"\b(como (vai|voce esta|estas)|tudo bem)\b", "how are you"), (r"\bo que (voce esta|esta) lendo\b", "what are you reading"),
         (r"\bquant[oa]s\b", "how many"),
@@ -148,23 +160,23 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
 
 # Common words for places, goods and numbers -> English (room and item names are then matched as written).
 GLOSSARY: dict[str, dict[str, str]] = {
-    "es": {"algo": "anything", "biblioteca": "library", "mercado": "market", "plaza": "plaza", "fuente": "fountain", "tienda": "shop",
+    "es": {"pozo": "well", "bancos": "benches", "mostrador": "front desk", "alfombra": "rug", "cajas": "crates", "algo": "anything", "biblioteca": "library", "mercado": "market", "plaza": "plaza", "fuente": "fountain", "tienda": "shop",
            "farol": "lantern", "faroles": "lanterns", "linterna": "lantern", "linternas": "lanterns",
            "lampara": "lantern", "mapa": "map", "mapas": "maps", "te": "tea", "tes": "teas", "aceite": "oil", "libro": "book",
            "libros": "books", "monedas": "coins", "uno": "one", "una": "one", "un": "a", "dos": "two", "tres": "three",
            "cuatro": "four", "cinco": "five", "con": "with", "por": "for", "para": "for", "el": "the", "la": "the", "los": "the", "las": "the", "de": "of"},
-    "de": {"etwas": "anything", "bibliothek": "library", "bucherei": "library", "markt": "market", "marktplatz": "market",
+    "de": {"bank": "benches", "banke": "benches", "empfang": "front desk", "theke": "front desk", "teppich": "rug", "kisten": "crates", "etwas": "anything", "bibliothek": "library", "bucherei": "library", "markt": "market", "marktplatz": "market",
            "platz": "plaza", "brunnen": "fountain", "laden": "shop", "laterne": "lantern", "laternen": "lanterns",
            "lampe": "lantern", "karte": "map", "stadtplan": "map", "karten": "maps", "tee": "tea", "tees": "teas", "ol": "oil",
            "lampenol": "oil", "buch": "book", "bucher": "books", "munzen": "coins", "eins": "one", "einen": "a",
            "eine": "a", "ein": "a", "mit": "with", "fur": "for", "zwei": "two", "drei": "three", "vier": "four", "funf": "five", "der": "the",
            "die": "the", "das": "the", "zum": "to the", "zur": "to the", "sie": "it", "es": "it", "ihn": "it"},
-    "fr": {"bibliotheque": "library", "marche": "market", "place": "plaza", "fontaine": "fountain",
+    "fr": {"puits": "well", "bancs": "benches", "accueil": "front desk", "comptoir": "front desk", "tapis": "rug", "caisses": "crates", "bibliotheque": "library", "marche": "market", "place": "plaza", "fontaine": "fountain",
            "boutique": "shop", "lanterne": "lantern", "lanternes": "lanterns", "lampe": "lantern", "carte": "map",
            "plan": "map", "cartes": "maps", "the": "tea", "thes": "teas", "huile": "oil", "livre": "book", "livres": "books",
            "pieces": "coins", "avec": "with", "pour": "for", "un": "one", "une": "one", "deux": "two", "trois": "three", "quatre": "four",
            "cinq": "five", "le": "the", "la": "the", "les": "the", "l": "the", "de": "of"},
-    "pt": {"algo": "anything", "biblioteca": "library", "mercado": "market", "praca": "plaza", "fonte": "fountain", "loja": "shop",
+    "pt": {"poco": "well", "bancos": "benches", "balcao": "front desk", "recepcao": "front desk", "tapete": "rug", "caixas": "crates", "algo": "anything", "biblioteca": "library", "mercado": "market", "praca": "plaza", "fonte": "fountain", "loja": "shop",
            "lanterna": "lantern", "lanternas": "lanterns", "lampiao": "lantern", "candeeiro": "lantern",
            "mapa": "map", "mapas": "maps", "cha": "tea", "chas": "teas", "oleo": "oil", "azeite": "oil", "livro": "book",
            "livros": "books", "moedas": "coins", "com": "with", "por": "for", "para": "for", "um": "one", "uma": "one", "dois": "two", "duas": "two",
@@ -570,10 +582,108 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "fr": "Il ne me reste que {stock} {item}, {name}. Tu les veux ?",
         "pt": "Só tenho {stock} {item}, {name}. Quer esses?",
     },
+    "place_at": {
+        "en": "{Place} {verb} {where}, {name}.", "es": "{Place} {verb} {where}, {name}.",
+        "de": "{Place} {verb} {where}, {name}.", "fr": "{Place} {verb} {where}, {name}.",
+        "pt": "{Place} {verb} {where}, {name}.",
+    },
+    "place_lead": {
+        "en": "Come along, I'll walk you there.", "es": "Ven conmigo, te llevo.", "de": "Komm mit, ich bring dich hin.",
+        "fr": "Viens, je t'y emmène.", "pt": "Vem comigo, eu te levo lá.",
+    },
 }
 
 
 AND = {"en": "and", "es": "y", "de": "und", "fr": "et", "pt": "e"}
+
+# The bundled maps' place names, said in each language (nominative, with the article); other names stay as
+# the map has them. Plural names take the plural verb.
+PLACE_NAMES: dict[str, dict[str, str]] = {
+    "es": {"fountain": "la fuente", "well": "el pozo", "notice board": "el tablón de anuncios", "benches": "los bancos",
+           "plane trees": "los plátanos", "road to the library": "el camino a la biblioteca",
+           "road to the market": "el camino al mercado", "tea stall": "el puesto de té", "map stall": "el puesto de mapas",
+           "fruit stall": "el puesto de fruta", "cloth stall": "el puesto de telas", "crates": "las cajas",
+           "market board": "el tablón del mercado", "bookshelves": "las estanterías", "bookshelf": "la estantería",
+           "reading tables": "las mesas de lectura", "front desk": "el mostrador", "rug": "la alfombra"},
+    "de": {"fountain": "der Brunnen", "well": "der Brunnen", "notice board": "das Schwarze Brett", "benches": "die Bänke",
+           "plane trees": "die Platanen", "road to the library": "der Weg zur Bibliothek",
+           "road to the market": "der Weg zum Markt", "tea stall": "der Teestand", "map stall": "der Kartenstand",
+           "fruit stall": "der Obststand", "cloth stall": "der Stoffstand", "crates": "die Kisten",
+           "market board": "das Marktbrett", "bookshelves": "die Bücherregale", "bookshelf": "das Bücherregal",
+           "reading tables": "die Lesetische", "front desk": "der Empfang", "rug": "der Teppich"},
+    "fr": {"fountain": "la fontaine", "well": "le puits", "notice board": "le tableau d'affichage", "benches": "les bancs",
+           "plane trees": "les platanes", "road to the library": "le chemin de la bibliothèque",
+           "road to the market": "le chemin du marché", "tea stall": "l'étal de thé", "map stall": "l'étal de cartes",
+           "fruit stall": "l'étal de fruits", "cloth stall": "l'étal de tissus", "crates": "les caisses",
+           "market board": "le tableau du marché", "bookshelves": "les étagères", "bookshelf": "l'étagère",
+           "reading tables": "les tables de lecture", "front desk": "l'accueil", "rug": "le tapis"},
+    "pt": {"fountain": "a fonte", "well": "o poço", "notice board": "o quadro de avisos", "benches": "os bancos",
+           "plane trees": "os plátanos", "road to the library": "o caminho da biblioteca",
+           "road to the market": "o caminho do mercado", "tea stall": "a banca de chá", "map stall": "a banca de mapas",
+           "fruit stall": "a banca de frutas", "cloth stall": "a banca de tecidos", "crates": "as caixas",
+           "market board": "o quadro do mercado", "bookshelves": "as estantes", "bookshelf": "a estante",
+           "reading tables": "as mesas de leitura", "front desk": "a recepção", "rug": "o tapete"},
+}
+POSSESSIVE_PLACE = {"es": "el puesto de {who}", "de": "{who}s Stand", "fr": "l'étal de {who}", "pt": "a banca de {who}"}
+IS = {"en": ("is", "are"), "es": ("está", "están"), "de": ("ist", "sind"), "fr": ("est", "sont"), "pt": ("fica", "ficam")}
+# Where in a room, by the place's centre in thirds of the room (y grows southward, as on the map).
+SIDES = {
+    "en": {"middle": "in the middle of {room}", "side": "on the {d} side of {room}", "corner": "in the {d} corner of {room}",
+           "all": "all around {room}", "in": "in {room}"},
+    "es": {"middle": "en el centro de {room}", "side": "en el lado {d} de {room}", "corner": "en la esquina {d} de {room}",
+           "all": "por toda {room}", "in": "en {room}"},
+    "de": {"middle": "in der Mitte von {room}", "side": "auf der {d}seite von {room}", "corner": "in der {d}ecke von {room}",
+           "all": "überall in {room}", "in": "in {room}"},
+    "fr": {"middle": "au milieu de {room}", "side": "du côté {d} de {room}", "corner": "dans le coin {d} de {room}",
+           "all": "tout autour de {room}", "in": "à {room}"},
+    "pt": {"middle": "no meio de {room}", "side": "no lado {d} de {room}", "corner": "no canto {d} de {room}",
+           "all": "por toda {room}", "in": "em {room}"},
+}
+COMPASS = {
+    "en": {"n": "north", "s": "south", "e": "east", "w": "west", "ne": "north-east", "nw": "north-west", "se": "south-east", "sw": "south-west"},
+    "es": {"n": "norte", "s": "sur", "e": "este", "w": "oeste", "ne": "noreste", "nw": "noroeste", "se": "sureste", "sw": "suroeste"},
+    "de": {"n": "Nord", "s": "Süd", "e": "Ost", "w": "West", "ne": "Nordost", "nw": "Nordwest", "se": "Südost", "sw": "Südwest"},
+    "fr": {"n": "nord", "s": "sud", "e": "est", "w": "ouest", "ne": "nord-est", "nw": "nord-ouest", "se": "sud-est", "sw": "sud-ouest"},
+    "pt": {"n": "norte", "s": "sul", "e": "leste", "w": "oeste", "ne": "nordeste", "nw": "noroeste", "se": "sudeste", "sw": "sudoeste"},
+}
+
+
+def place_name(name: str, lang: str | None) -> str:
+    """A map's place name as said in `lang`: "the fountain", "la fuente", "Tobin's stall", "el puesto de Tobin"."""
+    lang = lang if lang in LANGS else "en"
+    if lang != "en":
+        said = PLACE_NAMES[lang].get(name.casefold())
+        if said:
+            return said
+        m = re.fullmatch(r"(.+?)'s stall", name)
+        return POSSESSIVE_PLACE[lang].format(who=m.group(1)) if m else f"«{name}»"
+    return name if "'s " in name else f"the {name}"
+
+
+def place_is(name: str, lang: str | None) -> str:
+    """The verb for a place name: plural names ("benches", "reading tables") take the plural."""
+    one, many = IS.get(lang or "en") or IS["en"]
+    return many if name.endswith("s") and not name.endswith("'s") else one
+
+
+def place_where(x: float, y: float, width: float, height: float, room_w: float, room_h: float, room: str,
+                lang: str | None) -> str:
+    """Where a place lies in its room, in words: "in the middle of The Plaza", "in the north-east corner of ..."."""
+    forms = SIDES.get(lang or "en") or SIDES["en"]
+    words = COMPASS.get(lang or "en") or COMPASS["en"]
+    if room_w <= 0 or room_h <= 0:
+        return forms["in"].format(room=room)
+    wide, tall = width >= 0.6 * room_w, height >= 0.6 * room_h
+    if wide and tall:
+        return forms["all"].format(room=room)
+    fx, fy = (x + width / 2) / room_w, (y + height / 2) / room_h
+    ns = "" if tall else "n" if fy < 1 / 3 else "s" if fy > 2 / 3 else ""
+    ew = "" if wide else "w" if fx < 1 / 3 else "e" if fx > 2 / 3 else ""
+    if not ns and not ew:
+        return forms["middle"].format(room=room)
+    if ns and ew:
+        return forms["corner"].format(d=words[ns + ew], room=room)
+    return forms["side"].format(d=words[ns or ew], room=room)
 
 
 def say(key: str, lang: str | None, **fields) -> str:

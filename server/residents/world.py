@@ -14,7 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text, update
 
-from ai.npc.interface import ActionRefused, Happening, Item, Offer, Person, RoomFact, Sale, Stall, Surroundings
+from ai.npc.interface import (
+    ActionRefused,
+    Happening,
+    Item,
+    Offer,
+    Person,
+    PlaceFact,
+    RoomFact,
+    Sale,
+    Stall,
+    Surroundings,
+)
 from server.chat.pipeline import ChatDraft
 from server.economy.updates import wallet_update
 from server.protocol import ProtocolError
@@ -63,7 +74,19 @@ class ServerWorld:
                 rows = (await s.execute(select(Room.slug, Room.name, Room.description, Room.access)
                                         .where(Room.archived.is_(False)).order_by(Room.slug))).all()
             return [RoomFact(r.slug, r.name, r.description or "", r.access) for r in rows]
-        return [RoomFact(i.slug, i.name, i.description or "", i.access) for i in sorted(infos.values(), key=lambda i: i.slug)]
+        return [RoomFact(i.slug, i.name, i.description or "", i.access, float(i.width), float(i.height), self._places(i.slug))
+                for i in sorted(infos.values(), key=lambda i: i.slug)]
+
+    def _places(self, slug: str) -> list[PlaceFact]:
+        """The room's named areas and objects, one per name (a map may have both an area and an object)."""
+        out: dict[str, PlaceFact] = {}
+        for p in self.ctx.rooms.areas(slug):
+            key = p["name"].casefold()
+            if key not in out:
+                cx, cy = p["center"]
+                out[key] = PlaceFact(p["name"], float(p["x"]), float(p["y"]), float(p["width"]), float(p["height"]),
+                                     (float(cx), float(cy)))
+        return list(out.values())
 
     # -- moving ---------------------------------------------------------------------------------
     async def enter(self, npc_id: str, room: str, x: float | None = None, y: float | None = None) -> None:

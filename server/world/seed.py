@@ -31,6 +31,10 @@ def load_world_file(path: Path | None = None) -> dict[str, Any]:
     for r in data["rooms"]:
         if isinstance(r, dict) and isinstance(r.get("map"), str):
             r["map_doc"] = _read_map(r["map"], Path(path).parent if path is not None else None)
+            parsed = parse_map(r["map_doc"])
+            # what the resident eval's world knows of the map: its size and named places (the server reads the map itself)
+            r["map_size"] = [parsed.width, parsed.height]
+            r["places"] = [p.public() for p in (*parsed.areas, *parsed.objects)]
     return data
 
 

@@ -207,6 +207,21 @@ async def test_question_nearby_is_answered_and_resident_walks_over(world):
     assert pos["x"] > 6  # she did walk
 
 
+async def test_residents_know_the_named_places_of_rooms_and_walk_you_to_one(world):
+    odessa = resident_id(world, "odessa")
+    acct, client, inbox, joined = await person(world, "library")
+    await _greeting(inbox, odessa, acct)
+    where = await ask(client, inbox, odessa, "Odessa, where is the fountain?")
+    assert "fountain" in where["text"] and "middle of The Plaza" in where["text"], where["text"]
+    desk = world.ctx.rooms.area("library", "front desk")
+    cx, cy = desk["center"]
+    led = await ask(client, inbox, odessa, "can you take me to the front desk?")
+    assert "front desk" in led["text"], led["text"]
+    # she walks to the spot by the desk (the map's walkable point next to it)
+    await inbox.wait_for("world:tick", lambda d: any(m[0] == odessa and abs(m[1] - cx) < 0.3 and abs(m[2] - cy) < 0.3
+                                                     for m in d["moves"]), timeout=15)
+
+
 async def test_whisper_to_a_resident_is_private(world):
     mira = resident_id(world, "mira")
     a, ca, ia, _ = await person(world, "plaza")

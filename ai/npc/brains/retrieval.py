@@ -8,6 +8,7 @@ to them. Slower-witted than a model, never wrong about the world.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections import Counter, defaultdict
 
@@ -38,8 +39,8 @@ from ..brain import (
     short_desc,
     stock_of,
 )
-from ..interface import Item, RoomFact, Stall
-from ..lexicon import AND, DIRECTIONS, gloss, say, understood
+from ..interface import Item, PlaceFact, RoomFact, Stall
+from ..lexicon import AND, DIRECTIONS, gloss, place_is, place_name, place_where, say, understood
 from ..memory import Embedder, lexical_similarity, terms
 from ..persona import Persona, minutes_of
 
@@ -164,6 +165,10 @@ class RetrievalBrain(Brain):
             if other or more:
                 target = sku if other else current
                 return out(self._offer(ctx, target, qty or 1, lang), "offer", stock[target]["name"])
+        place = self._place_in(text, ctx) if PLACE_CUE.search(text) else None
+        if place is not None:  # "where's the fountain?", "take me to the tea stall": a named spot of a room
+            return out(self._place(ctx, *place, lang, lead="guide" in intents or bool(LEAD.search(text))), "place",
+                       place[1].name)
         found = self._world_facts(ctx, text, intents, sku, room, lang) if "farewell" not in intents else None
         if found is not None:
             return out(*found)
@@ -616,6 +621,32 @@ class RetrievalBrain(Brain):
             return Reply(say("here_already", lang, room=r.name, name=name))
         return Reply(self._way(ctx, r, lang), [Action("give_directions", {"room": r.slug})])
 
+    def _place_in(self, text: str, ctx: ReplyContext) -> tuple[RoomFact, PlaceFact] | None:
+        """The named place the line speaks of (the longest name; the resident's own room first)."""
+        here = ctx.here.slug if ctx.here is not None else None
+        best = None
+        for r in sorted(ctx.rooms, key=lambda r: r.slug != here):
+            for p in r.places:
+                if (best is None or len(p.name) > len(best[1].name)) and _place_rx(p.name).search(text):
+                    best = (r, p)
+        return best
+
+    def _place(self, ctx: ReplyContext, room: RoomFact, place: PlaceFact, lang: str, lead: bool) -> Reply:
+        """Where the place lies in its room; led there on asking: walked to in this room, the way to another."""
+        said = place_name(place.name, lang)
+        where = place_where(place.x, place.y, place.width, place.height, room.width, room.height, room.name, lang)
+        text = say("place_at", lang, Place=said[:1].upper() + said[1:], verb=place_is(place.name, lang), where=where,
+                   name=ctx.speaker.name)
+        here = ctx.here is not None and ctx.here.slug == room.slug
+        if not lead:
+            return Reply(text, [] if here else [Action("give_directions", {"room": room.slug})])
+        if here:
+            x, y = place.at or (place.x + place.width / 2, place.y + place.height / 2)
+            return Reply(f"{text} {say('place_lead', lang)}", [Action("move_to", {"x": x, "y": y}),
+                                                              Action("emote", {"name": "wave"})])
+        return Reply(f"{text} {say('follow', lang, room=room.name, name=ctx.speaker.name)}",
+                     [Action("move_to", {"room": room.slug}), Action("emote", {"name": "wave"})])
+
     def _way(self, ctx: ReplyContext, r: RoomFact, lang: str) -> str:
         """Directions by the world's geography (from the notes: which room, which way)."""
         geo = geography(ctx.persona.knowledge, ctx.rooms)
@@ -721,6 +752,27 @@ FOOD = re.compile(r"\b(eat|food|hungry|drink|thirsty|snacks?|meals?|breakfast|lu
 WHO = re.compile(r"\bwho(?:'s| is| was)\s+([^\W\d_]+)", re.I)
 ABOUT_ROOM = re.compile(r"\b(tell me (more )?about|what is|what's|describe|what('s| is) (it|there) like|like in)\b", re.I)
 WAY = re.compile(r"\b(where|how (do|can) i|get to|go to|way to|directions?)\b", re.I)
+PLACE_CUE = re.compile(r"\b(where|how (do|can|would|should) (i|we) (get|find)|how to (get|find)|find|take me|bring me|lead me|"
+                       r"show me|walk me|way to|directions|go to|get to)\b", re.I)
+LEAD = re.compile(r"\b(take|bring|lead|walk|show) (me|us)\b", re.I)
+
+
+@functools.lru_cache(maxsize=256)
+def _place_rx(name: str) -> re.Pattern:
+    """A place name in a line, its last word singular or plural; a one-word name needs an article before it
+    ("where is the well?", not "well, where is it?")."""
+    words = name.casefold().split()
+    last = re.escape(words[-1])
+    stem = re.sub(r"(ves|es|s)$", "", words[-1]) if not words[-1].endswith("'s") else words[-1]
+    forms = {last, re.escape(stem) + r"(s|es)?", re.escape(re.sub(r"ves$", "f", words[-1])),
+             re.escape(re.sub(r"f$", "ves", words[-1]))}
+    tail = "(" + "|".join(sorted(forms)) + ")"
+    head = r"\s+".join(re.escape(w) for w in words[:-1])
+    body = (head + r"\s+" + tail) if head else tail
+    lead = r"\b(the|a|an|that|this|your)\s+" if len(words) == 1 else r"\b"
+    return re.compile(lead + body + r"\b", re.I)
+
+
 THERE = re.compile(r"\b(get|go|walk|way|head|take me) (there|to it|to that place)\b|\bfind it\b|\bwhere is (it|that)\b", re.I)
 SHOPPING = re.compile(r"\b(buy|sell|sells|selling|shop|stall|stock|wares|goods|they have|he has|she has|what they|"
                       r"market|price|cost|coins?)\b", re.I)

@@ -300,6 +300,14 @@ class Session:
                     notes.append(f"{key}: {got!r}")
         sold = [a for a in acts if a.kind == "sale"]
         checks["no_unconfirmed_money"] = not sold or exp.get("action") == "sale"
+        if "walks_to" in exp:  # led to a named place of its room: it stands by it now
+            fact = next((r for r in self.world.room_facts if r.slug == self.world.where.get(agent.id)), None)
+            place = next((p for p in (fact.places if fact else []) if p.name.casefold() == str(exp["walks_to"]).casefold()), None)
+            pos = self.world.pos.get(agent.id)
+            checks["walks_to"] = bool(place and place.at and pos and abs(pos[0] - place.at[0]) <= 1.5
+                                      and abs(pos[1] - place.at[1]) <= 1.5)
+            if not checks["walks_to"]:
+                notes.append(f"stands at {pos}")
         if "room" in exp:
             name = next(r.name for r in self.world.room_facts if r.slug == exp["room"])
             checks["room"] = name.lower() in reply.lower()

@@ -19,7 +19,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ai.npc.brain import Acquaintance
-from ai.npc.interface import ActionRefused, Happening, Item, Offer, Person, RoomFact, Sale, Stall, Surroundings
+from ai.npc.interface import (
+    ActionRefused,
+    Happening,
+    Item,
+    Offer,
+    Person,
+    PlaceFact,
+    RoomFact,
+    Sale,
+    Stall,
+    Surroundings,
+)
 from ai.npc.memory import Memory, MemoryDraft
 
 
@@ -39,11 +50,21 @@ class Act:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def _places(places: list[dict]) -> list[PlaceFact]:
+    """A room's named places as the world file's map gives them (one per name, as the server's world)."""
+    out: dict[str, PlaceFact] = {}
+    for p in places:
+        out.setdefault(p["name"].casefold(), PlaceFact(p["name"], float(p["x"]), float(p["y"]), float(p["width"]),
+                                                      float(p["height"]), tuple(p["center"])))
+    return list(out.values())
+
+
 class EvalWorld:
     def __init__(self, world: dict, *, offer_ttl_s: float = 120.0, purse: int = 500,
                  translate: Any = None):
         self.data = world
-        self.room_facts = [RoomFact(r["slug"], r["name"], r.get("description") or "", r.get("access", "public"))
+        self.room_facts = [RoomFact(r["slug"], r["name"], r.get("description") or "", r.get("access", "public"),
+                                    *map(float, r.get("map_size") or (0, 0)), _places(r.get("places") or []))
                            for r in world.get("rooms", [])]
         self.names: dict[str, str] = {}
         self.kinds: dict[str, str] = {}
