@@ -45,6 +45,7 @@ class PlaceFact:
     width: float = 1.0
     height: float = 1.0
     at: tuple[float, float] | None = None  # a walkable spot by it (where a guide stops); None: its centre
+    text: str = ""  # what is written on it or said of it (a notice board's notice), as the map has it
 
 
 @dataclass

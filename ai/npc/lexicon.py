@@ -26,6 +26,7 @@ def fold(text: str) -> str:
 # (pattern over the folded line, English) in order: longer phrases first.
 PHRASES: dict[str, list[tuple[str, str]]] = {
     "es": [
+        (r"\bque (dice|pone)\b", "what does it say"),
         (r"\btablon( de anuncios)?\b", "notice board"), (r"\bpuesto de te\b", "tea stall"),
         (r"\bpuesto de mapas\b", "map stall"), (r"\bpuesto de tobin\b", "tobin's stall"),
         (r"\bmesas de lectura\b", "reading tables"), (r"\b(estanterias|estantes)\b", "bookshelves"),
@@ -58,6 +59,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bque es\b", "what is"), (r"^\W*(si|claro|vale|de acuerdo|por supuesto)\b", "yes"), (r"^\W*no\b", "no"),
     ],
     "de": [
+        (r"\bwas steht\b", "what does it say"),
         (r"\b(schwarze[sn]? brett|anschlagtafel)\b", "notice board"), (r"\bteestand\b", "tea stall"),
         (r"\bkartenstand\b", "map stall"), (r"\btobins stand\b", "tobin's stall"),
         (r"\blesetische?\b", "reading tables"), (r"\b(bucherregale?|regale)\b", "bookshelves"),
@@ -89,6 +91,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bwas ist\b", "what is"), (r"^\W*(ja|klar|gern|gerne|okay|einverstanden)\b", "yes"), (r"^\W*nein\b", "no"),
     ],
     "fr": [
+        (r"\b(que dit|qu'?est-ce qui est ecrit|qu'?est-ce qu'?il y a d'?ecrit)\b", "what does it say"),
         (r"\b(tableau d'?affichage|panneau d'?affichage)\b", "notice board"), (r"\b(stand|etal) de the\b", "tea stall"),
         (r"\b(stand|etal) de cartes\b", "map stall"), (r"\b(stand|etal) de tobin\b", "tobin's stall"),
         (r"\btables de lecture\b", "reading tables"), (r"\b(etageres|rayonnages)\b", "bookshelves"),
@@ -126,6 +129,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\b(c'est quoi|qu'est-ce que c'est)\b", "what is"), (r"^\W*(oui|d'accord|bien sur|volontiers|ok)\b", "yes"), (r"^\W*non\b", "no"),
     ],
     "pt": [
+        (r"\bo que (diz|esta escrito)\b", "what does it say"),
         (r"\bquadro de avisos\b", "notice board"), (r"\bbanca de cha\b", "tea stall"),
         (r"\bbanca de mapas\b", "map stall"), (r"\bbanca do tobin\b", "tobin's stall"),
         (r"\bmesas de leitura\b", "reading tables"), (r"\b(estantes|prateleiras)\b", "bookshelves"),
@@ -586,6 +590,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "{Place} {verb} {where}, {name}.", "es": "{Place} {verb} {where}, {name}.",
         "de": "{Place} {verb} {where}, {name}.", "fr": "{Place} {verb} {where}, {name}.",
         "pt": "{Place} {verb} {where}, {name}.",
+    },
+    "place_says": {  # a label, not a verb: a notice board "says", a fountain does not
+        "en": "{Place}: \u201c{text}\u201d", "es": "{Place}: \u00ab{text}\u00bb", "de": "{Place}: \u201e{text}\u201c",
+        "fr": "{Place} : \u00ab {text} \u00bb", "pt": "{Place}: \u201c{text}\u201d",
     },
     "place_lead": {
         "en": "Come along, I'll walk you there.", "es": "Ven conmigo, te llevo.", "de": "Komm mit, ich bring dich hin.",

@@ -86,6 +86,9 @@ class ServerWorld:
                 cx, cy = p["center"]
                 out[key] = PlaceFact(p["name"], float(p["x"]), float(p["y"]), float(p["width"]), float(p["height"]),
                                      (float(cx), float(cy)))
+            text = (p.get("properties") or {}).get("text")
+            if isinstance(text, str) and text and not out[key].text:  # the object's notice, where an area shares its name
+                out[key].text = text
         return list(out.values())
 
     # -- moving ---------------------------------------------------------------------------------

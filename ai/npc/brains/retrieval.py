@@ -165,6 +165,12 @@ class RetrievalBrain(Brain):
             if other or more:
                 target = sku if other else current
                 return out(self._offer(ctx, target, qty or 1, lang), "offer", stock[target]["name"])
+        if READ_CUE.search(text) and not PLACE_CUE.search(text):
+            place = self._place_in(text, ctx)
+            if place is not None and place[1].text:  # "what does the notice board say?": what is written on it
+                said = place_name(place[1].name, lang)
+                return out(_notes_reply(ctx, lang, say("place_says", lang, Place=said[:1].upper() + said[1:], place=said,
+                                                       text=place[1].text)), "place", place[1].name)
         place = self._place_in(text, ctx) if PLACE_CUE.search(text) else None
         if place is not None:  # "where's the fountain?", "take me to the tea stall": a named spot of a room
             return out(self._place(ctx, *place, lang, lead="guide" in intents or bool(LEAD.search(text))), "place",
@@ -754,6 +760,7 @@ ABOUT_ROOM = re.compile(r"\b(tell me (more )?about|what is|what's|describe|what(
 WAY = re.compile(r"\b(where|how (do|can) i|get to|go to|way to|directions?)\b", re.I)
 PLACE_CUE = re.compile(r"\b(where|how (do|can|would|should) (i|we) (get|find)|how to (get|find)|find|take me|bring me|lead me|"
                        r"show me|walk me|way to|directions|go to|get to)\b", re.I)
+READ_CUE = re.compile(r"\b(say|says|said|written|write|read|about|for|mean|means|what'?s on|what is on)\b", re.I)
 LEAD = re.compile(r"\b(take|bring|lead|walk|show) (me|us)\b", re.I)
 
 

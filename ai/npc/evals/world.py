@@ -54,8 +54,11 @@ def _places(places: list[dict]) -> list[PlaceFact]:
     """A room's named places as the world file's map gives them (one per name, as the server's world)."""
     out: dict[str, PlaceFact] = {}
     for p in places:
-        out.setdefault(p["name"].casefold(), PlaceFact(p["name"], float(p["x"]), float(p["y"]), float(p["width"]),
-                                                      float(p["height"]), tuple(p["center"])))
+        fact = out.setdefault(p["name"].casefold(), PlaceFact(p["name"], float(p["x"]), float(p["y"]), float(p["width"]),
+                                                             float(p["height"]), tuple(p["center"])))
+        text = (p.get("properties") or {}).get("text")
+        if isinstance(text, str) and text and not fact.text:
+            fact.text = text
     return list(out.values())
 
 
