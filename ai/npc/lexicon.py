@@ -26,6 +26,7 @@ def fold(text: str) -> str:
 # (pattern over the folded line, English) in order: longer phrases first.
 PHRASES: dict[str, list[tuple[str, str]]] = {
     "es": [
+        (r"\bque (se puede|puedo|podemos) hacer\b", "what can i do"),
         (r"\bque (dice|pone)\b", "what does it say"),
         (r"\btablon( de anuncios)?\b", "notice board"), (r"\bpuesto de te\b", "tea stall"),
         (r"\bpuesto de mapas\b", "map stall"), (r"\bpuesto de tobin\b", "tobin's stall"),
@@ -59,6 +60,8 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bque es\b", "what is"), (r"^\W*(si|claro|vale|de acuerdo|por supuesto)\b", "yes"), (r"^\W*no\b", "no"),
     ],
     "de": [
+        (r"\bwas kann (man|ich) hier (machen|tun)\b", "what can i do here"),
+        (r"\bwas kann (man|ich) (da|dort) (machen|tun)\b", "what can i do there"), (r"\bwas kann (man|ich) (machen|tun)\b", "what can i do"),
         (r"\bwas steht\b", "what does it say"),
         (r"\b(schwarze[sn]? brett|anschlagtafel)\b", "notice board"), (r"\bteestand\b", "tea stall"),
         (r"\bkartenstand\b", "map stall"), (r"\btobins stand\b", "tobin's stall"),
@@ -91,6 +94,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bwas ist\b", "what is"), (r"^\W*(ja|klar|gern|gerne|okay|einverstanden)\b", "yes"), (r"^\W*nein\b", "no"),
     ],
     "fr": [
+        (r"\bqu'?est-ce qu'?(on|je) (peut|peux) faire\b", "what can i do"), (r"\bqu'?est-ce qu'?(on|je) (peut|peux) y faire\b", "what can i do there"),
         (r"\b(que dit|qu'?est-ce qui est ecrit|qu'?est-ce qu'?il y a d'?ecrit)\b", "what does it say"),
         (r"\b(tableau d'?affichage|panneau d'?affichage)\b", "notice board"), (r"\b(stand|etal) de the\b", "tea stall"),
         (r"\b(stand|etal) de cartes\b", "map stall"), (r"\b(stand|etal) de tobin\b", "tobin's stall"),
@@ -129,6 +133,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\b(c'est quoi|qu'est-ce que c'est)\b", "what is"), (r"^\W*(oui|d'accord|bien sur|volontiers|ok)\b", "yes"), (r"^\W*non\b", "no"),
     ],
     "pt": [
+        (r"\bo que (da|da pra|da para|posso|se pode|podemos) (pra |para )?fazer\b", "what can i do"),
         (r"\bo que (diz|esta escrito)\b", "what does it say"),
         (r"\bquadro de avisos\b", "notice board"), (r"\bbanca de cha\b", "tea stall"),
         (r"\bbanca de mapas\b", "map stall"), (r"\bbanca do tobin\b", "tobin's stall"),
@@ -164,23 +169,23 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
 
 # Common words for places, goods and numbers -> English (room and item names are then matched as written).
 GLOSSARY: dict[str, dict[str, str]] = {
-    "es": {"pozo": "well", "bancos": "benches", "mostrador": "front desk", "alfombra": "rug", "cajas": "crates", "algo": "anything", "biblioteca": "library", "mercado": "market", "plaza": "plaza", "fuente": "fountain", "tienda": "shop",
+    "es": {"aqui": "here", "aca": "here", "pozo": "well", "bancos": "benches", "mostrador": "front desk", "alfombra": "rug", "cajas": "crates", "algo": "anything", "biblioteca": "library", "mercado": "market", "plaza": "plaza", "fuente": "fountain", "tienda": "shop",
            "farol": "lantern", "faroles": "lanterns", "linterna": "lantern", "linternas": "lanterns",
            "lampara": "lantern", "mapa": "map", "mapas": "maps", "te": "tea", "tes": "teas", "aceite": "oil", "libro": "book",
            "libros": "books", "monedas": "coins", "uno": "one", "una": "one", "un": "a", "dos": "two", "tres": "three",
            "cuatro": "four", "cinco": "five", "con": "with", "por": "for", "para": "for", "el": "the", "la": "the", "los": "the", "las": "the", "de": "of"},
-    "de": {"bank": "benches", "banke": "benches", "empfang": "front desk", "theke": "front desk", "teppich": "rug", "kisten": "crates", "etwas": "anything", "bibliothek": "library", "bucherei": "library", "markt": "market", "marktplatz": "market",
+    "de": {"hier": "here", "bank": "benches", "banke": "benches", "empfang": "front desk", "theke": "front desk", "teppich": "rug", "kisten": "crates", "etwas": "anything", "bibliothek": "library", "bucherei": "library", "markt": "market", "marktplatz": "market",
            "platz": "plaza", "brunnen": "fountain", "laden": "shop", "laterne": "lantern", "laternen": "lanterns",
            "lampe": "lantern", "karte": "map", "stadtplan": "map", "karten": "maps", "tee": "tea", "tees": "teas", "ol": "oil",
            "lampenol": "oil", "buch": "book", "bucher": "books", "munzen": "coins", "eins": "one", "einen": "a",
            "eine": "a", "ein": "a", "mit": "with", "fur": "for", "zwei": "two", "drei": "three", "vier": "four", "funf": "five", "der": "the",
            "die": "the", "das": "the", "zum": "to the", "zur": "to the", "sie": "it", "es": "it", "ihn": "it"},
-    "fr": {"puits": "well", "bancs": "benches", "accueil": "front desk", "comptoir": "front desk", "tapis": "rug", "caisses": "crates", "bibliotheque": "library", "marche": "market", "place": "plaza", "fontaine": "fountain",
+    "fr": {"ici": "here", "puits": "well", "bancs": "benches", "accueil": "front desk", "comptoir": "front desk", "tapis": "rug", "caisses": "crates", "bibliotheque": "library", "marche": "market", "place": "plaza", "fontaine": "fountain",
            "boutique": "shop", "lanterne": "lantern", "lanternes": "lanterns", "lampe": "lantern", "carte": "map",
            "plan": "map", "cartes": "maps", "the": "tea", "thes": "teas", "huile": "oil", "livre": "book", "livres": "books",
            "pieces": "coins", "avec": "with", "pour": "for", "un": "one", "une": "one", "deux": "two", "trois": "three", "quatre": "four",
            "cinq": "five", "le": "the", "la": "the", "les": "the", "l": "the", "de": "of"},
-    "pt": {"poco": "well", "bancos": "benches", "balcao": "front desk", "recepcao": "front desk", "tapete": "rug", "caixas": "crates", "algo": "anything", "biblioteca": "library", "mercado": "market", "praca": "plaza", "fonte": "fountain", "loja": "shop",
+    "pt": {"aqui": "here", "poco": "well", "bancos": "benches", "balcao": "front desk", "recepcao": "front desk", "tapete": "rug", "caixas": "crates", "algo": "anything", "biblioteca": "library", "mercado": "market", "praca": "plaza", "fonte": "fountain", "loja": "shop",
            "lanterna": "lantern", "lanternas": "lanterns", "lampiao": "lantern", "candeeiro": "lantern",
            "mapa": "map", "mapas": "maps", "cha": "tea", "chas": "teas", "oleo": "oil", "azeite": "oil", "livro": "book",
            "livros": "books", "moedas": "coins", "com": "with", "por": "for", "para": "for", "um": "one", "uma": "one", "dois": "two", "duas": "two",
@@ -594,6 +599,15 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "place_says": {  # a label, not a verb: a notice board "says", a fountain does not
         "en": "{Place}: \u201c{text}\u201d", "es": "{Place}: \u00ab{text}\u00bb", "de": "{Place}: \u201e{text}\u201c",
         "fr": "{Place} : \u00ab {text} \u00bb", "pt": "{Place}: \u201c{text}\u201d",
+    },
+    "room_has": {
+        "en": "In {room} there's {places}, {name}.", "es": "En {room} tienes {places}, {name}.",
+        "de": "In {room} gibt es {places}, {name}.", "fr": "À {room}, il y a {places}, {name}.",
+        "pt": "Em {room} tem {places}, {name}.",
+    },
+    "room_beyond": {
+        "en": "And beyond it: {rooms}.", "es": "Y más allá: {rooms}.", "de": "Und weiter weg: {rooms}.",
+        "fr": "Et plus loin : {rooms}.", "pt": "E mais adiante: {rooms}.",
     },
     "place_lead": {
         "en": "Come along, I'll walk you there.", "es": "Ven conmigo, te llevo.", "de": "Komm mit, ich bring dich hin.",

@@ -161,16 +161,12 @@ class Catalogue:
         width, height, center (a walkable spot to head for), properties; None when unknown."""
         info = self.infos.get(slug)
         place = info.area(name) if info else None
-        if place is None:
-            return None
-        out = place.public()
-        out["center"] = list(walkable_near(info, place.center))
-        return out
+        return _public_place(info, place) if place is not None else None
 
     def areas(self, slug: str) -> list[dict[str, Any]]:
-        """Every named area and object of a room (see `area`)."""
+        """Every named area and object of a room (see `area`), each its own (an area and an object may share a name)."""
         info = self.infos.get(slug)
-        return [self.area(slug, p.name) for p in (*info.areas, *info.objects)] if info else []
+        return [_public_place(info, p) for p in (*info.areas, *info.objects)] if info else []
 
     def doors(self, slug: str) -> list[dict[str, Any]]:
         """The room's doors: name, x, y, width, height, room (where it leads), spawn."""
@@ -186,3 +182,9 @@ class Catalogue:
 def walkable_near(info: RoomInfo, point: tuple[float, float]) -> tuple[float, float]:
     x, y = info.clamp(*point)
     return nearest_walkable(info, (x, y)) if info.blocked(x, y) else (x, y)
+
+
+def _public_place(info, place) -> dict[str, Any]:
+    out = place.public()
+    out["center"] = list(walkable_near(info, place.center))
+    return out

@@ -171,6 +171,11 @@ class RetrievalBrain(Brain):
                 said = place_name(place[1].name, lang)
                 return out(_notes_reply(ctx, lang, say("place_says", lang, Place=said[:1].upper() + said[1:], place=said,
                                                        text=place[1].text)), "place", place[1].name)
+        if TO_DO.search(text) and (HERE.search(text) or re.search(r"\b(do|see|find) there\b", text, re.I)):
+            slug = ctx.here.slug if ctx.here is not None and HERE.search(text) else self._there(ctx)
+            spot = next((r for r in ctx.rooms if r.slug == slug), None)
+            if spot is not None and spot.places:  # "what can I do here?": this room's places, then the others
+                return out(self._room_has(ctx, spot, lang, beyond=bool(HERE.search(text))), "directions", spot.name)
         place = self._place_in(text, ctx) if PLACE_CUE.search(text) else None
         if place is not None:  # "where's the fountain?", "take me to the tea stall": a named spot of a room
             return out(self._place(ctx, *place, lang, lead="guide" in intents or bool(LEAD.search(text))), "place",
@@ -637,6 +642,23 @@ class RetrievalBrain(Brain):
                     best = (r, p)
         return best
 
+    def _room_has(self, ctx: ReplyContext, room: RoomFact, lang: str, beyond: bool) -> Reply:
+        """What a room has to see and do: its objects with something on them first, then its areas."""
+        ranked, seen = [], set()
+        for p in sorted(room.places, key=lambda p: (not p.text, p.name.startswith("road to"))):
+            key = re.sub(r"(ves|es|s|f)$", "", p.name.casefold())  # "bookshelf" and "bookshelves" are one sight
+            if key not in seen:
+                seen.add(key)
+                ranked.append(p)
+        names = [place_name(p.name, lang) for p in ranked[:5]]
+        if lang == "de":  # "es gibt" takes the accusative
+            names = [f"den {n[4:]}" if n.startswith("der ") else n for n in names]
+        text = say("room_has", lang, room=room.name, places=join_words(names, AND.get(lang, "and")), name=ctx.speaker.name)
+        others = [r for r in _other_rooms(ctx) if r.slug != room.slug]
+        if beyond and others:
+            text += " " + say("room_beyond", lang, rooms=join_words([r.name for r in others[:4]], AND.get(lang, "and")))
+        return Reply(text, [Action("give_directions", {"room": room.slug})] if ctx.here is None or ctx.here.slug != room.slug else [])
+
     def _place(self, ctx: ReplyContext, room: RoomFact, place: PlaceFact, lang: str, lead: bool) -> Reply:
         """Where the place lies in its room; led there on asking: walked to in this room, the way to another."""
         said = place_name(place.name, lang)
@@ -760,6 +782,9 @@ ABOUT_ROOM = re.compile(r"\b(tell me (more )?about|what is|what's|describe|what(
 WAY = re.compile(r"\b(where|how (do|can) i|get to|go to|way to|directions?)\b", re.I)
 PLACE_CUE = re.compile(r"\b(where|how (do|can|would|should) (i|we) (get|find)|how to (get|find)|find|take me|bring me|lead me|"
                        r"show me|walk me|way to|directions|go to|get to)\b", re.I)
+TO_DO = re.compile(r"\b(what (can|could|should) (i|we|one|you) do|what is there to do|what'?s there to do|things to do|"
+                   r"what (is|'?s) (there )?(in )?here)\b", re.I)
+HERE = re.compile(r"\b(here|this (room|place))\b", re.I)
 READ_CUE = re.compile(r"\b(say|says|said|written|write|read|about|for|mean|means|what'?s on|what is on)\b", re.I)
 LEAD = re.compile(r"\b(take|bring|lead|walk|show) (me|us)\b", re.I)
 
