@@ -26,6 +26,7 @@ def fold(text: str) -> str:
 # (pattern over the folded line, English) in order: longer phrases first.
 PHRASES: dict[str, list[tuple[str, str]]] = {
     "es": [
+        (r"\bpor ?que (es|son|esta|estan|cuesta|cuestan) (tan |tanto )?(caro|cara|caros|caras|mucho)\b", "why is it so expensive"),
         (r"\bque (se puede|puedo|podemos) hacer\b", "what can i do"),
         (r"\bque (dice|pone)\b", "what does it say"),
         (r"\btablon( de anuncios)?\b", "notice board"), (r"\bpuesto de te\b", "tea stall"),
@@ -60,6 +61,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bque es\b", "what is"), (r"^\W*(si|claro|vale|de acuerdo|por supuesto)\b", "yes"), (r"^\W*no\b", "no"),
     ],
     "de": [
+        (r"\bwarum (ist|sind|kostet) (es|sie|das|die|der|er)( so| denn so)? (teuer|viel)\b", "why is it so expensive"),
         (r"\bwas kann (man|ich) hier (machen|tun)\b", "what can i do here"),
         (r"\bwas kann (man|ich) (da|dort) (machen|tun)\b", "what can i do there"), (r"\bwas kann (man|ich) (machen|tun)\b", "what can i do"),
         (r"\bwas steht\b", "what does it say"),
@@ -94,6 +96,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bwas ist\b", "what is"), (r"^\W*(ja|klar|gern|gerne|okay|einverstanden)\b", "yes"), (r"^\W*nein\b", "no"),
     ],
     "fr": [
+        (r"\bpourquoi (c'?est|est-ce|il est|elle est|ca coute) (si |aussi |tellement )?(cher|chere|autant)\b", "why is it so expensive"),
         (r"\bqu'?est-ce qu'?(on|je) (peut|peux) faire\b", "what can i do"), (r"\bqu'?est-ce qu'?(on|je) (peut|peux) y faire\b", "what can i do there"),
         (r"\b(que dit|qu'?est-ce qui est ecrit|qu'?est-ce qu'?il y a d'?ecrit)\b", "what does it say"),
         (r"\b(tableau d'?affichage|panneau d'?affichage)\b", "notice board"), (r"\b(stand|etal) de the\b", "tea stall"),
@@ -133,6 +136,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\b(c'est quoi|qu'est-ce que c'est)\b", "what is"), (r"^\W*(oui|d'accord|bien sur|volontiers|ok)\b", "yes"), (r"^\W*non\b", "no"),
     ],
     "pt": [
+        (r"\bpor ?que (e|esta|custa) (tao |tanto )?(caro|cara|caros|caras)\b", "why is it so expensive"),
         (r"\bo que (da|da pra|da para|posso|se pode|podemos) (pra |para )?fazer\b", "what can i do"),
         (r"\bo que (diz|esta escrito)\b", "what does it say"),
         (r"\bquadro de avisos\b", "notice board"), (r"\bbanca de cha\b", "tea stall"),
@@ -608,6 +612,13 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "room_beyond": {
         "en": "And beyond it: {rooms}.", "es": "Y más allá: {rooms}.", "de": "Und weiter weg: {rooms}.",
         "fr": "Et plus loin : {rooms}.", "pt": "E mais adiante: {rooms}.",
+    },
+    "why_price": {
+        "en": "{note}That's what the {item} is worth, {name}, and the price is the same for everyone. If it's too dear, {cheap} is {price} coins.",
+        "es": "Es lo que vale, {name}, y el precio es el mismo para todos. Si es demasiado, {cheap} cuesta {price} monedas.",
+        "de": "Das ist es wert, {name}, und der Preis ist für alle gleich. Wenn es zu teuer ist: {cheap} kostet {price} Münzen.",
+        "fr": "C'est ce que ça vaut, {name}, et le prix est le même pour tous. Si c'est trop cher, {cheap} coûte {price} pièces.",
+        "pt": "É o que vale, {name}, e o preço é o mesmo para todos. Se for demais, {cheap} custa {price} moedas.",
     },
     "place_lead": {
         "en": "Come along, I'll walk you there.", "es": "Ven conmigo, te llevo.", "de": "Komm mit, ich bring dich hin.",

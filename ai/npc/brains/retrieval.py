@@ -266,6 +266,9 @@ class RetrievalBrain(Brain):
             it = stock[sku]  # "how many lanterns do you have left?": the live count, no offer made
             return (Reply(say("stock_left", lang, item=it["name"], stock=max(it["stock"], 0), price=it["price"],
                               name=name), meta={"sku": sku}), "shop", it["name"])
+        target = sku or (ctx.offer.sku if ctx.offer is not None else ctx.topic_item)
+        if stock is not None and target in stock and WHY_DEAR.search(text):
+            return (self._why_price(ctx, stock[target], low, lang), "haggle", stock[target]["name"])
         if "haggle" in intents and low is not None:
             return (Reply(say("haggle", lang, name=name, item=low.name, price=low.price)), "haggle")
         if CHEAPEST.search(text) and low is not None and sku is None:
@@ -642,6 +645,19 @@ class RetrievalBrain(Brain):
                     best = (r, p)
         return best
 
+    def _why_price(self, ctx: ReplyContext, item: dict, low: Item | None, lang: str) -> Reply:
+        """"Why is it so pricey?": what makes it worth it (its own note on the item, in English), the same
+        price for all, and the cheapest thing instead; the offer stays open."""
+        word = item["name"].split()[-1].lower().rstrip("s")
+        note = next((n for n in ctx.persona.knowledge if re.search(rf"\b{re.escape(word)}s?\b", n, re.I)), None)
+        cheap = low if low is not None and low.name != item["name"] else None
+        text = say("why_price", lang, note=_voice(ctx.persona, note) + " " if note and lang == "en" else "",
+                   item=item["name"], name=ctx.speaker.name, cheap=item_phrase(cheap, 1, lang) if cheap else item["name"],
+                   price=cheap.price if cheap else item["price"])
+        if cheap is None:  # it is the cheapest: no "if it's too dear" with itself
+            text = text.rsplit(".", 2)[0] + "."
+        return Reply(text, meta={"sku": item.get("sku") or ctx.topic_item})
+
     def _room_has(self, ctx: ReplyContext, room: RoomFact, lang: str, beyond: bool) -> Reply:
         """What a room has to see and do: its objects with something on them first, then its areas."""
         ranked, seen = [], set()
@@ -774,6 +790,8 @@ def _budget(text: str) -> int | None:
 BUDGET = re.compile(r"\b(?:for|with|under|have|got|only|spend|of)\s+(?:only\s+|just\s+)?(\d{1,6})\s*coins?\b", re.I)
 HOW_MANY = re.compile(r"\bhow many\b", re.I)
 PRICE = re.compile(r"\b(how much|price|prices|cost|costs)\b", re.I)
+WHY_DEAR = re.compile(r"\bwhy (is|are|'?s|does|do) (it|that|this|they|those|these|the [\w ]+?)( cost)?( so| that)? "
+                      r"(expensive|pricey|dear|costly|much)\b|\bwhy so (expensive|pricey|dear|much)\b", re.I)
 DEAREST = re.compile(r"\b(most expensive|priciest|dearest|fanciest)\b", re.I)
 CHEAPEST = re.compile(r"\b(cheapest|least expensive|cheap)\b", re.I)
 FOOD = re.compile(r"\b(eat|food|hungry|drink|thirsty|snacks?|meals?|breakfast|lunch|dinner)\b", re.I)
