@@ -26,6 +26,7 @@ def fold(text: str) -> str:
 # (pattern over the folded line, English) in order: longer phrases first.
 PHRASES: dict[str, list[tuple[str, str]]] = {
     "es": [
+        (r"\bde que (trata|va|tratan|van)\b", "what's it about"),
         (r"\bpor ?que (es|son|esta|estan|cuesta|cuestan) (tan |tanto )?(caro|cara|caros|caras|mucho)\b", "why is it so expensive"),
         (r"\bque (se puede|puedo|podemos) hacer\b", "what can i do"),
         (r"\bque (dice|pone)\b", "what does it say"),
@@ -61,6 +62,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bque es\b", "what is"), (r"^\W*(si|claro|vale|de acuerdo|por supuesto)\b", "yes"), (r"^\W*no\b", "no"),
     ],
     "de": [
+        (r"\bworum geht es\b|\bwovon handelt (es|das)\b", "what's it about"),
         (r"\bwarum (ist|sind|kostet) (es|sie|das|die|der|er)( so| denn so)? (teuer|viel)\b", "why is it so expensive"),
         (r"\bwas kann (man|ich) hier (machen|tun)\b", "what can i do here"),
         (r"\bwas kann (man|ich) (da|dort) (machen|tun)\b", "what can i do there"), (r"\bwas kann (man|ich) (machen|tun)\b", "what can i do"),
@@ -96,6 +98,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bwas ist\b", "what is"), (r"^\W*(ja|klar|gern|gerne|okay|einverstanden)\b", "yes"), (r"^\W*nein\b", "no"),
     ],
     "fr": [
+        (r"\bde quoi (ca|il|elle) parle\b|\bca parle de quoi\b", "what's it about"),
         (r"\bpourquoi (c'?est|est-ce|il est|elle est|ca coute) (si |aussi |tellement )?(cher|chere|autant)\b", "why is it so expensive"),
         (r"\bqu'?est-ce qu'?(on|je) (peut|peux) faire\b", "what can i do"), (r"\bqu'?est-ce qu'?(on|je) (peut|peux) y faire\b", "what can i do there"),
         (r"\b(que dit|qu'?est-ce qui est ecrit|qu'?est-ce qu'?il y a d'?ecrit)\b", "what does it say"),
@@ -136,6 +139,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\b(c'est quoi|qu'est-ce que c'est)\b", "what is"), (r"^\W*(oui|d'accord|bien sur|volontiers|ok)\b", "yes"), (r"^\W*non\b", "no"),
     ],
     "pt": [
+        (r"\b(do que (se )?trata|e sobre o que|fala sobre o que)\b", "what's it about"),
         (r"\bpor ?que (e|esta|custa) (tao |tanto )?(caro|cara|caros|caras)\b", "why is it so expensive"),
         (r"\bo que (da|da pra|da para|posso|se pode|podemos) (pra |para )?fazer\b", "what can i do"),
         (r"\bo que (diz|esta escrito)\b", "what does it say"),
@@ -620,6 +624,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "fr": "C'est ce que ça vaut, {name}, et le prix est le même pour tous. Si c'est trop cher, {cheap} coûte {price} pièces.",
         "pt": "É o que vale, {name}, e o preço é o mesmo para todos. Se for demais, {cheap} custa {price} moedas.",
     },
+    "which_one": {"en": "Which one, {name}?", "es": "¿Cuál, {name}?", "de": "Welches, {name}?", "fr": "Lequel, {name} ?",
+                  "pt": "Qual, {name}?"},
     "place_lead": {
         "en": "Come along, I'll walk you there.", "es": "Ven conmigo, te llevo.", "de": "Komm mit, ich bring dich hin.",
         "fr": "Viens, je t'y emmène.", "pt": "Vem comigo, eu te levo lá.",

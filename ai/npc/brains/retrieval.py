@@ -171,6 +171,9 @@ class RetrievalBrain(Brain):
                 said = place_name(place[1].name, lang)
                 return out(_notes_reply(ctx, lang, say("place_says", lang, Place=said[:1].upper() + said[1:], place=said,
                                                        text=place[1].text)), "place", place[1].name)
+        named = self._titles_asked(ctx, text)
+        if named is not None:  # "what's it about?" after it named books: what it said of each
+            return out(named, "knowledge")
         if TO_DO.search(text) and (HERE.search(text) or re.search(r"\b(do|see|find) there\b", text, re.I)):
             slug = ctx.here.slug if ctx.here is not None and HERE.search(text) else self._there(ctx)
             spot = next((r for r in ctx.rooms if r.slug == slug), None)
@@ -220,6 +223,10 @@ class RetrievalBrain(Brain):
             return out(self._price_or_list(ctx, sku, lang), "shop", stock[sku]["name"])  # a bare item name
         if room is None and "directions" in intents and THERE.search(text):
             room = self._there(ctx)  # "how do I get there?": the place just named
+        if room is None and "directions" in intents and not NOT_A_NOTE.search(text):
+            answer = await self._notes(ctx, text, intents, lang)  # "where can I read it?": a note says where
+            if answer is not None and not self._rooms_in(answer.text, ctx):
+                return out(answer, "knowledge", _topic_of(answer.text, text))
         if "directions" in intents or room is not None and re.search(r"\b(where|how|get to|go)\b", text, re.I):
             return out(await self._directions(ctx, room, lang), "directions", ctx.room_names.get(room or "", None))
         if "introduce" in intents:
@@ -645,6 +652,23 @@ class RetrievalBrain(Brain):
                     best = (r, p)
         return best
 
+    def _titles_asked(self, ctx: ReplyContext, text: str) -> Reply | None:
+        """A follow-up on the titles it just named in quotes ('Quiet Hours', a book of poems): "what's it
+        about?" tells each (or asks which), "and the lamplighter one?" the one meant."""
+        mine = [t for who, t in reversed(ctx.lines) if who == ctx.persona.name][:3]
+        said = next((_titled(t) for t in mine if _titled(t)), None)
+        if not said:
+            return None
+        words = {w.lower() for w in re.findall(r"[^\W\d_]{4,}", text)} - TITLE_STOP
+        meant = [(t, c) for t, c in said if words & {w.lower() for w in re.findall(r"[^\W\d_]{4,}", t)}]
+        if not meant and not ABOUT_IT.search(text):
+            return None
+        meant = meant or said
+        details = "; ".join(f"'{t}' is {c}" if c else f"'{t}'" for t, c in meant)
+        lang = ctx.reply_lang
+        spoken = f"{details}, {ctx.speaker.name}." if len(meant) == 1 else f"{say('which_one', lang, name=ctx.speaker.name)} {details}."
+        return _notes_reply(ctx, lang, spoken)
+
     def _why_price(self, ctx: ReplyContext, item: dict, low: Item | None, lang: str) -> Reply:
         """"Why is it so pricey?": what makes it worth it (its own note on the item, in English), the same
         price for all, and the cheapest thing instead; the offer stays open."""
@@ -790,6 +814,27 @@ def _budget(text: str) -> int | None:
 BUDGET = re.compile(r"\b(?:for|with|under|have|got|only|spend|of)\s+(?:only\s+|just\s+)?(\d{1,6})\s*coins?\b", re.I)
 HOW_MANY = re.compile(r"\bhow many\b", re.I)
 PRICE = re.compile(r"\b(how much|price|prices|cost|costs)\b", re.I)
+ABOUT_IT = re.compile(r"\b(what'?s (it|that|this|each|each one|they) about|what (is|are) (it|that|they|these|those) about|"
+                      r"tell me (more|about (it|them|that))|what kind of (book|books)|which one)\b", re.I)
+NOT_A_NOTE = re.compile(r"\b(go|get|visit|next|places?|rooms?|explore|town|way|lost|directions|there)\b", re.I)
+TITLE_STOP = frozenset({"what", "about", "that", "this", "them", "they", "tell", "more", "which", "book", "books", "read",
+                        "where", "with", "have", "your", "does", "from", "then", "there", "what's"})
+_TITLE = re.compile(r"(?:(?<=\s)|^)'(.+?)'(?=[\s,.;:!?]|$)")
+
+
+def _titled(line: str) -> list[tuple[str, str]]:
+    """The quoted titles of a line and what it said of each ("'Quiet Hours', a book of poems" ->
+    ("Quiet Hours", "a book of poems")); the words between one title and the next."""
+    found = list(_TITLE.finditer(line))
+    out = []
+    for i, m in enumerate(found):
+        end = found[i + 1].start() if i + 1 < len(found) else len(line)
+        clause = line[m.end():end].strip(" ,.;:!?")
+        clause = re.sub(r"^(is|are)\s+", "", re.sub(r"(,|;)?\s*(and)?$", "", clause).strip(" ,;")).strip()
+        out.append((m.group(1), clause))
+    return out
+
+
 WHY_DEAR = re.compile(r"\bwhy (is|are|'?s|does|do) (it|that|this|they|those|these|the [\w ]+?)( cost)?( so| that)? "
                       r"(expensive|pricey|dear|costly|much)\b|\bwhy so (expensive|pricey|dear|much)\b", re.I)
 DEAREST = re.compile(r"\b(most expensive|priciest|dearest|fanciest)\b", re.I)
