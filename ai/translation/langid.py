@@ -67,7 +67,7 @@ COMMON_WORDS: dict[str, frozenset[str]] = {lang: frozenset(words.split()) for la
     "de": """der die das den dem des ein eine einen und ist sind bin bist hast habe hab hat ich du er sie es
              wir ihr nicht kein keine ja nein danke bitte hallo gut gute guten schön auch noch schon hier wo
              wie was wer wann warum mit für auf zu von mal doch alles jemand heute morgen gleich echt geht
-             gerade mein dein uns euch na""",
+             gerade mein dein uns euch na mich dich mir dir zum zur im ins man kann gibt machen""",
     "fr": """le la les un une des du et est sont suis je tu il elle nous vous ils elles on pas ne oui non merci
              bonjour salut bien très aussi où ça c'est qui quoi quand comment pourquoi avec pour dans sur
              chez mais tout tous moi toi j'ai ici aujourd'hui demain quelqu'un bonne bon ce cette mon ma ton
