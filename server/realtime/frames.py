@@ -73,38 +73,60 @@ def _n(v: float) -> str:
 
 
 class _Far:
-    """One interest-managed room's far updates: what went into `f` and what is held back by the dead band."""
+    """One interest-managed room's far updates: which bodies `f` lists, and where each one is now.
 
-    __slots__ = ("every", "recent", "held", "at", "moved")
+    A body is listed (for `every` ticks, so every client's staggered `f` sees it) when it has gone
+    `step` tiles from where it was last listed, or when it has come to rest (no move for `every`
+    ticks) since a move inside that dead band. `f` always carries a listed body's latest position, so
+    it is never older than the `m` of the same frame."""
 
-    def __init__(self, every: int, recent=()) -> None:
+    __slots__ = ("every", "listed", "cur", "at", "moved")
+
+    def __init__(self, every: int, old: _Far | None = None) -> None:
         self.every = every
-        self.recent: deque = deque(recent, maxlen=every)  # the last `every` ticks' {n: "n,x,y"} put in `f`
-        self.held: deque = deque(maxlen=every)  # (tick, {n: ("n,x,y", x, y)}): moves inside the dead band
-        self.at: dict[int, tuple[float, float]] = {}  # n -> where `f` last put the body
-        self.moved: dict[int, int] = {}  # n -> the tick of its last move held back
+        self.listed: deque = deque(old.listed if old else (), maxlen=every)  # per tick: the numbers listed then
+        self.cur: dict[int, tuple[str, float, float]] = old.cur if old else {}  # n -> ("n,x,y", x, y), every move
+        self.at: dict[int, tuple[float, float]] = old.at if old else {}  # n -> where it was last listed
+        self.moved: dict[int, int] = old.moved if old else {}  # n -> tick of its last move inside the dead band
 
-    def start(self, tick_no: int) -> tuple[dict, dict]:
-        """This tick's dicts (put in `f`, held back); a body whose held-back move is `every` ticks old and
-        has not moved since is at rest: its exact position goes in `f` now."""
-        latest: dict[int, str] = {}
-        if len(self.held) == self.every:
-            old_tick, old = self.held[0]
-            moved = self.moved
-            for n, (entry, x, y) in old.items():
-                if moved.get(n) == old_tick:
-                    latest[n] = entry
-                    self.at[n] = (x, y)
-                    del moved[n]
-        held: dict[int, tuple] = {}
-        self.recent.append(latest)
-        self.held.append((tick_no, held))
-        return latest, held
+    def start(self, tick_no: int) -> set[int]:
+        """This tick's listed set, with the bodies that have come to rest since a move inside the band."""
+        listed: set[int] = set()
+        rested = [n for n, t in self.moved.items() if t <= tick_no - self.every]
+        for n in rested:
+            del self.moved[n]
+            cur = self.cur.get(n)
+            if cur is not None:
+                listed.add(n)
+                self.at[n] = (cur[1], cur[2])
+        self.listed.append(listed)
+        return listed
+
+    def moved_to(self, n: int, entry: str, x: float, y: float, step: float, tick_no: int, listed: set[int]) -> None:
+        self.cur[n] = (entry, x, y)
+        was = self.at.get(n)
+        if was is None or abs(x - was[0]) >= step or abs(y - was[1]) >= step:
+            listed.add(n)
+            self.at[n] = (x, y)
+            self.moved.pop(n, None)
+        else:
+            self.moved[n] = tick_no
+
+    def text(self) -> str:
+        """The `f` part: every body listed in the last `every` ticks, at its latest position."""
+        cur = self.cur
+        names = set().union(*self.listed)
+        return ',"f":[' + ",".join(cur[n][0] for n in names if n in cur) + "]"
 
     def prune(self, numbers: set[int]) -> None:
         """Forget bodies no longer in the room (numbers are not reused)."""
+        self.cur = {n: v for n, v in self.cur.items() if n in numbers}
         self.at = {n: v for n, v in self.at.items() if n in numbers}
         self.moved = {n: v for n, v in self.moved.items() if n in numbers}
+
+    def unsettled(self) -> list[str]:
+        """Bodies whose last moves stayed inside the band, where they are now: what far clients lack."""
+        return [self.cur[n][0] for n in self.moved if n in self.cur]
 
 
 class Frames:
@@ -150,16 +172,18 @@ class Frames:
         self._ticked.add(room)
         cfg = self.interest_of(room)
         members = self.members(room)
-        fs = latest = held = None
+        fs = listed = None
+        settle: list[str] = []
         if cfg is not None and cfg.far_every:
             fs = self._far.get(room)
             if fs is None or fs.every != cfg.far_every:
-                fs = self._far[room] = _Far(cfg.far_every, fs.recent if fs else ())
-            latest, held = fs.start(tick_no)
+                fs = self._far[room] = _Far(cfg.far_every, fs)
+            listed = fs.start(tick_no)
             if tick_no % 100 == 0:
                 fs.prune(set(self.mirror.numbering(room).values()))
         elif room in self._far:
-            del self._far[room]
+            # far updates end here: where bodies stand that `f` had not caught up with goes to everyone once
+            settle = self._far.pop(room).unsettled() if cfg is None else []
         if not members:
             return set()
         nmap = self.mirror.numbering(room)
@@ -168,7 +192,7 @@ class Frames:
         head = f'2["world:frame",{{"room":{json.dumps(room)},"t":{data.get("t")!r},'
         served: set[str] = set()
         if cfg is None:
-            m, e = [], []
+            m, e = list(settle), []
             for mv in moves:
                 n = nmap.get(mv[0]) or number(room, mv[0])
                 m.append(f"{n},{_n(mv[1])},{_n(mv[2])}")
@@ -192,7 +216,6 @@ class Frames:
         cells_m: dict[tuple[int, int], list[str]] = {}
         cells_e: dict[tuple[int, int], list[str]] = {}
         step = cfg.far_step
-        at = fs.at if fs is not None else None
         moved_now: set[int] = set()
         for mv in moves:
             n = nmap.get(mv[0]) or number(room, mv[0])
@@ -206,16 +229,8 @@ class Frames:
             moved_now.add(n)
             if len(mv) > 3:
                 cells_e.setdefault(key, []).append(f"{n},{mv[3]!r}")
-            if at is not None:
-                # Dead band: a far body is drawn off-screen; `f` takes it when it has gone `step` tiles, or at rest.
-                was = at.get(n)
-                if was is None or abs(x - was[0]) >= step or abs(y - was[1]) >= step:
-                    latest[n] = entry
-                    at[n] = (x, y)
-                    fs.moved.pop(n, None)
-                else:
-                    held[n] = (entry, x, y)
-                    fs.moved[n] = tick_no
+            if fs is not None:  # dead band: `f` lists a body when it has gone `step` tiles, or at rest
+                fs.moved_to(n, entry, x, y, step, tick_no, listed)
         m_cell = {k: ",".join(v) for k, v in cells_m.items()}
         e_cell = {k: ",".join(v) for k, v in cells_e.items()}
         areas: dict[tuple, str] = {}  # cells of an area -> its frame's body
@@ -229,30 +244,28 @@ class Frames:
                 continue
             served.add(sid)
             here = position(room, conn.uid)
-            was_area = conn.area
-            if was_area is not None and was_area[0] == room and was_area[1] is not None and here is not None \
-                    and cfg.keeps(was_area[1], *here):
-                area = was_area[1]
+            was_area = conn.area  # (room, cell size, cells)
+            same = was_area is not None and was_area[0] == room and was_area[1] == cell and was_area[2] is not None
+            if same and here is not None and cfg.keeps(was_area[2], *here):
+                area = was_area[2]
             else:
                 area = cfg.cells(*here) if here is not None else None
-                conn.area = (room, area)
+                conn.area = (room, cell, area)
             entered = None
-            if area is not None and was_area is not None and was_area[0] == room and was_area[1] not in (None, area):
+            if area is not None and same and was_area[2] != area:
                 # The area moved: the bodies standing in the cells it took in come with their exact place.
                 if index is None:
                     index = self._index(room, cell, nmap)
-                entered = self._entered(was_area[1], area, index, moved_now)
+                entered = self._entered(was_area[2], area, index, moved_now)
             body = areas.get(area)
             if body is None:
                 body = areas[area] = head + self._area(area, m_cell, e_cell)
             far = far_phase >= 0 and zlib.crc32(sid.encode()) % cfg.far_every == far_phase
             if far and far_txt is None:
-                merged: dict[int, str] = {}
-                for d in fs.recent:
-                    merged.update(d)
-                far_txt = ',"f":[' + ",".join(merged.values()) + "]"
-            if entered:
-                body = self._with_entered(head, area, m_cell, e_cell, entered)
+                far_txt = fs.text()
+            if entered:  # this client's own frame: the entered bodies first in `m`
+                rest = body[len(head) + len('"m":['):]
+                body = head + '"m":[' + ",".join(entered) + ("" if rest.startswith("]") else ",") + rest
             if conn.acks or entered:
                 text = body + (far_txt if far else "") + (self._acks(conn) if conn.acks else "") + "}]"
                 self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=text))
@@ -296,11 +309,6 @@ class Frames:
                         out.append(f"{n},{_n(x)},{_n(y)}")
         return out
 
-    def _with_entered(self, head: str, area: tuple, m_cell: dict, e_cell: dict, entered: list[str]) -> str:
-        body = self._area(area, m_cell, e_cell)
-        sep = "" if body.startswith('"m":[]') else ","
-        return head + '"m":[' + ",".join(entered) + sep + body[len('"m":['):]
-
     @staticmethod
     def _area(area, m_cell: dict, e_cell: dict) -> str:
         if area is None:  # the viewer's own position is not known here yet: the whole room
@@ -342,7 +350,7 @@ class Frames:
         ticked, self._ticked = self._ticked, set()
         now = round(time.time(), 3)
         for room, fs in list(self._far.items()):
-            if room not in ticked and (any(fs.recent) or fs.moved):
+            if room not in ticked and (any(fs.listed) or fs.moved):
                 self.tick(room, {"t": now, "moves": []})
         self._ticked.clear()
         if not self.hub.folded:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from server.realtime.frames import _Far
 from tests.conftest import Inbox, call
 from tests.realtime.conftest import EVENTS, fresh_room, person, uid
 
@@ -124,15 +127,22 @@ async def test_far_updates_skip_small_steps_and_an_area_that_moves_brings_the_bo
         assert (await call(cb, "move", {"x": 60, "y": 3}))["ok"]
         await ia.wait_for(FRAME, lambda d: (b_n, 60.0, 3.0) in triples(d.get("f") or []), timeout=15)
 
-        # Small steps far away (each under a tile from where `f` last put B): A gets none of them,
-        # then B's exact resting place once B has stood still for a far period.
-        mark = len(ia.items[FRAME])
+        # Small steps far away (each under a tile from where `f` last put B), then B stands still: A's
+        # far updates bring B's exact resting place (the listing rules are tested on `_Far` below).
         for x in (60.4, 60.8, 60.2):
             assert (await call(cb, "move", {"x": x, "y": 3}))["ok"]
             await ib.wait_for(FRAME, lambda d, x=x: (b_n, x, 3.0) in triples(d["m"]), timeout=15)
         await ia.wait_for(FRAME, lambda d: (b_n, 60.2, 3.0) in triples(d.get("f") or []), timeout=15)
-        far = [x for d in ia.items[FRAME][mark:] for (k, x, _) in triples(d.get("f") or []) if k == b_n]
-        assert 60.4 not in far and 60.8 not in far, far
+
+        # Near A, small steps too: a frame's `f` never carries an older place than its `m`.
+        mark = len(ia.items[FRAME])
+        for x in (6.0, 6.4, 6.8, 6.5):
+            assert (await call(cb, "move", {"x": x, "y": 3}))["ok"]
+            await ia.wait_for(FRAME, lambda d, x=x: (b_n, x, 3.0) in triples(d["m"]), timeout=15)
+        for d in ia.items[FRAME][mark:]:
+            near = [t for t in triples(d["m"]) if t[0] == b_n]
+            far = [t for t in triples(d.get("f") or []) if t[0] == b_n]
+            assert not (near and far) or near[-1] == far[-1], d
 
         # Presence only (no far updates): B walks away unseen; when A's area moves over B's cell, A's
         # frame carries where B stands, though B has not moved since.
@@ -190,3 +200,25 @@ async def test_unacked_moves_are_taken_in_data_received_with_the_same_checks_and
         assert len(taken) == 35
     finally:
         now["move"] = original
+
+
+def test_far_listing_takes_a_body_past_the_dead_band_or_at_rest_at_its_latest_place():
+    """`_Far`, tick by tick: what a room's `f` lists (every 3 ticks, dead band 1 tile)."""
+    fs = _Far(3)
+
+    def tick(no: int, *moves: tuple[int, float, float]) -> list[tuple]:
+        listed = fs.start(no)
+        for n, x, y in moves:
+            fs.moved_to(n, f"{n},{x},{y}", x, y, 1.0, no, listed)
+        return triples(json.loads("{" + fs.text()[1:] + "}")["f"])
+
+    assert tick(1, (7, 10.0, 5.0)) == [(7, 10.0, 5.0)]  # first seen: listed
+    assert tick(2, (7, 10.4, 5.0)) == [(7, 10.4, 5.0)]  # inside the band, still listed: its latest place
+    assert tick(3, (7, 10.8, 5.0)) == [(7, 10.8, 5.0)]
+    assert tick(4, (7, 10.6, 5.0)) == []  # the listing lapsed; small steps do not renew it
+    assert tick(5) == [] and tick(6) == []
+    assert tick(7) == [(7, 10.6, 5.0)]  # no move for 3 ticks: at rest, listed at its exact place
+    assert tick(8, (7, 11.7, 5.0)) == [(7, 11.7, 5.0)]  # a tile or more from where it was listed
+    fs = _Far(5, fs)  # the period changed: what was listed and held is kept
+    assert tick(9, (7, 11.9, 5.0)) == [(7, 11.9, 5.0)]
+    assert fs.unsettled() == ["7,11.9,5.0"]  # what a room leaving interest management sends to all once
