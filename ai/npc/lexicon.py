@@ -26,6 +26,7 @@ def fold(text: str) -> str:
 # (pattern over the folded line, English) in order: longer phrases first.
 PHRASES: dict[str, list[tuple[str, str]]] = {
     "es": [
+        (r"\bpor ?que cuesta(n)? tanto\b", "why is it so expensive"),
         (r"\bde que (trata|va|tratan|van)\b", "what's it about"),
         (r"\bpor ?que (es|son|esta|estan|cuesta|cuestan) (tan |tanto )?(caro|cara|caros|caras|mucho)\b", "why is it so expensive"),
         (r"\bque (se puede|puedo|podemos) hacer\b", "what can i do"),
@@ -98,6 +99,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\bwas ist\b", "what is"), (r"^\W*(ja|klar|gern|gerne|okay|einverstanden)\b", "yes"), (r"^\W*nein\b", "no"),
     ],
     "fr": [
+        (r"\bqu'?est-ce que (je|on) (peux|peut) faire\b", "what can i do"),
         (r"\bde quoi (ca|il|elle) parle\b|\bca parle de quoi\b", "what's it about"),
         (r"\bpourquoi (c'?est|est-ce|il est|elle est|ca coute) (si |aussi |tellement )?(cher|chere|autant)\b", "why is it so expensive"),
         (r"\bqu'?est-ce qu'?(on|je) (peut|peux) faire\b", "what can i do"), (r"\bqu'?est-ce qu'?(on|je) (peut|peux) y faire\b", "what can i do there"),
@@ -139,6 +141,7 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
         (r"\b(c'est quoi|qu'est-ce que c'est)\b", "what is"), (r"^\W*(oui|d'accord|bien sur|volontiers|ok)\b", "yes"), (r"^\W*non\b", "no"),
     ],
     "pt": [
+        (r"\bo que (tem|ha) (pra|para) fazer\b", "what can i do"),
         (r"\b(do que (se )?trata|e sobre o que|fala sobre o que)\b", "what's it about"),
         (r"\bpor ?que (e|esta|custa) (tao |tanto )?(caro|cara|caros|caras)\b", "why is it so expensive"),
         (r"\bo que (da|da pra|da para|posso|se pode|podemos) (pra |para )?fazer\b", "what can i do"),
@@ -618,11 +621,16 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "fr": "Et plus loin : {rooms}.", "pt": "E mais adiante: {rooms}.",
     },
     "why_price": {
-        "en": "{note}That's what the {item} is worth, {name}, and the price is the same for everyone. If it's too dear, {cheap} is {price} coins.",
-        "es": "Es lo que vale, {name}, y el precio es el mismo para todos. Si es demasiado, {cheap} cuesta {price} monedas.",
-        "de": "Das ist es wert, {name}, und der Preis ist für alle gleich. Wenn es zu teuer ist: {cheap} kostet {price} Münzen.",
-        "fr": "C'est ce que ça vaut, {name}, et le prix est le même pour tous. Si c'est trop cher, {cheap} coûte {price} pièces.",
-        "pt": "É o que vale, {name}, e o preço é o mesmo para todos. Se for demais, {cheap} custa {price} moedas.",
+        "en": "{note}That's what the {item} is worth, {name}, and the price is the same for everyone.",
+        "es": "Es lo que vale, {name}, y el precio es el mismo para todos.",
+        "de": "Das ist es wert, {name}, und der Preis ist für alle gleich.",
+        "fr": "C'est ce que ça vaut, {name}, et le prix est le même pour tous.",
+        "pt": "É o que vale, {name}, e o preço é o mesmo para todos.",
+    },
+    "why_cheaper": {
+        "en": "If it's too dear, {cheap} is {price} coins.", "es": "Si es demasiado, {cheap} cuesta {price} monedas.",
+        "de": "Wenn es zu teuer ist: {cheap} kostet {price} Münzen.", "fr": "Si c'est trop cher, {cheap} coûte {price} pièces.",
+        "pt": "Se for demais, {cheap} custa {price} moedas.",
     },
     "which_one": {"en": "Which one, {name}?", "es": "¿Cuál, {name}?", "de": "Welches, {name}?", "fr": "Lequel, {name} ?",
                   "pt": "Qual, {name}?"},

@@ -156,6 +156,9 @@ class RetrievalBrain(Brain):
             return out(Reply(say("not_understood", lang, name=name, help="")), "not_understood")
         current = ctx.offer.sku if ctx.offer is not None else ctx.topic_item
         qty = qty_stated(text)
+        why = sku or current
+        if stock is not None and why in stock and WHY_DEAR.search(text):  # "why is it so pricey?"
+            return out(self._why_price(ctx, why, stock[why], cheapest(ctx.items or []), lang), "haggle", stock[why]["name"])
         if stock is not None and current in stock:
             # the open thread: "what about the map?" re-targets it, "how much for two?" changes the quantity
             other = sku is not None and sku != current and ("what about" in text.lower() or bool(
@@ -165,9 +168,9 @@ class RetrievalBrain(Brain):
             if other or more:
                 target = sku if other else current
                 return out(self._offer(ctx, target, qty or 1, lang), "offer", stock[target]["name"])
-        if READ_CUE.search(text) and not PLACE_CUE.search(text):
-            place = self._place_in(text, ctx)
-            if place is not None and place[1].text:  # "what does the notice board say?": what is written on it
+        if READ_CUE.search(text):
+            place = self._place_in(text, ctx, room, with_text=True)
+            if place is not None:  # "what does the notice board say?": what is written on it
                 said = place_name(place[1].name, lang)
                 return out(_notes_reply(ctx, lang, say("place_says", lang, Place=said[:1].upper() + said[1:], place=said,
                                                        text=place[1].text)), "place", place[1].name)
@@ -179,10 +182,12 @@ class RetrievalBrain(Brain):
             spot = next((r for r in ctx.rooms if r.slug == slug), None)
             if spot is not None and spot.places:  # "what can I do here?": this room's places, then the others
                 return out(self._room_has(ctx, spot, lang, beyond=bool(HERE.search(text))), "directions", spot.name)
-        place = self._place_in(text, ctx) if PLACE_CUE.search(text) else None
+        place = self._place_in(text, ctx, room) if PLACE_CUE.search(text) else None
+        lead = "guide" in intents or bool(LEAD.search(text))
+        if place is None and lead and THERE.search(text):  # "take me there" after it told where a place is
+            place = self._place_in(_last_own(ctx) or "", ctx, None)
         if place is not None:  # "where's the fountain?", "take me to the tea stall": a named spot of a room
-            return out(self._place(ctx, *place, lang, lead="guide" in intents or bool(LEAD.search(text))), "place",
-                       place[1].name)
+            return out(self._place(ctx, *place, lang, lead=lead), "place", place[1].name)
         found = self._world_facts(ctx, text, intents, sku, room, lang) if "farewell" not in intents else None
         if found is not None:
             return out(*found)
@@ -273,9 +278,6 @@ class RetrievalBrain(Brain):
             it = stock[sku]  # "how many lanterns do you have left?": the live count, no offer made
             return (Reply(say("stock_left", lang, item=it["name"], stock=max(it["stock"], 0), price=it["price"],
                               name=name), meta={"sku": sku}), "shop", it["name"])
-        target = sku or (ctx.offer.sku if ctx.offer is not None else ctx.topic_item)
-        if stock is not None and target in stock and WHY_DEAR.search(text):
-            return (self._why_price(ctx, stock[target], low, lang), "haggle", stock[target]["name"])
         if "haggle" in intents and low is not None:
             return (Reply(say("haggle", lang, name=name, item=low.name, price=low.price)), "haggle")
         if CHEAPEST.search(text) and low is not None and sku is None:
@@ -642,12 +644,19 @@ class RetrievalBrain(Brain):
             return Reply(say("here_already", lang, room=r.name, name=name))
         return Reply(self._way(ctx, r, lang), [Action("give_directions", {"room": r.slug})])
 
-    def _place_in(self, text: str, ctx: ReplyContext) -> tuple[RoomFact, PlaceFact] | None:
-        """The named place the line speaks of (the longest name; the resident's own room first)."""
+    def _place_in(self, text: str, ctx: ReplyContext, room: str | None,
+                  with_text: bool = False) -> tuple[RoomFact, PlaceFact] | None:
+        """The named place the line asks about: in the room it names, if it names one ("the well in the
+        market"), else the resident's own room first; the longest name; `with_text`: one with something on it.
+        A line that names a room and a place elsewhere ("I'm by the fountain, how do I get to the library?")
+        asks about the room."""
         here = ctx.here.slug if ctx.here is not None else None
         best = None
-        for r in sorted(ctx.rooms, key=lambda r: r.slug != here):
+        rooms = [r for r in ctx.rooms if r.slug == room] if room else sorted(ctx.rooms, key=lambda r: r.slug != here)
+        for r in rooms:
             for p in r.places:
+                if with_text and not p.text:
+                    continue
                 if (best is None or len(p.name) > len(best[1].name)) and _place_rx(p.name).search(text):
                     best = (r, p)
         return best
@@ -656,11 +665,15 @@ class RetrievalBrain(Brain):
         """A follow-up on the titles it just named in quotes ('Quiet Hours', a book of poems): "what's it
         about?" tells each (or asks which), "and the lamplighter one?" the one meant."""
         mine = [t for who, t in reversed(ctx.lines) if who == ctx.persona.name][:3]
-        said = next((_titled(t) for t in mine if _titled(t)), None)
+        rooms = {r.name.casefold() for r in ctx.rooms}
+        said = next((found for t in mine if (found := [(ti, c) for ti, c in _titled(t) if ti.casefold() not in rooms])),
+                    None)
         if not said:
             return None
         words = {w.lower() for w in re.findall(r"[^\W\d_]{4,}", text)} - TITLE_STOP
-        meant = [(t, c) for t, c in said if words & {w.lower() for w in re.findall(r"[^\W\d_]{4,}", t)}]
+        # "and the lamplighter one?", "tell me about quiet hours": a title's word with a word that points at it
+        meant = [(t, c) for t, c in said if words & {w.lower() for w in re.findall(r"[^\W\d_]{4,}", t)}] \
+            if TITLE_POINTER.search(text) else []
         if not meant and not ABOUT_IT.search(text):
             return None
         meant = meant or said
@@ -669,18 +682,19 @@ class RetrievalBrain(Brain):
         spoken = f"{details}, {ctx.speaker.name}." if len(meant) == 1 else f"{say('which_one', lang, name=ctx.speaker.name)} {details}."
         return _notes_reply(ctx, lang, spoken)
 
-    def _why_price(self, ctx: ReplyContext, item: dict, low: Item | None, lang: str) -> Reply:
+    def _why_price(self, ctx: ReplyContext, sku: str, item: dict, low: Item | None, lang: str) -> Reply:
         """"Why is it so pricey?": what makes it worth it (its own note on the item, in English), the same
         price for all, and the cheapest thing instead; the offer stays open."""
-        word = item["name"].split()[-1].lower().rstrip("s")
-        note = next((n for n in ctx.persona.knowledge if re.search(rf"\b{re.escape(word)}s?\b", n, re.I)), None)
+        words = [sku] + [w for w in re.findall(r"[^\W\d_]{4,}", item["name"].lower())
+                                                  if w not in ("flask", "cup", "townsquare")]
+        note = next((n for w in words if w for n in ctx.persona.knowledge if re.search(rf"\b{re.escape(w)}s?\b", n, re.I)),
+                    None)
         cheap = low if low is not None and low.name != item["name"] else None
         text = say("why_price", lang, note=_voice(ctx.persona, note) + " " if note and lang == "en" else "",
-                   item=item["name"], name=ctx.speaker.name, cheap=item_phrase(cheap, 1, lang) if cheap else item["name"],
-                   price=cheap.price if cheap else item["price"])
-        if cheap is None:  # it is the cheapest: no "if it's too dear" with itself
-            text = text.rsplit(".", 2)[0] + "."
-        return Reply(text, meta={"sku": item.get("sku") or ctx.topic_item})
+                   item=item["name"], name=ctx.speaker.name)
+        if cheap is not None:  # it is not the cheapest: the cheapest instead
+            text += " " + say("why_cheaper", lang, cheap=item_phrase(cheap, 1, lang), price=cheap.price)
+        return Reply(text, meta={"sku": sku})
 
     def _room_has(self, ctx: ReplyContext, room: RoomFact, lang: str, beyond: bool) -> Reply:
         """What a room has to see and do: its objects with something on them first, then its areas."""
@@ -817,6 +831,7 @@ PRICE = re.compile(r"\b(how much|price|prices|cost|costs)\b", re.I)
 ABOUT_IT = re.compile(r"\b(what'?s (it|that|this|each|each one|they) about|what (is|are) (it|that|they|these|those) about|"
                       r"tell me (more|about (it|them|that))|what kind of (book|books)|which one)\b", re.I)
 NOT_A_NOTE = re.compile(r"\b(go|get|visit|next|places?|rooms?|explore|town|way|lost|directions|there)\b", re.I)
+TITLE_POINTER = re.compile(r"\b(one|book|books|title|about|the [\w' ]+ one|what about|and the)\b", re.I)
 TITLE_STOP = frozenset({"what", "about", "that", "this", "them", "they", "tell", "more", "which", "book", "books", "read",
                         "where", "with", "have", "your", "does", "from", "then", "there", "what's"})
 _TITLE = re.compile(r"(?:(?<=\s)|^)'(.+?)'(?=[\s,.;:!?]|$)")
@@ -829,13 +844,13 @@ def _titled(line: str) -> list[tuple[str, str]]:
     out = []
     for i, m in enumerate(found):
         end = found[i + 1].start() if i + 1 < len(found) else len(line)
-        clause = line[m.end():end].strip(" ,.;:!?")
+        clause = re.split(r"[.!?](?:\s|$)", line[m.end():end])[0].strip(" ,.;:!?")  # within its sentence
         clause = re.sub(r"^(is|are)\s+", "", re.sub(r"(,|;)?\s*(and)?$", "", clause).strip(" ,;")).strip()
         out.append((m.group(1), clause))
     return out
 
 
-WHY_DEAR = re.compile(r"\bwhy (is|are|'?s|does|do) (it|that|this|they|those|these|the [\w ]+?)( cost)?( so| that)? "
+WHY_DEAR = re.compile(r"\bwhy(?:'s|\s+(?:is|are|does|do))\s+(it|that|this|they|those|these|the [\w ]+?)( cost)?( so| that)? "
                       r"(expensive|pricey|dear|costly|much)\b|\bwhy so (expensive|pricey|dear|much)\b", re.I)
 DEAREST = re.compile(r"\b(most expensive|priciest|dearest|fanciest)\b", re.I)
 CHEAPEST = re.compile(r"\b(cheapest|least expensive|cheap)\b", re.I)
@@ -846,9 +861,11 @@ WAY = re.compile(r"\b(where|how (do|can) i|get to|go to|way to|directions?)\b", 
 PLACE_CUE = re.compile(r"\b(where|how (do|can|would|should) (i|we) (get|find)|how to (get|find)|find|take me|bring me|lead me|"
                        r"show me|walk me|way to|directions|go to|get to)\b", re.I)
 TO_DO = re.compile(r"\b(what (can|could|should) (i|we|one|you) do|what is there to do|what'?s there to do|things to do|"
-                   r"what (is|'?s) (there )?(in )?here)\b", re.I)
+                   r"what(?: is|'s|s) (there )?(in )?here)\b", re.I)
 HERE = re.compile(r"\b(here|this (room|place))\b", re.I)
-READ_CUE = re.compile(r"\b(say|says|said|written|write|read|about|for|mean|means|what'?s on|what is on)\b", re.I)
+READ_CUE = re.compile(r"\bwhat (does|do|did) (it|that|this|the [\w' ]+?) (say|read|mean)\b|\bwhat does it say\b|"
+                      r"\bwhat(?:'s| is) (written )?on (the|that|this|it)\b|\bwhat(?:'s| is) (the|that|this) [\w' ]+? (about|for)\b|"
+                      r"\bread (me|out|it|aloud)\b", re.I)
 LEAD = re.compile(r"\b(take|bring|lead|walk|show) (me|us)\b", re.I)
 
 
@@ -858,14 +875,15 @@ def _place_rx(name: str) -> re.Pattern:
     ("where is the well?", not "well, where is it?")."""
     words = name.casefold().split()
     last = re.escape(words[-1])
-    stem = re.sub(r"(ves|es|s)$", "", words[-1]) if not words[-1].endswith("'s") else words[-1]
-    forms = {last, re.escape(stem) + r"(s|es)?", re.escape(re.sub(r"ves$", "f", words[-1])),
-             re.escape(re.sub(r"f$", "ves", words[-1]))}
+    w = words[-1]
+    stems = {w} if w.endswith("'s") else {w, re.sub(r"s$", "", w), re.sub(r"es$", "", w)}  # "crates": crate, crat
+    forms = {last} | {re.escape(st) + r"(s|es)?" for st in stems} | {re.escape(re.sub(r"ves$", "f", w)),
+                                                                     re.escape(re.sub(r"f$", "ves", w))}
     tail = "(" + "|".join(sorted(forms)) + ")"
     head = r"\s+".join(re.escape(w) for w in words[:-1])
     body = (head + r"\s+" + tail) if head else tail
     lead = r"\b(the|a|an|that|this|your)\s+" if len(words) == 1 else r"\b"
-    return re.compile(lead + body + r"\b", re.I)
+    return re.compile(lead + body + r"\b(?![-'])", re.I)
 
 
 THERE = re.compile(r"\b(get|go|walk|way|head|take me) (there|to it|to that place)\b|\bfind it\b|\bwhere is (it|that)\b", re.I)
