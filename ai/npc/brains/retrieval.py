@@ -178,7 +178,10 @@ class RetrievalBrain(Brain):
         if named is not None:  # "what's it about?" after it named books: what it said of each
             return out(named, "knowledge")
         if TO_DO.search(text) and (HERE.search(text) or re.search(r"\b(do|see|find) there\b", text, re.I)):
-            slug = ctx.here.slug if ctx.here is not None and HERE.search(text) else self._there(ctx)
+            if HERE.search(text):
+                slug = ctx.here.slug if ctx.here is not None else None  # "here" is where it stands, or nowhere known
+            else:
+                slug = self._there(ctx)
             spot = next((r for r in ctx.rooms if r.slug == slug), None)
             if spot is not None and spot.places:  # "what can I do here?": this room's places, then the others
                 return out(self._room_has(ctx, spot, lang, beyond=bool(HERE.search(text))), "directions", spot.name)
