@@ -75,7 +75,7 @@ COMMON_WORDS: dict[str, frozenset[str]] = {lang: frozenset(words.split()) for la
     "pt": """o os a as um uma e é está estão estou sou eu você vocês ele ela nós não sim obrigado obrigada olá
              oi bom boa bem também muito muita onde como quando quem aqui agora hoje amanhã tudo todos
              alguém vou tenho tem com sem pra pro para mas isso esse essa isto mais até já então né do da no
-             na meu minha que de em""",
+             na meu minha que de em por tão porque""",
 }.items()}
 _WORD_WEIGHT = 3.0  # how much one word of a single language's list weighs, in lines of up to 30 letters
 
