@@ -8,6 +8,7 @@ what it says, the ledger for what it sells, server-side movement for where it wa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -46,6 +47,20 @@ class PlaceFact:
     height: float = 1.0
     at: tuple[float, float] | None = None  # a walkable spot by it (where a guide stops); None: its centre
     text: str = ""  # what is written on it or said of it (a notice board's notice), as the map has it
+
+
+def place_facts(records: Iterable[dict[str, Any]]) -> list[PlaceFact]:
+    """A room's named places from its map's area and object records (name, x, y, width, height, center,
+    properties), one per name: where an area and an object share a name, the object's text goes with it."""
+    out: dict[str, PlaceFact] = {}
+    for p in records:
+        cx, cy = p["center"]
+        fact = out.setdefault(p["name"].casefold(), PlaceFact(p["name"], float(p["x"]), float(p["y"]), float(p["width"]),
+                                                             float(p["height"]), (float(cx), float(cy))))
+        text = (p.get("properties") or {}).get("text")
+        if isinstance(text, str) and text and not fact.text:
+            fact.text = text
+    return list(out.values())
 
 
 @dataclass

@@ -20,11 +20,11 @@ from ai.npc.interface import (
     Item,
     Offer,
     Person,
-    PlaceFact,
     RoomFact,
     Sale,
     Stall,
     Surroundings,
+    place_facts,
 )
 from server.chat.pipeline import ChatDraft
 from server.economy.updates import wallet_update
@@ -74,22 +74,8 @@ class ServerWorld:
                 rows = (await s.execute(select(Room.slug, Room.name, Room.description, Room.access)
                                         .where(Room.archived.is_(False)).order_by(Room.slug))).all()
             return [RoomFact(r.slug, r.name, r.description or "", r.access) for r in rows]
-        return [RoomFact(i.slug, i.name, i.description or "", i.access, float(i.width), float(i.height), self._places(i.slug))
-                for i in sorted(infos.values(), key=lambda i: i.slug)]
-
-    def _places(self, slug: str) -> list[PlaceFact]:
-        """The room's named areas and objects, one per name (a map may have both an area and an object)."""
-        out: dict[str, PlaceFact] = {}
-        for p in self.ctx.rooms.areas(slug):
-            key = p["name"].casefold()
-            if key not in out:
-                cx, cy = p["center"]
-                out[key] = PlaceFact(p["name"], float(p["x"]), float(p["y"]), float(p["width"]), float(p["height"]),
-                                     (float(cx), float(cy)))
-            text = (p.get("properties") or {}).get("text")
-            if isinstance(text, str) and text and not out[key].text:  # the object's notice, where an area shares its name
-                out[key].text = text
-        return list(out.values())
+        return [RoomFact(i.slug, i.name, i.description or "", i.access, float(i.width), float(i.height),
+                         place_facts(self.ctx.rooms.areas(i.slug))) for i in sorted(infos.values(), key=lambda i: i.slug)]
 
     # -- moving ---------------------------------------------------------------------------------
     async def enter(self, npc_id: str, room: str, x: float | None = None, y: float | None = None) -> None:

@@ -172,19 +172,20 @@ class RetrievalBrain(Brain):
             place = self._place_in(text, ctx, room, with_text=True)
             if place is not None:  # "what does the notice board say?": what is written on it
                 said = place_name(place[1].name, lang)
-                return out(_notes_reply(ctx, lang, say("place_says", lang, Place=said[:1].upper() + said[1:], place=said,
+                return out(_notes_reply(ctx, lang, say("place_says", lang, Place=_capital(said), place=said,
                                                        text=place[1].text)), "place", place[1].name)
         named = self._titles_asked(ctx, text)
         if named is not None:  # "what's it about?" after it named books: what it said of each
             return out(named, "knowledge")
-        if TO_DO.search(text) and (HERE.search(text) or re.search(r"\b(do|see|find) there\b", text, re.I)):
-            if HERE.search(text):
+        asks_here = bool(HERE.search(text))
+        if TO_DO.search(text) and (asks_here or re.search(r"\b(do|see|find) there\b", text, re.I)):
+            if asks_here:
                 slug = ctx.here.slug if ctx.here is not None else None  # "here" is where it stands, or nowhere known
             else:
                 slug = self._there(ctx)
             spot = next((r for r in ctx.rooms if r.slug == slug), None)
             if spot is not None and spot.places:  # "what can I do here?": this room's places, then the others
-                return out(self._room_has(ctx, spot, lang, beyond=bool(HERE.search(text))), "directions", spot.name)
+                return out(self._room_has(ctx, spot, lang, beyond=asks_here), "directions", spot.name)
         place = self._place_in(text, ctx, room) if PLACE_CUE.search(text) else None
         lead = "guide" in intents or bool(LEAD.search(text))
         if place is None and lead and THERE.search(text):  # "take me there" after it told where a place is
@@ -720,7 +721,7 @@ class RetrievalBrain(Brain):
         """Where the place lies in its room; led there on asking: walked to in this room, the way to another."""
         said = place_name(place.name, lang)
         where = place_where(place.x, place.y, place.width, place.height, room.width, room.height, room.name, lang)
-        text = say("place_at", lang, Place=said[:1].upper() + said[1:], verb=place_is(place.name, lang), where=where,
+        text = say("place_at", lang, Place=_capital(said), verb=place_is(place.name, lang), where=where,
                    name=ctx.speaker.name)
         here = ctx.here is not None and ctx.here.slug == room.slug
         if not lead:
@@ -876,16 +877,14 @@ LEAD = re.compile(r"\b(take|bring|lead|walk|show) (me|us)\b", re.I)
 def _place_rx(name: str) -> re.Pattern:
     """A place name in a line, its last word singular or plural; a one-word name needs an article before it
     ("where is the well?", not "well, where is it?")."""
-    words = name.casefold().split()
-    last = re.escape(words[-1])
-    w = words[-1]
-    stems = {w} if w.endswith("'s") else {w, re.sub(r"s$", "", w), re.sub(r"es$", "", w)}  # "crates": crate, crat
-    forms = {last} | {re.escape(st) + r"(s|es)?" for st in stems} | {re.escape(re.sub(r"ves$", "f", w)),
-                                                                     re.escape(re.sub(r"f$", "ves", w))}
+    *first, last = name.casefold().split()
+    stems = {last} if last.endswith("'s") else {last, re.sub(r"s$", "", last), re.sub(r"es$", "", last)}  # crate, crat
+    forms = {re.escape(st) + r"(s|es)?" for st in stems} | {re.escape(re.sub(r"ves$", "f", last)),
+                                                            re.escape(re.sub(r"f$", "ves", last))}
     tail = "(" + "|".join(sorted(forms)) + ")"
-    head = r"\s+".join(re.escape(w) for w in words[:-1])
+    head = r"\s+".join(re.escape(w) for w in first)
     body = (head + r"\s+" + tail) if head else tail
-    lead = r"\b(the|a|an|that|this|your)\s+" if len(words) == 1 else r"\b"
+    lead = r"\b(the|a|an|that|this|your)\s+" if not first else r"\b"
     return re.compile(lead + body + r"\b(?![-'])", re.I)
 
 
@@ -958,6 +957,11 @@ def _advice(persona: Persona) -> str | None:
 
 def _advises(persona: Persona) -> bool:
     return _advice(persona) is not None
+
+
+def _capital(phrase: str) -> str:
+    """A phrase that starts a sentence ("la fuente" -> "La fuente"), the rest as it is."""
+    return phrase[:1].upper() + phrase[1:]
 
 
 def _notes_reply(ctx: ReplyContext, lang: str, spoken: str) -> Reply:

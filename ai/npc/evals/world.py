@@ -25,11 +25,11 @@ from ai.npc.interface import (
     Item,
     Offer,
     Person,
-    PlaceFact,
     RoomFact,
     Sale,
     Stall,
     Surroundings,
+    place_facts,
 )
 from ai.npc.memory import Memory, MemoryDraft
 
@@ -50,24 +50,12 @@ class Act:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def _places(places: list[dict]) -> list[PlaceFact]:
-    """A room's named places as the world file's map gives them (one per name, as the server's world)."""
-    out: dict[str, PlaceFact] = {}
-    for p in places:
-        fact = out.setdefault(p["name"].casefold(), PlaceFact(p["name"], float(p["x"]), float(p["y"]), float(p["width"]),
-                                                             float(p["height"]), tuple(p["center"])))
-        text = (p.get("properties") or {}).get("text")
-        if isinstance(text, str) and text and not fact.text:
-            fact.text = text
-    return list(out.values())
-
-
 class EvalWorld:
     def __init__(self, world: dict, *, offer_ttl_s: float = 120.0, purse: int = 500,
                  translate: Any = None):
         self.data = world
         self.room_facts = [RoomFact(r["slug"], r["name"], r.get("description") or "", r.get("access", "public"),
-                                    *map(float, r.get("map_size") or (0, 0)), _places(r.get("places") or []))
+                                    *map(float, r.get("map_size") or (0, 0)), place_facts(r.get("places") or []))
                            for r in world.get("rooms", [])]
         self.names: dict[str, str] = {}
         self.kinds: dict[str, str] = {}
