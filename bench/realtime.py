@@ -341,7 +341,7 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, sh
         warmup, duration = (2.0, 5.0) if idle else (args.warmup, args.duration)
         bot_args = {"idle": idle, "sample": args.sample, "rate": args.rate, "warmup": warmup, "duration": duration,
                     "timeout": 30.0, "ready_timeout": args.ready_timeout, "connect_concurrency": 32, "grace": 1.0,
-                    "wire": 2 if interest else (1 if mode == "per-move" else args.wire)}
+                    "wire": 2 if interest else (1 if mode == "per-move" else args.wire), "acks": args.move_acks}
         if interest:
             bot_args.update(room="plaza", bounds=(2, 2, PLAZA[0] - 3, PLAZA[1] - 3), view=VIEW)
         if idle and shape != "room":
@@ -367,7 +367,7 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, sh
                 break
         connected = sum(r[0] for r in ready.values())
         failed = sum(r[1] for r in ready.values())
-        out = {"mode": mode, "n": n, "wire": bot_args["wire"], "bots": args.bots, **({"shape": shape} if idle else {}), "loadavg": [round(v, 2) for v in os.getloadavg()],
+        out = {"mode": mode, "n": n, "wire": bot_args["wire"], "bots": args.bots, "acks": bot_args["acks"] if bot_args["wire"] == 2 else "socketio", **({"shape": shape} if idle else {}), "loadavg": [round(v, 2) for v in os.getloadavg()],
                "tick_hz": args.tick_hz if mode != "per-move" else None, "connected": connected,
                "connect_failed": failed, "connect_s": round(max((r[2] for r in ready.values()), default=0), 1),
                "workers": k, "server_rss_boot_mib": round(boot_rss, 1),
@@ -494,7 +494,7 @@ def line(r: dict) -> str:
         return (f"[idle {r.get('shape')}] n={r['connected']}/{r['n']} rss={r.get('server_rss_mib')} MiB (boot {r['server_rss_boot_mib']}) "
                 f"cpu={r.get('server_cpu_pct')}% inference child {r.get('inference_child_rss_mib')} MiB "
                 f"torch in world: {r.get('torch_in_world')}")
-    return (f"[{r['mode']} w{r.get('wire')} {r.get('bots', 'python')} bots] n={r['connected']}/{r['n']} p50={r.get('p50_ms')} p99={r.get('p99_ms')} ms "
+    return (f"[{r['mode']} w{r.get('wire')} acks={r.get('acks')} {r.get('bots', 'python')} bots] n={r['connected']}/{r['n']} p50={r.get('p50_ms')} p99={r.get('p99_ms')} ms "
             f"delivery={r.get('delivery_ratio')} srv_cpu={r.get('server_cpu_pct')}% rss={r.get('server_rss_mib')} MiB "
             f"bots_cpu={r.get('bots_cpu_pct')} other_cpu={r.get('other_cpu_pct')}% lag99={r.get('bot_loop_lag_p99_ms')}")
 
@@ -509,6 +509,8 @@ def main() -> None:
                     help="idle clients all in one room, spread over 50 rooms, or in none (each shape a run)")
     ap.add_argument("--interest-n", type=int, nargs="*", default=[1000, 3000])
     ap.add_argument("--wire", type=int, choices=(1, 2), default=2, help="the tick runs' wire (per-move is always 1)")
+    ap.add_argument("--move-acks", choices=("folded", "none"), default="folded",
+                    help="wire 2: moves tagged with `s` (acks folded into frames) or fire-and-forget, as the Colyseus peer's bots")
     ap.add_argument("--peer", action="store_true", help="run the Colyseus peer at each tick N right after ours")
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--bots", choices=("python", "node"), default="python",

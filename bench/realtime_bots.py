@@ -9,7 +9,8 @@ the move (`t`); the server echoes it in the world:tick entry that shows the arri
   so the bots are not what is measured.
 
 With wire 2 (the default) every client joins with `"wire": 2` and tags its moves with `s` instead
-of asking for a Socket.IO ack: the acks come folded into its `world:frame`s. In the interest shape
+of asking for a Socket.IO ack: the acks come folded into its `world:frame`s (`args["acks"] == "none"`:
+no `s` either, moves are fire-and-forget as the Colyseus peer's bots send theirs). In the interest shape
 (`args["room"]` a large room with interest management) a sampled receiver counts deliveries only
 from the bodies that stood well inside its view when the window opened (`inner`); the orchestrator
 divides by the moves those bodies sent (`sent_by`).
@@ -29,7 +30,7 @@ ROOM = "bench"
 class RawClient:
     """A minimal Socket.IO v5 client: enough to join a room, send acked moves and count frames."""
 
-    def __init__(self, session, url: str, token: str, wire: int = 1):
+    def __init__(self, session, url: str, token: str, wire: int = 1, acked: bool = True):
         self.session = session
         self.url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
         self.token = token
@@ -40,6 +41,7 @@ class RawClient:
         self.closed = False
         self.x = self.y = 0.0
         self.wire = wire
+        self.acked = acked
         self.uid = None
         self._reader = None
 
@@ -68,7 +70,9 @@ class RawClient:
 
     async def move(self, x: float, y: float, t: float) -> None:
         self.ack_id += 1  # acked like every client event; the ack is counted as a frame, not awaited
-        if self.wire == 2:  # the ack comes folded into the next world:frame
+        if self.wire == 2 and not self.acked:  # fire-and-forget
+            await self.ws.send_str(f'42["move",{{"x":{x},"y":{y},"t":{t}}}]')
+        elif self.wire == 2:  # the ack comes folded into the next world:frame
             await self.ws.send_str(f'42["move",{{"x":{x},"y":{y},"t":{t},"s":{self.ack_id}}}]')
         else:
             await self.ws.send_str(f'42{self.ack_id}["move",{{"x":{x},"y":{y},"t":{t}}}]')
@@ -115,6 +119,7 @@ async def worker(wid: int, url: str, tokens: list[str], args: dict, t0v, q) -> N
     idle = args["idle"]
     room = args.get("room") or ROOM
     wire = args.get("wire", 1)
+    acked = args.get("acks", "folded") != "none"
     lo_x, lo_y, hi_x, hi_y = args.get("bounds") or (2, 2, 190, 190)
     view = args.get("view")  # (w, h): the interest shape; None: everyone sees everyone
     join = {"room": room, "wire": 2} if wire == 2 else {"room": room}
@@ -209,7 +214,7 @@ async def worker(wid: int, url: str, tokens: list[str], args: dict, t0v, q) -> N
 
     async def connect_raw(token: str, i: int):
         nonlocal failed
-        c = RawClient(session, url, token, wire)
+        c = RawClient(session, url, token, wire, acked)
         async with sem:
             try:
                 await c.connect(args["timeout"])
@@ -294,7 +299,9 @@ async def worker(wid: int, url: str, tokens: list[str], args: dict, t0v, q) -> N
             box = [0]
 
             async def send_sio(x, y, t, c=c, box=box):
-                if wire == 2:
+                if wire == 2 and not acked:
+                    await c.emit("move", {"x": x, "y": y, "t": t})
+                elif wire == 2:
                     box[0] += 1
                     await c.emit("move", {"x": x, "y": y, "t": t, "s": box[0]})
                 else:

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     tick_hz: float = Field(10.0, gt=0, le=60)
     # uvloop (libuv) runs the server's sockets with far less Python per write; "asyncio" is the stdlib loop.
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    # The garbage collector's thresholds (gc.set_threshold), set once the world has started. Python's
+    # (700, 10, 10) runs a young collection whenever a tick's short-lived lists pass 700 objects and a
+    # full one (60-250 ms at 1,500-3,000 clients) every few seconds: docs/realtime.md, GC.
+    gc_thresholds: tuple[int, int, int] = (50_000, 20, 10)
     # Engine.IO heartbeat: the server pings every interval; a client silent past the timeout is gone.
     ping_interval_s: float = Field(20.0, gt=0)
     ping_timeout_s: float = Field(20.0, gt=0)

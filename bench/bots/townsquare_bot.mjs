@@ -7,7 +7,8 @@
 //   engine.io pings answered) and only count the frames they receive, without decoding them.
 // - Everyone moves at RATE Hz from t0 (first move at a random phase), a random step of 0.05-0.4
 //   tiles on each axis (reflected at the bounds, positions to 1/100), its send time in `t` (seconds,
-//   4 decimals); wire 2 tags moves with `s` (acks folded), wire 1 asks a Socket.IO ack per move.
+//   4 decimals); wire 2 tags moves with `s` (acks folded), wire 1 asks a Socket.IO ack per move;
+//   with acks "none" (wire 2) moves carry neither, as the Colyseus peer's bots send theirs.
 // Protocol with the harness (line-delimited JSON): argv[2] is a config file (url, wid, tokens file,
 // the bot args); stdout gets {"type":"ready",...}, then stdin gives t0 (epoch seconds, <= 0: abort),
 // then stdout gets {"type":"result",...} with the latencies written as float64 to `lat_file`.
@@ -31,6 +32,7 @@ const uniform = (a, b) => a + Math.random() * (b - a);
 const idle = args.idle;
 const room = args.room || ROOM;
 const wire = args.wire || 1;
+const acked = args.acks !== 'none'; // 'none': moves are fire-and-forget (wire 2), the peer's way
 const [loX, loY, hiX, hiY] = args.bounds || [2, 2, 190, 190];
 const view = args.view || null; // [w, h]: the interest shape; null: everyone sees everyone
 const join = wire === 2 ? { room, wire: 2 } : { room };
@@ -105,7 +107,7 @@ class RawClient {
 
   move(x, y, t) {
     const id = ++this.ackId; // acked like every client event; the ack is counted as a frame, not awaited
-    if (wire === 2) this.ws.send(`42["move",{"x":${x},"y":${y},"t":${t},"s":${id}}]`);
+    if (wire === 2) this.ws.send(acked ? `42["move",{"x":${x},"y":${y},"t":${t},"s":${id}}]` : `42["move",{"x":${x},"y":${y},"t":${t}}]`);
     else this.ws.send(`42${id}["move",{"x":${x},"y":${y},"t":${t}}]`);
   }
 
@@ -262,7 +264,7 @@ async function main() {
       ownSent.push(counter);
       let s = 0;
       const send = wire === 2
-        ? (x, y, t) => { c.emit('move', { x, y, t, s: ++s }); }
+        ? (x, y, t) => { c.emit('move', acked ? { x, y, t, s: ++s } : { x, y, t }); }
         : (x, y, t) => { c.emit('move', { x, y, t }, () => {}); };
       mover(send, me, counter, me.id);
     }

@@ -201,18 +201,22 @@ def setup(ctx) -> None:
     hub.on_disconnect.append(on_disconnect)
 
 
-def freeze_heap() -> None:
+def freeze_heap(thresholds: tuple[int, int, int] | None = None) -> None:
     """Move everything alive after start-up (modules, models, the world) out of the garbage
-    collector's sight: a full collection over it took 50+ ms, a stall in the middle of ticks."""
+    collector's sight: a full collection over it took 50+ ms, a stall in the middle of ticks.
+    `thresholds`: the collector's from then on (settings.gc_thresholds)."""
     gc.collect()
     gc.freeze()
-    log.info("heap frozen: %d objects no longer scanned by the collector", gc.get_freeze_count())
+    if thresholds is not None:
+        gc.set_threshold(*thresholds)
+    log.info("heap frozen: %d objects no longer scanned by the collector; thresholds %s",
+             gc.get_freeze_count(), gc.get_threshold())
 
 
 async def startup(ctx) -> None:
     await ctx.rooms.start()
     # After every domain has started (they start after this one, within the same second or so).
-    asyncio.get_running_loop().call_later(3.0, freeze_heap)
+    asyncio.get_running_loop().call_later(3.0, freeze_heap, ctx.settings.gc_thresholds)
 
 
 async def shutdown(ctx) -> None:

@@ -56,16 +56,19 @@ def test_serve_survives_sigkill_and_comes_back(data_dir):
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     # A crash leaves PostgreSQL behind or a stale pid; the next start must cope either way.
+    env["TOWNSQUARE_GC_THRESHOLDS"] = "[12000, 11, 9]"
     proc = subprocess.Popen([*TOWNSQUARE, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         assert wait_http(f"http://127.0.0.1:{port}/healthz")["status"] == "ok"
         login = post(f"http://127.0.0.1:{port}/api/auth/login", {"username": "survivor", "password": "still-here-1"})
         assert login["user"]["username"] == "survivor"
+        time.sleep(3.5)  # the heap is frozen and the collector's thresholds set 3 s after start-up
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert b"embedded postgres stopped" in out
+    assert b"thresholds (12000, 11, 9)" in out  # settings.gc_thresholds reached the collector
 
 
 def test_embedded_restart_keeps_data_and_seed_is_idempotent(data_dir):
