@@ -59,10 +59,11 @@ class Connection:
     area: tuple | None = None  # (room, cell size, cells) of its last interest-managed frame (frames.py)
     connected_at: float = field(default_factory=time.monotonic)
     data: dict[str, Any] = field(default_factory=dict)
+    # str(user_id), once: the move path and every tick read it per connection (a UUID's str is ~0.5 us)
+    uid: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def uid(self) -> str:
-        return str(self.user_id)
+    def __post_init__(self) -> None:
+        self.uid = str(self.user_id)
 
     def require_room(self) -> str:
         if self.room is None:
