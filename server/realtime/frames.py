@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -236,20 +235,22 @@ class Frames:
         areas: dict[tuple, str] = {}  # cells of an area -> its frame's body
         shared: dict[tuple, Any] = {}
         far_txt = None
-        far_phase = tick_no % cfg.far_every if cfg.far_every else -1
-        position = self.mirror.position
+        far_every = cfg.far_every
+        far_phase = tick_no % far_every if far_every else -1
+        occupants = self.mirror.rooms.get(room) or {}  # the mirror's bodies: where each one is now
+        keeps = cfg.keeps
         index = None  # cell -> entries of every body in the room, built when someone's area moved
         for sid, eio_sid, conn in members:
             if sid == skip_sid:
                 continue
             served.add(sid)
-            here = position(room, conn.uid)
+            p = occupants.get(conn.uid)
             was_area = conn.area  # (room, cell size, cells)
             same = was_area is not None and was_area[0] == room and was_area[1] == cell and was_area[2] is not None
-            if same and here is not None and cfg.keeps(was_area[2], *here):
+            if same and p is not None and keeps(was_area[2], p["x"], p["y"]):
                 area = was_area[2]
             else:
-                area = cfg.cells(*here) if here is not None else None
+                area = cfg.cells(p["x"], p["y"]) if p is not None else None
                 conn.area = (room, cell, area)
             entered = None
             if area is not None and same and was_area[2] != area:
@@ -260,7 +261,7 @@ class Frames:
             body = areas.get(area)
             if body is None:
                 body = areas[area] = head + self._area(area, m_cell, e_cell)
-            far = far_phase >= 0 and zlib.crc32(sid.encode()) % cfg.far_every == far_phase
+            far = far_phase >= 0 and conn.spread % far_every == far_phase
             if far and far_txt is None:
                 far_txt = fs.text()
             if entered:  # this client's own frame: the entered bodies first in `m`

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+import zlib
 from bisect import bisect_right
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -61,9 +62,12 @@ class Connection:
     data: dict[str, Any] = field(default_factory=dict)
     # str(user_id), once: the move path and every tick read it per connection (a UUID's str is ~0.5 us)
     uid: str = field(init=False, repr=False, compare=False)
+    # a stable number per connection that staggers periodic sends over the clients (frames.py's far updates)
+    spread: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.uid = str(self.user_id)
+        self.spread = zlib.crc32(self.sid.encode())
 
     def require_room(self) -> str:
         if self.room is None:
