@@ -8,7 +8,8 @@ CPU and RSS read from /proc over the window.
 Runs, each against a fresh `townsquare serve` process:
 - tick: the peer's shape, everyone sees everyone (one 200x200 room, interest management off),
   N = 50, 200, 500, 1000; clients on `--wire` 2 (compact world:frame, acks folded; the default) or 1
-  (JSON world:tick, a Socket.IO ack per move)
+  (JSON world:tick, a Socket.IO ack per move); `--move-acks none`: wire-2 moves without `s`, no reply,
+  as the Colyseus peer's bots send theirs (the side-by-side uses it)
 - interest: the interest-managed shape (`--interest-n`): bots spread at random over a 500x400
   room, each seeing per tick the moves within its 30x20 view plus margin; delivery counts the
   moves of the bodies inside a sampled receiver's view when the window opened
