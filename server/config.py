@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -36,6 +36,9 @@ class ModelsConfig(BaseModel):
     threads: int = 0  # torch intra-op threads in the inference service; 0: torch's default
 
 
+_Count = Annotated[int, Field(ge=0)]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TOWNSQUARE_",
@@ -59,8 +62,9 @@ class Settings(BaseSettings):
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     # The garbage collector's thresholds (gc.set_threshold), set once the world has started. Python's
     # (700, 10, 10) runs a young collection whenever a tick's short-lived lists pass 700 objects and a
-    # full one (60-250 ms at 1,500-3,000 clients) every few seconds: docs/realtime.md, GC.
-    gc_thresholds: tuple[int, int, int] = (50_000, 20, 10)
+    # full one (60-250 ms at 1,500-3,000 clients) every few seconds: docs/realtime.md, "the garbage
+    # collector". A first threshold of 0 turns automatic collection off (gc.set_threshold's own rule).
+    gc_thresholds: tuple[_Count, _Count, _Count] = (50_000, 20, 10)
     # Engine.IO heartbeat: the server pings every interval; a client silent past the timeout is gone.
     ping_interval_s: float = Field(20.0, gt=0)
     ping_timeout_s: float = Field(20.0, gt=0)
