@@ -25,7 +25,7 @@ from engineio import packet as eio_packet
 from prometheus_client import Counter
 from socketio import packet as sio_packet
 
-from server.realtime.transport import backed_up, enqueue, write_direct
+from server.realtime.transport import backed_up, enqueue, write_direct, write_parts
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,16 @@ class Fanout:
             return False
         enqueue(sock, packets)
         return True
+
+    def push_parts(self, eio_sid: str, sock, parts: list[bytes]) -> bool:
+        """`push` of one MESSAGE packet given as encoded parts (b"4" + its text, split): written as they
+        are when it can go straight out, else joined into a packet for the queue."""
+        if sock.closed or sock.closing:
+            return False
+        if write_parts(sock, parts):
+            return True
+        text = b"".join(parts).decode("utf-8")
+        return self.push(eio_sid, sock, [eio_packet.Packet(eio_packet.MESSAGE, data=text[1:])])
 
     def drop(self, eio_sid: str, sock) -> None:
         """Disconnect a client that does not read: abort its transport, then close the session."""

@@ -234,7 +234,8 @@ class Frames:
         e_cell = {k: ",".join(v) for k, v in cells_e.items()}
         areas: dict[tuple, str] = {}  # cells of an area -> its frame's body
         shared: dict[tuple, Any] = {}
-        far_txt = None
+        far_txt = far_b = None
+        areas_b: dict[tuple, bytes] = {}  # an area's frame body as sent ("4" + its text), for far frames
         far_every = cfg.far_every
         far_phase = tick_no % far_every if far_every else -1
         occupants = self.mirror.rooms.get(room) or {}  # the mirror's bodies: where each one is now
@@ -264,19 +265,26 @@ class Frames:
             far = far_phase >= 0 and conn.spread % far_every == far_phase
             if far and far_txt is None:
                 far_txt = fs.text()
+                far_b = far_txt.encode()
             if entered:  # this client's own frame: the entered bodies first in `m`
                 rest = body[len(head) + len('"m":['):]
                 body = head + '"m":[' + ",".join(entered) + ("" if rest.startswith("]") else ",") + rest
+            if far:  # the far part (every listed body of the room) is written as it is, not copied per client
+                first = ("4" + body).encode() if entered else areas_b.get(area)
+                if first is None:
+                    first = areas_b[area] = ("4" + body).encode()
+                tail = (self._acks(conn) + "}]").encode() if conn.acks else b"}]"
+                self._send_parts(eio_sid, [first, far_b, tail])
+                continue
             if conn.acks or entered:
                 text = body + (far_txt if far else "") + (self._acks(conn) if conn.acks else "") + "}]"
                 self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=text))
                 continue
-            if not far and body.endswith('"m":[],"e":[]'):
+            if body.endswith('"m":[],"e":[]'):
                 continue  # nothing near moved, no far update due, no acks: no frame
-            key = (area, far)
-            pkt = shared.get(key)
+            pkt = shared.get(area)
             if pkt is None:
-                pkt = shared[key] = eio_packet.Packet(eio_packet.MESSAGE, data=body + (far_txt if far else "") + "}]")
+                pkt = shared[area] = eio_packet.Packet(eio_packet.MESSAGE, data=body + "}]")
             self._send(eio_sid, pkt)
         return served
 
@@ -343,6 +351,11 @@ class Frames:
     def _send(self, eio_sid: str, pkt) -> None:
         sock = self.fanout.sio.eio.sockets.get(eio_sid)
         if sock is not None and self.fanout.push(eio_sid, sock, [pkt]):
+            self.frames_sent += 1
+
+    def _send_parts(self, eio_sid: str, parts: list[bytes]) -> None:
+        sock = self.fanout.sio.eio.sockets.get(eio_sid)
+        if sock is not None and self.fanout.push_parts(eio_sid, sock, parts):
             self.frames_sent += 1
 
     def flush(self) -> None:

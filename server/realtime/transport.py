@@ -74,20 +74,22 @@ def _frame(pkt) -> bytes:
         return cached
     enc = pkt.encode()
     data, opcode = (enc, WSMsgType.BINARY) if isinstance(enc, bytes) else (enc.encode("utf-8"), WSMsgType.TEXT)
-    n = len(data)
-    first = 0x80 | opcode
-    if n < 126:
-        header = struct.pack("!BB", first, n)
-    elif n < 65536:
-        header = struct.pack("!BBH", first, 126, n)
-    else:
-        header = struct.pack("!BBQ", first, 127, n)
-    frame = header + data
+    frame = _header(len(data), opcode) + data
     try:
         pkt.ts_frame = frame
     except AttributeError:  # pragma: no cover - packets with __slots__
         pass
     return frame
+
+
+def _header(n: int, opcode: int = WSMsgType.TEXT) -> bytes:
+    """A final, unmasked websocket frame's header for an n-byte payload."""
+    first = 0x80 | opcode
+    if n < 126:
+        return struct.pack("!BB", first, n)
+    if n < 65536:
+        return struct.pack("!BBH", first, 126, n)
+    return struct.pack("!BBQ", first, 127, n)
 
 
 def backed_up(sock) -> bool:
@@ -100,22 +102,44 @@ def backed_up(sock) -> bool:
     return bool(writer.protocol._paused or (transport is not None and transport.get_write_buffer_size() > 0))
 
 
-def write_direct(sock, packets) -> bool:
-    """Write packets straight to the client's websocket if nothing is queued ahead of them."""
+def _direct(sock):
+    """The client's transport if a write may go straight to it (nothing queued ahead, not backed up)."""
     ws = getattr(sock, "ts_ws", None)
     if ws is None or sock.ts_pending or not sock.upgraded or sock.upgrading or sock.closed or sock.closing:
-        return False
+        return None
     if sock.queue.qsize():
-        return False
+        return None
     writer = ws._writer
     if writer is None or writer._closing or writer.protocol._paused:
-        return False
+        return None
     transport = writer.transport
     if transport is None or transport.is_closing():
+        return None
+    return transport
+
+
+def write_direct(sock, packets) -> bool:
+    """Write packets straight to the client's websocket if nothing is queued ahead of them."""
+    transport = _direct(sock)
+    if transport is None:
         return False
     try:
         for p in packets:
             transport.write(_frame(p))
+    except Exception:  # the connection is going away; the queue path will notice
+        return False
+    return True
+
+
+def write_parts(sock, parts: list[bytes]) -> bool:
+    """One text message whose payload is `parts` joined (an encoded engine.io packet, "4..."), written
+    straight to the client's websocket as one frame without joining them: a shared part (a tick's far
+    updates, tens of KB) is not copied per client in Python (writelines is one writev)."""
+    transport = _direct(sock)
+    if transport is None:
+        return False
+    try:
+        transport.writelines([_header(sum(map(len, parts))), *parts])
     except Exception:  # the connection is going away; the queue path will notice
         return False
     return True

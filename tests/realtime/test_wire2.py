@@ -222,3 +222,23 @@ def test_far_listing_takes_a_body_past_the_dead_band_or_at_rest_at_its_latest_pl
     fs = _Far(5, fs)  # the period changed: what was listed and held is kept
     assert tick(9, (7, 11.9, 5.0)) == [(7, 11.9, 5.0)]
     assert fs.unsettled() == ["7,11.9,5.0"]  # what a room leaving interest management sends to all once
+
+
+def test_a_frame_written_in_parts_goes_to_the_queue_whole_when_it_cannot_go_straight_out():
+    """Far frames are written as parts (the shared `f` not copied per client); a client that cannot take a
+    direct write (backed up, or not upgraded yet) gets the same frame whole, in one packet on its queue."""
+    import asyncio
+
+    from server.realtime.fanout import Fanout
+
+    class Sock:  # an engine.io socket without a websocket to write to: the queue path
+        closed = closing = False
+
+        def __init__(self) -> None:
+            self.queue = asyncio.Queue()
+
+    sock, parts = Sock(), [b'42["world:frame",{"room":"r","t":1.5,"m":[1,2.5,3.0],"e":[]', b',"f":[4,5.0,6.0]', b"}]"]
+    assert Fanout(sio=None, queue_limit=8).push_parts("e1", sock, parts)
+    pkt = sock.queue.get_nowait()
+    assert pkt.encode() == b"".join(parts).decode()
+    assert json.loads(pkt.encode()[2:])[1]["f"] == [4, 5.0, 6.0]
