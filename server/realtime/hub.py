@@ -247,7 +247,9 @@ class Hub:
                     started = time.perf_counter()
                     result = "ok"
                     try:
-                        reply = ok(**(fn_now(conn, admit(conn, data, seq)) or {}))
+                        reply = fn_now(conn, admit(conn, data, seq))
+                        if seq is not None:  # an un-tagged event's reply goes nowhere: not built
+                            reply = ok(**(reply or {}))
                     except ProtocolError as e:
                         result = e.code
                         reply = {"ok": False, "error": e.to_dict()}

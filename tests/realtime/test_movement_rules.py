@@ -55,7 +55,8 @@ async def test_move_takes_numbers_only(world):
     room_ = await fresh_room(world)
     a, ca, ia, _ = await person(world, room_.slug)
     for bad in ({"x": "1", "y": 1}, {"x": 1, "y": True}, {"x": 1, "y": None}, {"x": [1], "y": 1},
-                {"x": 1, "y": 1, "t": "5"}, {"x": 1, "y": 10**400}):
+                {"x": 1, "y": 1, "t": "5"}, {"x": 1, "y": 10**400}, {"x": float("-inf"), "y": 1},
+                {"x": 1, "y": float("nan")}, {"x": 1, "y": 1, "t": float("inf")}):
         r = await call(ca, "move", bad)
         assert r["ok"] is False and r["error"]["code"] == "invalid_payload", (bad, r)
     assert await call(ca, "move", {"x": 2, "y": 1}) == {"ok": True, "x": 2.0, "y": 1.0}  # an integer is a number
