@@ -234,7 +234,7 @@ class Frames:
         e_cell = {k: ",".join(v) for k, v in cells_e.items()}
         areas: dict[tuple, str] = {}  # cells of an area -> its frame's body
         shared: dict[tuple, Any] = {}
-        far_txt = far_b = None
+        far_b = None  # this tick's far part, encoded once for every far client
         areas_b: dict[tuple, bytes] = {}  # an area's frame body as sent ("4" + its text), for far frames
         far_every = cfg.far_every
         far_phase = tick_no % far_every if far_every else -1
@@ -263,22 +263,21 @@ class Frames:
             if body is None:
                 body = areas[area] = head + self._area(area, m_cell, e_cell)
             far = far_phase >= 0 and conn.spread % far_every == far_phase
-            if far and far_txt is None:
-                far_txt = fs.text()
-                far_b = far_txt.encode()
+            if far and far_b is None:
+                far_b = fs.text().encode()
             if entered:  # this client's own frame: the entered bodies first in `m`
                 rest = body[len(head) + len('"m":['):]
                 body = head + '"m":[' + ",".join(entered) + ("" if rest.startswith("]") else ",") + rest
+            own = bool(conn.acks or entered)  # a frame of this client's own, not the area's shared one
+            tail = self._acks(conn) + "}]" if conn.acks else "}]"
             if far:  # the far part (every listed body of the room) is written as it is, not copied per client
                 first = ("4" + body).encode() if entered else areas_b.get(area)
                 if first is None:
                     first = areas_b[area] = ("4" + body).encode()
-                tail = (self._acks(conn) + "}]").encode() if conn.acks else b"}]"
-                self._send_parts(eio_sid, [first, far_b, tail])
+                self._send_parts(eio_sid, [first, far_b, tail.encode()])
                 continue
-            if conn.acks or entered:
-                text = body + (far_txt if far else "") + (self._acks(conn) if conn.acks else "") + "}]"
-                self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=text))
+            if own:
+                self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=body + tail))
                 continue
             if body.endswith('"m":[],"e":[]'):
                 continue  # nothing near moved, no far update due, no acks: no frame

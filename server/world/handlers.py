@@ -194,14 +194,13 @@ def setup(ctx) -> None:
     hub.on_disconnect.append(on_disconnect)
 
 
-def freeze_heap(thresholds: tuple[int, int, int] | None = None) -> None:
+def freeze_heap(thresholds: tuple[int, int, int]) -> None:
     """Move everything alive after start-up (modules, models, the world) out of the garbage
     collector's sight: a full collection over it took 50+ ms, a stall in the middle of ticks.
     `thresholds`: the collector's from then on (settings.gc_thresholds)."""
     gc.collect()
     gc.freeze()
-    if thresholds is not None:
-        gc.set_threshold(*thresholds)
+    gc.set_threshold(*thresholds)
     log.info("heap frozen: %d objects no longer scanned by the collector; thresholds %s",
              gc.get_freeze_count(), gc.get_threshold())
 
