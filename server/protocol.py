@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 ERROR_CODES = frozenset(
@@ -64,3 +65,9 @@ def ok(**result: Any) -> dict[str, Any]:
 
 def error(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"ok": False, "error": ProtocolError(code, message, **extra).to_dict()}
+
+
+def cents(v: float) -> float:
+    """`v` to 1/100 (positions on the wire and in rooms): round(v, 2) without its decimal conversion,
+    a third of the time; the same value but at exact binary ties (such as 0.125), which go up."""
+    return math.floor(v * 100 + 0.5) / 100

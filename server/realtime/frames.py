@@ -31,8 +31,10 @@ from typing import Any
 
 from engineio import packet as eio_packet
 
+from server.protocol import cents
 from server.realtime.fanout import NAMESPACE, Fanout
 from server.realtime.hub import Connection, Hub, room_channel
+from server.realtime.transport import write_direct, write_frame, ws_frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,7 @@ _compact = json.JSONEncoder(separators=(",", ":")).encode  # one encoder (json.d
 
 
 def _n(v: float) -> str:
-    return repr(round(v, 2))
+    return repr(cents(v))
 
 
 class _Far:
@@ -139,7 +141,6 @@ class Frames:
         self._ticks: dict[str, int] = {}
         self._far: dict[str, _Far] = {}  # interest-managed rooms' far updates
         self._ticked: set[str] = set()  # rooms that had a tick since the last flush
-        self.frames_sent = 0
 
     def members(self, room: str) -> list[tuple[str, str, Connection]]:
         """This node's wire-2 connections in the room: (sid, eio_sid, conn)."""
@@ -198,17 +199,22 @@ class Frames:
                 if len(mv) > 3:
                     e.append(f"{n},{mv[3]!r}")
             body = head + '"m":[' + ",".join(m) + '],"e":[' + ",".join(e) + "]"
-            shared = None
+            shared = frame = None
+            sockets, push = self.fanout.sio.eio.sockets, self.fanout.push
             for sid, eio_sid, conn in members:
                 if sid == skip_sid:
                     continue
                 served.add(sid)
                 if conn.acks:
                     self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=body + self._acks(conn) + "}]"))
-                else:
-                    if shared is None:
-                        shared = eio_packet.Packet(eio_packet.MESSAGE, data=body + "}]")
-                    self._send(eio_sid, shared)
+                    continue
+                if shared is None:
+                    shared = eio_packet.Packet(eio_packet.MESSAGE, data=body + "}]")
+                    frame = ws_frame(shared)
+                # the room's one frame to each client: written straight out (one call), else push's queue and rules
+                sock = sockets.get(eio_sid)
+                if sock is not None and not write_frame(sock, frame):
+                    push(eio_sid, sock, [shared])
             return served
         # Interest management: moves bucketed by cell, encoded once per cell.
         cell = cfg.cell
@@ -349,13 +355,14 @@ class Frames:
 
     def _send(self, eio_sid: str, pkt) -> None:
         sock = self.fanout.sio.eio.sockets.get(eio_sid)
-        if sock is not None and self.fanout.push(eio_sid, sock, [pkt]):
-            self.frames_sent += 1
+        # straight out when it can go (most frames: one call, not three), else push's queue and drop rules
+        if sock is not None and not write_direct(sock, (pkt,)):
+            self.fanout.push(eio_sid, sock, [pkt])
 
     def _send_parts(self, eio_sid: str, parts: list[bytes]) -> None:
         sock = self.fanout.sio.eio.sockets.get(eio_sid)
-        if sock is not None and self.fanout.push_parts(eio_sid, sock, parts):
-            self.frames_sent += 1
+        if sock is not None:
+            self.fanout.push_parts(eio_sid, sock, parts)
 
     def flush(self) -> None:
         """Once per tick interval (the node's tick loop): far updates of rooms where nothing moved

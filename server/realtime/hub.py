@@ -17,21 +17,17 @@ from typing import Any
 
 import socketio
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from server.protocol import ProtocolError, error, ok
+from server.realtime.eventstats import EventStats
 from server.rest import check_json, validation_message
 
 log = logging.getLogger(__name__)
 
-EVENTS = Counter("townsquare_socket_events_total", "Client events handled", ["event", "result"])
-EVENT_SECONDS = Histogram(
-    "townsquare_socket_event_seconds",
-    "Time to handle a client event",
-    ["event"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-)
+EVENT_STATS = EventStats()  # townsquare_socket_events_total and townsquare_socket_event_seconds
+REGISTRY.register(EVENT_STATS)
 
 
 class Payload(BaseModel):
@@ -91,31 +87,42 @@ class RateLimiter:
     SWEEP_S = 60.0
 
     def __init__(self) -> None:
-        self._hits: dict[tuple[str, str], tuple[list[float], float]] = {}
+        self._windows: dict[str, tuple[dict[str, list[float]], float]] = {}  # event -> (who -> hit times, period)
         self._next_sweep = time.monotonic() + self.SWEEP_S
 
+    def window(self, limit: RateLimitItem, event: str) -> Callable[[str], bool]:
+        """`hit(who)` for one event's limit, its amount and period read once rather than per hit."""
+        amount, period = limit.amount, limit.get_expiry()
+        entry = self._windows.get(event)
+        if entry is None or entry[1] != period:
+            entry = self._windows[event] = ({}, period)
+        table = entry[0]
+        monotonic = time.monotonic
+
+        def hit(who: str) -> bool:
+            now = monotonic()
+            if now >= self._next_sweep:
+                self._sweep(now)
+            hits = table.get(who)
+            if hits is None:
+                hits = table[who] = []
+            elif hits and hits[0] <= now - period:
+                del hits[:bisect_right(hits, now - period)]  # hit times are appended in order
+            if len(hits) >= amount:
+                return False
+            hits.append(now)
+            return True
+
+        return hit
+
     def hit(self, limit: RateLimitItem, event: str, who: str) -> bool:
-        now = time.monotonic()
-        if now >= self._next_sweep:
-            self._sweep(now)
-        key = (event, who)
-        entry = self._hits.get(key)
-        period = limit.get_expiry()
-        if entry is None:
-            entry = self._hits[key] = ([], period)
-        hits = entry[0]
-        cutoff = now - period
-        if hits and hits[0] <= cutoff:
-            del hits[:bisect_right(hits, cutoff)]  # hit times are appended in order
-        if len(hits) >= limit.amount:
-            return False
-        hits.append(now)
-        return True
+        return self.window(limit, event)(who)
 
     def _sweep(self, now: float) -> None:
         self._next_sweep = now + self.SWEEP_S
-        for key in [k for k, (hits, period) in self._hits.items() if not hits or hits[-1] <= now - period]:
-            del self._hits[key]
+        for table, period in self._windows.values():
+            for who in [w for w, hits in table.items() if not hits or hits[-1] <= now - period]:
+                del table[who]
 
 
 def numbers_only(schema: type[BaseModel]) -> bool:
@@ -168,19 +175,12 @@ class Hub:
         (in the same order, with the same errors, counts and rate limit) and `handler_now` in the
         caller's stack, no task or coroutine; it returns False without side effects when
         `ready(conn)` says the handler may have to wait (the event then goes the usual way)."""
-        limit = parse(rate) if rate else None
+        hit = self._limiter.window(parse(rate), event) if rate else None
         # Payloads with text in them go through the text rule as a whole (server/rest.check_json) before
         # the schema's own types; a numbers-only payload (move) skips that walk.
         textual = not numbers_only(schema)
-        # Metric children looked up once, not per event (a labels() call takes a lock and a dict walk).
-        seconds = EVENT_SECONDS.labels(event)
-        counts: dict[str, Any] = {}
-
-        def count(result: str) -> None:
-            child = counts.get(result)
-            if child is None:
-                child = counts[result] = EVENTS.labels(event, result)
-            child.inc()
+        tally = EVENT_STATS.tally(event).add  # (result, seconds): counted and timed for /metrics
+        validate = schema.__pydantic_validator__.validate_python  # model_validate without its Python wrapper
 
         def deco(fn: Handler) -> Handler:
             def split(data: Any) -> tuple[Any, Any]:
@@ -206,12 +206,12 @@ class Hub:
                 """The checks before the handler, shared by both paths: the payload, or ProtocolError."""
                 if seq is not None and (type(seq) is not int or not 0 <= seq < 2**31 or conn.wire != 2):
                     raise ProtocolError("invalid_payload", "s is a folded ack's number (0 to 2^31-1), for wire 2 only")
-                if limit is not None and not self._limiter.hit(limit, event, conn.uid):
+                if hit is not None and not hit(conn.uid):
                     raise ProtocolError("rate_limited", f"too many {event} requests, slow down")
                 if textual and data is not None:
                     check_json(data)
                 try:
-                    return schema.model_validate({} if data is None else data)
+                    return validate({} if data is None else data)
                 except ValidationError as e:
                     raise ProtocolError("invalid_payload", validation_message(e)) from None
 
@@ -233,8 +233,7 @@ class Hub:
                     log.exception("event %s failed", event)
                     return error("internal", "internal error")
                 finally:
-                    count(result)
-                    seconds.observe(time.perf_counter() - started)
+                    tally(result, time.perf_counter() - started)
 
             if now is not None:
                 ready, fn_now = now
@@ -258,8 +257,7 @@ class Hub:
                         log.exception("event %s failed", event)
                         reply = error("internal", "internal error")
                     finally:
-                        count(result)
-                        seconds.observe(time.perf_counter() - started)
+                        tally(result, time.perf_counter() - started)
                     fold_ack(conn, sid, seq, reply)
                     return True
 

@@ -66,7 +66,7 @@ from engineio.async_drivers import aiohttp as eio_aiohttp
 from server.realtime import sendqueue
 
 
-def _frame(pkt) -> bytes:
+def ws_frame(pkt) -> bytes:
     """The whole websocket frame (header and payload) of an engine.io packet, built once and
     cached on the packet: every recipient gets the same bytes in one write (servers do not mask)."""
     cached = getattr(pkt, "ts_frame", None)
@@ -125,7 +125,20 @@ def write_direct(sock, packets) -> bool:
         return False
     try:
         for p in packets:
-            transport.write(_frame(p))
+            transport.write(ws_frame(p))
+    except Exception:  # the connection is going away; the queue path will notice
+        return False
+    return True
+
+
+def write_frame(sock, frame: bytes) -> bool:
+    """One websocket frame (`ws_frame` of a packet, shared by every recipient) straight to the client if
+    nothing is queued ahead of it: a tick's fan-out, one call per client."""
+    transport = _direct(sock)
+    if transport is None:
+        return False
+    try:
+        transport.write(frame)
     except Exception:  # the connection is going away; the queue path will notice
         return False
     return True
@@ -389,6 +402,7 @@ class FastJson:
     """engineio.json's behaviour (same parse_int guard) with one decoder built once."""
 
     _decoder = json.JSONDecoder(parse_int=_safe_int)
+    _scan = _decoder.scan_once  # the C scanner: a packet with nothing around its JSON skips decode()'s regexes
     dumps = staticmethod(json.dumps)
     JSONDecodeError = json.JSONDecodeError
 
@@ -398,7 +412,13 @@ class FastJson:
             return json.loads(s, **{"parse_int": _safe_int, **kwargs})
         if isinstance(s, (bytes, bytearray)):
             s = s.decode("utf-8")
-        return cls._decoder.decode(s)
+        try:
+            obj, end = cls._scan(s, 0)
+        except StopIteration:  # empty or starting with whitespace: decode() says what is wrong, or skips it
+            return cls._decoder.decode(s)
+        if end != len(s):  # trailing whitespace or extra data: decode() takes the one, refuses the other
+            return cls._decoder.decode(s)
+        return obj
 
 
 def tune_transport(sio: socketio.AsyncServer, now: dict | None = None) -> None:

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.protocol import cents
 from server.world.tiled import Door, Place, RoomMap
 
 
@@ -63,7 +64,7 @@ class RoomInfo:
     # Positions are floats in tile units; tile (col, row) covers [col, col+1) x [row, row+1).
     # A position is kept within [0, width-1] x [0, height-1].
     def clamp(self, x: float, y: float) -> tuple[float, float]:
-        return (round(min(max(x, 0.0), self.width - 1.0), 2), round(min(max(y, 0.0), self.height - 1.0), 2))
+        return cents(min(max(x, 0.0), self.width - 1.0)), cents(min(max(y, 0.0), self.height - 1.0))
 
     def blocked(self, x: float, y: float) -> bool:
         """Rows are strings of "." (walkable) and "#" (blocked); rows or columns past the list walk."""
@@ -94,7 +95,7 @@ class RoomInfo:
         if dist <= max_step:
             nx, ny, state = tx, ty, "arrived"
         else:
-            nx, ny, state = round(x + dx / dist * max_step, 2), round(y + dy / dist * max_step, 2), "walk"
+            nx, ny, state = cents(x + dx / dist * max_step), cents(y + dy / dist * max_step), "walk"
         if self.tiles and not self.clear(x, y, nx, ny):
             return x, y, "blocked"
         return nx, ny, state

@@ -8,7 +8,7 @@ import logging
 from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from server.accounts.auth import CURRENT_USER
 from server.accounts.service import user_json
@@ -39,15 +39,9 @@ Coord = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 class MoveIn(Payload):
     x: Coord
     y: Coord
-    # Optional client clock reading: echoed as a 4th element of the world:tick entry showing the
-    # arrival at this target (clients measure latency and interpolate with it).
+    # Optional client clock reading: echoed (to the millisecond, Presence._move_op) as a 4th element of
+    # the world:tick entry showing the arrival at this target (clients measure latency and interpolate with it).
     t: Coord | None = None
-
-    @field_validator("t")
-    @classmethod
-    def _ms(cls, v: float | None) -> float | None:
-        # Millisecond precision is all a latency or interpolation needs; every tick entry carries it.
-        return None if v is None else round(v, 3)
 
 
 class InviteIn(Payload):

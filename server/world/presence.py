@@ -10,6 +10,7 @@ room's occupants from the room events it sees (`Mirror`); snapshots on join come
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -292,8 +293,8 @@ class Presence:
         if here is not None and info.tiles and not walkways_of(info).reachable(here, (x, y)):
             raise ProtocolError("invalid_payload", f"there is no way to ({int(x)}, {int(y)}) from here")
         op = {"op": "move", "id": body_id, "x": x, "y": y}
-        if t is not None:
-            op["t"] = t
+        if t is not None:  # millisecond precision is all a latency or interpolation needs; every tick entry carries it
+            op["t"] = math.floor(t * 1000 + 0.5) / 1000  # round(t, 3) without its decimal conversion
         return op
 
     def _snapshot(self, info: RoomInfo, conn: Connection, you: tuple[float, float], history: list) -> dict[str, Any]:

@@ -24,6 +24,35 @@ async def test_metrics_is_prometheus_text(world):
     assert "# TYPE townsquare_socket_events_total counter" in text
 
 
+def _sample(text: str, name: str) -> float:
+    """A sample's value in Prometheus text (0 when the series is not there yet)."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def test_metrics_count_and_time_every_event(world):
+    account, client = await world.user()
+    ok = 'townsquare_socket_events_total{event="room:list",result="ok"}'
+    refused = 'townsquare_socket_events_total{event="room:list",result="invalid_payload"}'
+    timed = 'townsquare_socket_event_seconds_count{event="room:list"}'
+    fast = 'townsquare_socket_event_seconds_bucket{event="room:list",le="+Inf"}'
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{world.url}/metrics") as r:
+            before = await r.text()
+        for _ in range(3):
+            assert (await call(client, "room:list", {}))["ok"]
+        assert (await call(client, "room:list", {"x": 1}))["error"]["code"] == "invalid_payload"
+        async with http.get(f"{world.url}/metrics") as r:
+            after = await r.text()
+    assert _sample(after, ok) - _sample(before, ok) == 3
+    assert _sample(after, refused) - _sample(before, refused) == 1
+    assert _sample(after, timed) - _sample(before, timed) == 4  # refused ones are timed too
+    assert _sample(after, fast) == _sample(after, timed)  # the +Inf bucket holds every one
+    assert "# TYPE townsquare_socket_event_seconds histogram" in after
+
+
 async def test_openapi_lists_auth_routes(world):
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{world.url}/api/openapi.json") as r:

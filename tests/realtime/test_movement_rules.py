@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import uuid
 
+from server.protocol import cents
 from server.world.geometry import RoomInfo
 from tests.conftest import call
 from tests.realtime.conftest import fresh_room, person, position_of, uid
@@ -78,3 +79,20 @@ async def test_a_walker_cannot_cut_between_corner_walls(world):
     await position_of(ia, uid(a), 1.5, 1.5)
     seen = [(m[1], m[2]) for d in ia.items["world:tick"] for m in d["moves"] if m[0] == uid(a)]
     assert all(x < 3 or y < 2 for x, y in seen), seen  # never on the far side of the corner
+
+
+def test_positions_are_kept_to_the_hundredth_as_round_would():
+    rng = random.Random(11)
+    for _ in range(20000):
+        v = rng.uniform(-5, 300)
+        assert cents(v) == round(v, 2), v
+        assert repr(cents(v)) == repr(round(v, 2))  # the same text on the wire
+    assert cents(cents(12.345678)) == cents(12.345678) == 12.35
+
+
+async def test_a_move_time_is_echoed_to_the_millisecond(world):
+    room_ = await fresh_room(world)
+    a, ca, ia, _ = await person(world, room_.slug)
+    assert (await call(ca, "move", {"x": 1.5, "y": 1.5, "t": 1765000000.12345}))["ok"]
+    tick = await ia.wait_for("world:tick", lambda d: any(m[0] == uid(a) and len(m) > 3 for m in d["moves"]))
+    assert [m[3] for m in tick["moves"] if m[0] == uid(a) and len(m) > 3] == [1765000000.123]

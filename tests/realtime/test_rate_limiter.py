@@ -47,7 +47,7 @@ def test_sweep_forgets_idle_keys(monkeypatch):
     limiter, limit = RateLimiter(), parse("5/second")
     for who in ("a", "b", "c"):
         limiter.hit(limit, "join", who)
-    assert len(limiter._hits) == 3
+    assert len(limiter._windows["join"][0]) == 3
     clock.now += RateLimiter.SWEEP_S + 1
     limiter.hit(limit, "join", "d")
-    assert list(limiter._hits) == [("join", "d")]
+    assert list(limiter._windows["join"][0]) == ["d"]
