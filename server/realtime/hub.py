@@ -258,7 +258,8 @@ class Hub:
                         reply = error("internal", "internal error")
                     finally:
                         tally(result, time.perf_counter() - started)
-                    fold_ack(conn, sid, seq, reply)
+                    if seq is not None:
+                        fold_ack(conn, sid, seq, reply)
                     return True
 
                 self.now[event] = dispatch_now

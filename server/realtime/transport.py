@@ -339,9 +339,9 @@ async def _websocket_loop(sock, ws: FastWebSocket, environ: dict) -> WebSocketRe
     fast = getattr(sock.server, "ts_fast", None)
     fast_now = getattr(sock.server, "ts_fast_now", None)
     if fast_now is not None and isinstance(response._reader, FastQueue):
-        sid = sock.sid
+        sock.ts_nsid = None
         # Only while this loop waits in receive(): a message it is still handling is not overtaken.
-        response._reader.ts_fast = lambda text: response._waiting and fast_now(sid, text)
+        response._reader.ts_fast = lambda text: response._waiting and fast_now(sock, text)
     if not sock.queue.empty():  # engine.io's OPEN packet, queued before this loop took over
         _start_writer(sock)
     try:
@@ -466,20 +466,25 @@ def tune_transport(sio: socketio.AsyncServer, now: dict | None = None) -> None:
     # Every websocket response aiohttp prepares gets a FastQueue (with no ts_fast it is aiohttp's queue).
     web_ws.WebSocketDataQueue = FastQueue
 
-    def fast_now(eio_sid: str, text: str) -> bool:
+    scan = FastJson._scan
+
+    def fast_now(sock, text: str) -> bool:
         """An un-acked event taken in data_received by its synchronous twin; False: queue it as usual."""
         try:
-            d = FastJson.loads(text[2:])
-        except (ValueError, RecursionError):
+            d, end = scan(text, 2)  # the JSON after "42", read in place
+        except (StopIteration, ValueError, RecursionError):
             return False
-        if type(d) is not list or len(d) != 2 or type(d[0]) is not str:
-            return False
+        if end != len(text) or type(d) is not list or len(d) != 2 or type(d[0]) is not str:
+            return False  # anything unusual (whitespace, extra data): the usual path reads it, and says why
         handle = now.get(d[0])
         if handle is None:
             return False
-        sid = sio.manager.sid_from_eio_sid(eio_sid, "/")
-        if sid is None or not sio.manager.is_connected(sid, "/"):
-            return False
+        manager = sio.manager
+        sid = sock.ts_nsid  # the Socket.IO sid of "/" on this socket, looked up once, not per event
+        if sid is None or not manager.is_connected(sid, "/"):
+            sid = sock.ts_nsid = manager.sid_from_eio_sid(sock.sid, "/")
+            if sid is None or not manager.is_connected(sid, "/"):
+                return False
         return handle(sid, d[1])
 
     eio.ts_fast_now = fast_now
