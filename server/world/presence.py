@@ -203,7 +203,8 @@ class Presence:
     def move_now(self, conn: Connection, x: float, y: float, t: float | None = None) -> tuple[float, float]:
         """`move` in the caller's stack, for a connection `move_ready` said yes to (same rules, same errors)."""
         info = self.catalogue.infos[conn.require_room()]
-        op = self._move_op(info, conn.uid, x, y, t, self.mirror.position(info.slug, conn.uid))
+        here = self.mirror.position(info.slug, conn.uid) if info.tiles else None  # only walls ask where from
+        op = self._move_op(info, conn.uid, x, y, t, here)
         self.fleet.push_now(info.slug, op)
         return op["x"], op["y"]
 
