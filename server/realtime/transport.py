@@ -119,21 +119,14 @@ def _direct(sock):
 
 
 def write_direct(sock, packets) -> bool:
-    """Write packets straight to the client's websocket if nothing is queued ahead of them."""
-    transport = _direct(sock)
-    if transport is None:
-        return False
-    try:
-        for p in packets:
-            transport.write(ws_frame(p))
-    except Exception:  # the connection is going away; the queue path will notice
-        return False
-    return True
+    """Write packets straight to the client's websocket if nothing is queued ahead of them (several
+    packets in one write)."""
+    return write_frame(sock, ws_frame(packets[0]) if len(packets) == 1 else b"".join(map(ws_frame, packets)))
 
 
 def write_frame(sock, frame: bytes) -> bool:
-    """One websocket frame (`ws_frame` of a packet, shared by every recipient) straight to the client if
-    nothing is queued ahead of it: a tick's fan-out, one call per client."""
+    """Websocket frames (`ws_frame` of packets: a tick's one frame is shared by every recipient)
+    straight to the client if nothing is queued ahead of them."""
     transport = _direct(sock)
     if transport is None:
         return False
