@@ -34,7 +34,7 @@ from engineio import packet as eio_packet
 from server.protocol import cents
 from server.realtime.fanout import NAMESPACE, Fanout
 from server.realtime.hub import Connection, Hub, room_channel
-from server.realtime.transport import write_direct, write_frame, ws_frame
+from server.realtime.transport import write_frame, ws_frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,8 +355,7 @@ class Frames:
 
     def _send(self, eio_sid: str, pkt) -> None:
         sock = self.fanout.sio.eio.sockets.get(eio_sid)
-        # straight out when it can go (most frames: one call, not three), else push's queue and drop rules
-        if sock is not None and not write_direct(sock, (pkt,)):
+        if sock is not None:
             self.fanout.push(eio_sid, sock, [pkt])
 
     def _send_parts(self, eio_sid: str, parts: list[bytes]) -> None:

@@ -191,7 +191,8 @@ class Hub:
                 return data, None
 
             def fold_ack(conn: Connection, sid: str, seq: Any, reply: dict[str, Any]) -> None:
-                if seq is not None and conn.wire == 2:
+                """A tagged event's reply, for its wire-2 client's next frame (callers pass a seq only)."""
+                if conn.wire == 2:
                     conn.acks.append([seq, reply])
                     self.folded.add(sid)
 
