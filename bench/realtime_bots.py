@@ -165,7 +165,7 @@ async def worker(wid: int, url: str, tokens: list[str], args: dict, t0v, q) -> N
             inner = me["inner"]
             e = d["e"]
             for i in range(0, len(e), 2):
-                n, t = e[i], e[i + 1]
+                n, t = e[i], d["t"] - e[i + 1] / 1000  # echoed as ms before the frame's t
                 if n != mine and w0 <= t < w1 and (inner is None or n in inner):
                     lat.append(now - t)
                     st["recv"] += 1

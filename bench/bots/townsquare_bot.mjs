@@ -145,7 +145,7 @@ function makeSampled(token, me) {
     }
     const inner = me.inner; const e = d.e;
     for (let i = 0; i + 1 < e.length; i += 2) {
-      const n = e[i]; const t = e[i + 1];
+      const n = e[i]; const t = d.t - e[i + 1] / 1000; // echoed as ms before the frame's t
       if (n !== mine && w0 <= t && t < w1 && (inner === null || inner.has(n))) { addLat(t1 - t); st.recv++; }
     }
   });

@@ -268,7 +268,8 @@ export class WorldConnection {
         const id = ids.get(part[i]);
         if (id === undefined) continue;
         const mv = [id, part[i + 1], part[i + 2]];
-        if (near && echo.has(part[i])) mv.push(echo.get(part[i]));
+        // `e` carries the move's t as milliseconds before the frame's t (both to the ms)
+        if (near && echo.has(part[i])) mv.push(Math.round(d.t * 1000 - echo.get(part[i])) / 1000);
         moves.push(mv);
       }
     }

@@ -3,12 +3,14 @@
 A connection that joined a room with `"wire": 2` gets, instead of the room's `world:tick`, one
 frame per tick (docs/realtime.md, "Wire 2"):
 
-    42["world:frame",{"room":"plaza","t":1765000000.1,"m":[3,10.5,4.25,7,11,4],"e":[3,1765000000.05],
+    42["world:frame",{"room":"plaza","t":1765000000.1,"m":[3,10.5,4.25,7,11,4],"e":[3,50],
                       "f":[...],"a":[[12,{"ok":true,"x":10.5,"y":4.25}]]}]
 
 - `m`: the tick's moves as flat triples `n, x, y` (`n`: the body's number in this room on this
   node, given in `presence:join` and the join snapshot as `"n"`; positions to 1/100 tile);
-- `e`: `n, t` pairs: the `t` a move carried, echoed when the body arrived at that move's target;
+- `e`: `n, ms` pairs: the `t` a move carried, echoed when the body arrived at that move's target, as
+  the whole milliseconds from it to the frame's `t` (`t = frame.t - ms / 1000`; 3 bytes where the
+  time itself was 14);
 - `f`: in rooms with interest management, every few ticks, where the far bodies (outside the
   client's area) moved since the last `f`: flat triples like `m`;
 - `a`: the replies to this client's `s`-tagged events since its last frame (`[s, reply]`; see
@@ -71,6 +73,15 @@ _compact = json.JSONEncoder(separators=(",", ":")).encode  # one encoder (json.d
 
 def _n(v: float) -> str:
     return repr(cents(v))
+
+
+ECHO_MS_MAX = 2**53  # beyond this an echo (ms) would not be exact in a JS number: it is left out
+
+
+def _echo(n: int, t_frame: float, t: float) -> str | None:
+    """An `e` pair: the move's `t` as the milliseconds from it to the frame's `t` (both are ms-rounded)."""
+    ms = (t_frame - t) * 1000
+    return f"{n},{round(ms)}" if -ECHO_MS_MAX < ms < ECHO_MS_MAX else None
 
 
 class _Far:
@@ -189,15 +200,16 @@ class Frames:
         nmap = self.mirror.numbering(room)
         number = self.mirror.number
         moves = data.get("moves") or ()
-        head = f'2["world:frame",{{"room":{json.dumps(room)},"t":{data.get("t")!r},'
+        t_frame = data.get("t") or 0.0
+        head = f'2["world:frame",{{"room":{json.dumps(room)},"t":{t_frame!r},'
         served: set[str] = set()
         if cfg is None:
             m, e = list(settle), []
             for mv in moves:
                 n = nmap.get(mv[0]) or number(room, mv[0])
                 m.append(f"{n},{_n(mv[1])},{_n(mv[2])}")
-                if len(mv) > 3:
-                    e.append(f"{n},{mv[3]!r}")
+                if len(mv) > 3 and (echo := _echo(n, t_frame, mv[3])) is not None:
+                    e.append(echo)
             body = head + '"m":[' + ",".join(m) + '],"e":[' + ",".join(e) + "]"
             shared = frame = None
             sockets, push = self.fanout.sio.eio.sockets, self.fanout.push
@@ -232,8 +244,8 @@ class Frames:
                 bucket = cells_m[key] = []
             bucket.append(entry)
             moved_now.add(n)
-            if len(mv) > 3:
-                cells_e.setdefault(key, []).append(f"{n},{mv[3]!r}")
+            if len(mv) > 3 and (echo := _echo(n, t_frame, mv[3])) is not None:
+                cells_e.setdefault(key, []).append(echo)
             if fs is not None:  # dead band: `f` lists a body when it has gone `step` tiles, or at rest
                 fs.moved_to(n, entry, x, y, step, tick_no, listed)
         m_cell = {k: ",".join(v) for k, v in cells_m.items()}

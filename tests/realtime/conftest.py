@@ -15,6 +15,16 @@ async def fresh_room(world, **kw):
     return await world.ctx.rooms.create_room(slug, kw.pop("name", f"Room {slug}"), **kw)
 
 
+def echoed(frame: dict, n: int) -> float | None:
+    """The `t` that body n's move carried, as a wire-2 frame echoes it (`e`: n, ms before the frame's t)."""
+    e = frame.get("e") or []
+    for i in range(0, len(e) - 1, 2):
+        if e[i] == n:
+            assert type(e[i + 1]) is int, e
+            return round(frame["t"] - e[i + 1] / 1000, 3)
+    return None
+
+
 def uid(account) -> str:
     return account["user"]["id"]
 

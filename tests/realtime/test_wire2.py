@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 
 from server.realtime.frames import _Far
 from tests.conftest import Inbox, call
-from tests.realtime.conftest import EVENTS, fresh_room, person, uid
+from tests.realtime.conftest import EVENTS, echoed, fresh_room, person, uid
 
 FRAME = "world:frame"
 
@@ -44,7 +45,7 @@ async def test_a_wire2_client_gets_one_compact_frame_per_tick_with_its_acks_fold
     assert frame["a"] == [[7, {"ok": True, "x": 4.0, "y": 3.0}]]
     assert frame["room"] == room.slug
     arrived = await ia.wait_for(FRAME, lambda d: (me, 4.0, 3.0) in triples(d["m"]))
-    assert [me, 123.5] == arrived["e"][arrived["e"].index(me):arrived["e"].index(me) + 2]
+    assert echoed(arrived, me) == 123.5
     assert not ia.items["world:tick"]  # a wire-2 client gets frames only
     # The old client sees the same walk in its world:tick, and its acked moves still answer.
     await ib.wait_for("world:tick", lambda d: any(m[0] == uid(a) and m[1:3] == [4.0, 3.0] for m in d["moves"]))
@@ -58,6 +59,25 @@ async def test_a_wire2_client_gets_one_compact_frame_per_tick_with_its_acks_fold
     assert [r for s, r in bad["a"] if s == 8][0]["error"]["code"] == "invalid_payload"
     refused = await call(cb, "move", {"x": 1, "y": 1, "s": 3})
     assert refused["error"]["code"] == "invalid_payload"
+
+
+async def test_an_echo_is_the_milliseconds_before_the_frame_and_a_time_too_far_off_is_left_out(world):
+    room = await fresh_room(world)
+    a, ca, ia, ja = await wire2(world, room.slug)
+    b, cb, ib, jb = await wire2(world, room.slug)
+    a_n, b_n = ja["you"]["n"], jb["you"]["n"]
+    await ia.wait_for("presence:join", lambda d: d["id"] == uid(b))
+    sent = round(time.time(), 3)
+    await ca.emit("move", {"x": 2, "y": 2, "t": sent, "s": 1})
+    await cb.emit("move", {"x": 3, "y": 3, "t": 1e300, "s": 1})  # finite, but no JS number holds it in ms
+    frame = await ia.wait_for(FRAME, lambda d: (a_n, 2.0, 2.0) in triples(d["m"]))
+    ms = frame["e"][frame["e"].index(a_n) + 1]
+    assert 0 <= ms < 5000 and echoed(frame, a_n) == sent  # a few bytes, not the 14 of the time itself
+    far_off = await ib.wait_for(FRAME, lambda d: (b_n, 3.0, 3.0) in triples(d["m"]))
+    assert echoed(far_off, b_n) is None  # walked, not echoed
+    await ca.emit("move", {"x": 4, "y": 4, "t": sent, "s": 2})  # and the room's frames go on
+    later = await ib.wait_for(FRAME, lambda d: (a_n, 4.0, 4.0) in triples(d["m"]))
+    assert echoed(later, a_n) == sent
 
 
 async def test_interest_management_sends_near_moves_each_tick_and_far_ones_seldom(world):
