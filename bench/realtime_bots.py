@@ -156,7 +156,7 @@ async def worker(wid: int, url: str, tokens: list[str], args: dict, t0v, q) -> N
             for part in ("m", "f"):
                 flat = d.get(part) or ()
                 for i in range(0, len(flat), 3):
-                    pos[flat[i]] = (flat[i + 1], flat[i + 2])
+                    pos[flat[i]] = (flat[i + 1] / 100, flat[i + 2] / 100)  # hundredths of a tile
             if view is not None and me["inner"] is None and now >= w0:
                 # The bodies well inside my view as the window opens: their moves must all reach me.
                 x, y = pos.get(mine, (me["x"], me["y"]))

@@ -133,7 +133,7 @@ function makeSampled(token, me) {
     const t1 = now(); const [w0, w1] = win; const mine = me.n; const pos = me.pos;
     for (const part of ['m', 'f']) {
       const flat = d[part] || [];
-      for (let i = 0; i + 2 < flat.length; i += 3) pos.set(flat[i], [flat[i + 1], flat[i + 2]]);
+      for (let i = 0; i + 2 < flat.length; i += 3) pos.set(flat[i], [flat[i + 1] / 100, flat[i + 2] / 100]); // hundredths
     }
     if (view !== null && me.inner === null && t1 >= w0) {
       // The bodies well inside my view as the window opens: their moves must all reach me.

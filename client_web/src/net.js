@@ -267,7 +267,7 @@ export class WorldConnection {
       for (let i = 0; i + 2 < part.length; i += 3) {
         const id = ids.get(part[i]);
         if (id === undefined) continue;
-        const mv = [id, part[i + 1], part[i + 2]];
+        const mv = [id, part[i + 1] / 100, part[i + 2] / 100]; // positions come in hundredths of a tile
         // `e` carries the move's t as milliseconds before the frame's t (both to the ms)
         if (near && echo.has(part[i])) mv.push(Math.round(d.t * 1000 - echo.get(part[i])) / 1000);
         moves.push(mv);

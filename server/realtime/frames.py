@@ -3,11 +3,12 @@
 A connection that joined a room with `"wire": 2` gets, instead of the room's `world:tick`, one
 frame per tick (docs/realtime.md, "Wire 2"):
 
-    42["world:frame",{"room":"plaza","t":1765000000.1,"m":[3,10.5,4.25,7,11,4],"e":[3,50],
+    42["world:frame",{"room":"plaza","t":1765000000.1,"m":[3,1050,425,7,1100,400],"e":[3,50],
                       "f":[...],"a":[[12,{"ok":true,"x":10.5,"y":4.25}]]}]
 
 - `m`: the tick's moves as flat triples `n, x, y` (`n`: the body's number in this room on this
-  node, given in `presence:join` and the join snapshot as `"n"`; positions to 1/100 tile);
+  node, given in `presence:join` and the join snapshot as `"n"`; positions in whole hundredths of
+  a tile: 1050 is 10.5, the room's 1/100 as an integer, no decimal point to write or parse);
 - `e`: `n, ms` pairs: the `t` a move carried, echoed when the body arrived at that move's target, as
   the whole milliseconds from it to the frame's `t` (`t = frame.t - ms / 1000`; 3 bytes where the
   time itself was 14);
@@ -25,6 +26,7 @@ encoded once per cell; clients whose areas are the same cells share one encoded 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -33,7 +35,6 @@ from typing import Any
 
 from engineio import packet as eio_packet
 
-from server.protocol import cents
 from server.realtime.fanout import NAMESPACE, Fanout
 from server.realtime.hub import Connection, Hub, room_channel
 from server.realtime.transport import write_frame, ws_frame
@@ -72,7 +73,8 @@ _compact = json.JSONEncoder(separators=(",", ":")).encode  # one encoder (json.d
 
 
 def _n(v: float) -> str:
-    return repr(cents(v))
+    """A position on the wire: whole hundredths of a tile (the room keeps positions to 1/100)."""
+    return str(math.floor(v * 100 + 0.5))
 
 
 ECHO_MS_MAX = 2**53  # beyond this an echo (ms) would not be exact in a JS number: it is left out

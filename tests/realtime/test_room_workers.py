@@ -85,7 +85,7 @@ async def test_a_room_on_two_workers_delivers_every_move_to_clients_on_both(db_u
                 n = number(inbox, joined, who)
                 x, y, t = spots[who]
                 frame = await inbox.wait_for("world:frame", lambda d, n=n, x=x, y=y: any(
-                    d["m"][i:i + 3] == [n, x, y] for i in range(0, len(d["m"]), 3)), 10)
+                    d["m"][i:i + 3] == [n, round(x * 100), round(y * 100)] for i in range(0, len(d["m"]), 3)), 10)
                 assert frame["room"] == "plaza"
                 assert any(echoed(d, n) == t for d in [frame, *inbox.items["world:frame"]])
         assert {w.name for w, *_ in people} == {"worker-1", "worker-2"}

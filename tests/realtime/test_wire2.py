@@ -22,7 +22,10 @@ async def wire2(world, room: str):
 
 
 def triples(flat: list) -> list[tuple]:
-    return [tuple(flat[i:i + 3]) for i in range(0, len(flat), 3)]
+    """A frame's `m` or `f` as (n, x, y) in tiles: positions come as whole hundredths of a tile."""
+    for v in flat:
+        assert type(v) is int, flat
+    return [(flat[i], flat[i + 1] / 100, flat[i + 2] / 100) for i in range(0, len(flat), 3)]
 
 
 def seen_at(inbox: Inbox, n: int, part: str = "m") -> list[tuple[float, float]]:
@@ -229,7 +232,7 @@ def test_far_listing_takes_a_body_past_the_dead_band_or_at_rest_at_its_latest_pl
     def tick(no: int, *moves: tuple[int, float, float]) -> list[tuple]:
         listed = fs.start(no)
         for n, x, y in moves:
-            fs.moved_to(n, f"{n},{x},{y}", x, y, 1.0, no, listed)
+            fs.moved_to(n, f"{n},{round(x * 100)},{round(y * 100)}", x, y, 1.0, no, listed)
         return triples(json.loads("{" + fs.text()[1:] + "}")["f"])
 
     assert tick(1, (7, 10.0, 5.0)) == [(7, 10.0, 5.0)]  # first seen: listed
@@ -241,7 +244,7 @@ def test_far_listing_takes_a_body_past_the_dead_band_or_at_rest_at_its_latest_pl
     assert tick(8, (7, 11.7, 5.0)) == [(7, 11.7, 5.0)]  # a tile or more from where it was listed
     fs = _Far(5, fs)  # the period changed: what was listed and held is kept
     assert tick(9, (7, 11.9, 5.0)) == [(7, 11.9, 5.0)]
-    assert fs.unsettled() == ["7,11.9,5.0"]  # what a room leaving interest management sends to all once
+    assert fs.unsettled() == ["7,1190,500"]  # what a room leaving interest management sends to all once
 
 
 def test_a_frame_written_in_parts_goes_to_the_queue_whole_when_it_cannot_go_straight_out():
