@@ -334,7 +334,6 @@ class RedisFleet:
     in a shadow `LocalFleet` too, which serves it alone while Redis is away."""
 
     shared = True
-    push_now = None  # moves go to Redis (a round trip): no in-process fast path
 
     def __init__(self, redis, node_id: str, prefix: str = "ts:"):
         self.redis = redis
@@ -487,17 +486,22 @@ class RedisFleet:
 
     # -- operations -----------------------------------------------------------------------
     async def push(self, room, op):
-        # Coalesced: the moves queued while one RPUSH is in flight go in the next, one command per
-        # room (a busy room's moves were one round trip each, and exhausted the connection pool).
-        # Returns once its move is in Redis (or in the island's inbox), as before.
+        """Returns once its op is in Redis (or in the island's inbox)."""
+        self.push_now(room, op)
+        await asyncio.shield(self._outbox_done)
+
+    def push_now(self, room: str, op: dict) -> None:
+        """`push` without waiting for the round trip (the move fast path, transport.py).
+
+        Coalesced: the ops pushed while one RPUSH is in flight go in the next, one command per room
+        (a busy room's moves were one round trip each, and exhausted the connection pool); an op
+        joins the outbox behind everything pushed before it, so the inbox keeps their order."""
         loop = asyncio.get_running_loop()
         if not self._outbox:
             self._outbox_done = loop.create_future()
         self._outbox.setdefault(room, []).append(op)
-        done = self._outbox_done
         if self._pushing is None or self._pushing.done():
             self._pushing = loop.create_task(self._push_out())
-        await asyncio.shield(done)
 
     async def _push_out(self) -> None:
         while self._outbox:

@@ -191,11 +191,12 @@ class Presence:
 
     def move_ready(self, conn: Connection) -> bool:
         """`move_now` can take this connection's move without waiting on anything (checked before any
-        side effect, so a False leaves the move to `move`, in order): the room is cached, the node's
-        inbox is in process, and where the body stands is known if the room has walls."""
+        side effect, so a False leaves the move to `move`, in order): the room is cached, moves are
+        batched per tick (the fleet's `push_now` takes them, in process or into the next RPUSH), and
+        where the body stands is known if the room has walls."""
         if conn.room is None:
             return True  # move_now answers not_found at once
-        if not self.fleet.push_now or not self.settings.tick_batching:
+        if not self.settings.tick_batching:
             return False
         info = self.catalogue.infos.get(conn.room)
         return info is not None and (not info.tiles or self.mirror.position(info.slug, conn.uid) is not None)
