@@ -18,8 +18,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # Cheapest first, so a short run still says something.
-BENCHES = ["moderation", "inference", "ledger", "translation", "realtime", "npc"]
-QUICK_OK = {"realtime", "translation", "npc"}  # the scripts that take --quick
+BENCHES = ["frames", "moderation", "inference", "ledger", "translation", "realtime", "npc"]
+QUICK_OK = {"frames", "realtime", "translation", "npc"}  # the scripts that take --quick
 
 
 def last_json(stdout: str) -> dict | None:

@@ -28,16 +28,16 @@ from __future__ import annotations
 import json
 import math
 import time
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from engineio import packet as eio_packet
 
 from server.realtime.fanout import NAMESPACE, Fanout
 from server.realtime.hub import Connection, Hub, room_channel
-from server.realtime.transport import write_frame, ws_frame
+from server.realtime.transport import write_frame, ws_frame, ws_header
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,12 @@ class Interest:
         hw, hh, c = self.view_w / 2 + self.margin / 2, self.view_h / 2 + self.margin / 2, self.cell
         cx0, cx1, cy0, cy1 = area
         return cx0 * c <= x - hw and x + hw < (cx1 + 1) * c and cy0 * c <= y - hh and y + hh < (cy1 + 1) * c
+
+    def keep_box(self, area: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+        """(x0, x1, y0, y1): where a viewer keeps `area` (`keeps` as bounds: one check per tick)."""
+        hw, hh, c = self.view_w / 2 + self.margin / 2, self.view_h / 2 + self.margin / 2, self.cell
+        cx0, cx1, cy0, cy1 = area
+        return cx0 * c + hw, (cx1 + 1) * c - hw, cy0 * c + hh, (cy1 + 1) * c - hh
 
     def sees(self, viewer: tuple[float, float], x: float, y: float) -> bool:
         """Whether a body at (x, y) is in the area of a client standing at `viewer`."""
@@ -141,6 +147,62 @@ class _Far:
     def unsettled(self) -> list[str]:
         """Bodies whose last moves stayed inside the band, where they are now: what far clients lack."""
         return [self.cur[n][0] for n in self.moved if n in self.cur]
+
+
+class _Rows:
+    """A tick's entries by cell, for areas: an area's entries are those of a band of columns
+    (cx0..cx1) over a run of rows (cy0..cy1). Each band met this tick is cut once, a slice of every
+    row's text (two bisects); an area is then one slice of its band's list of rows, joined."""
+
+    __slots__ = ("rows", "y0", "height", "bands", "all")
+
+    def __init__(self, cells: dict[tuple[int, int], tuple[list[str], list[str]]]) -> None:
+        by_row: dict[int, list] = {}
+        for (cx, cy), (m, e) in cells.items():
+            row = by_row.get(cy)
+            if row is None:
+                row = by_row[cy] = []
+            row.append((cx, ",".join(m) + ",", ",".join(e) + "," if e else ""))
+        # cy -> (cxs, m offsets, m text, e offsets, e text): entries end with a comma, dropped at the end
+        self.rows: dict[int, tuple[list[int], list[int], str, list[int], str]] = {}
+        for cy, items in by_row.items():
+            items.sort()
+            mo, eo, ma, ea = [0], [0], 0, 0
+            for _, m, e in items:
+                ma += len(m)
+                ea += len(e)
+                mo.append(ma)
+                eo.append(ea)
+            self.rows[cy] = ([it[0] for it in items], mo, "".join(it[1] for it in items),
+                             eo, "".join(it[2] for it in items))
+        self.y0 = min(self.rows, default=0)
+        self.height = max(self.rows, default=0) - self.y0 + 1
+        self.bands: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
+        self.all = ("".join(r[2] for r in self.rows.values())[:-1], "".join(r[4] for r in self.rows.values())[:-1])
+
+    def text(self, area: tuple[int, int, int, int] | None) -> tuple[str, str]:
+        """The `m` and `e` entries (comma-separated) of the cells of `area`; None: the whole room."""
+        if area is None:
+            return self.all
+        cx0, cx1, cy0, cy1 = area
+        band = self.bands.get((cx0, cx1))
+        if band is None:
+            band = self.bands[(cx0, cx1)] = self._band(cx0, cx1)
+        lo, hi = cy0 - self.y0, cy1 - self.y0 + 1
+        if lo < 0:
+            lo = 0
+        if hi <= lo:
+            return "", ""
+        return "".join(band[0][lo:hi])[:-1], "".join(band[1][lo:hi])[:-1]
+
+    def _band(self, cx0: int, cx1: int) -> tuple[list[str], list[str]]:
+        ms, es, y0 = [""] * self.height, [""] * self.height, self.y0
+        for cy, (cxs, mo, mt, eo, et) in self.rows.items():
+            i, j = bisect_left(cxs, cx0), bisect_right(cxs, cx1)
+            if i < j:
+                ms[cy - y0] = mt[mo[i]:mo[j]]
+                es[cy - y0] = et[eo[i]:eo[j]]
+        return ms, es
 
 
 class Frames:
@@ -232,8 +294,7 @@ class Frames:
             return served
         # Interest management: moves bucketed by cell, encoded once per cell.
         cell = cfg.cell
-        cells_m: dict[tuple[int, int], list[str]] = {}
-        cells_e: dict[tuple[int, int], list[str]] = {}
+        cells: dict[tuple[int, int], tuple[list[str], list[str]]] = {}  # cell -> (m entries, e pairs)
         step = cfg.far_step
         moved_now: set[int] = set()
         for mv in moves:
@@ -241,70 +302,82 @@ class Frames:
             x, y = mv[1], mv[2]
             key = (int(x // cell), int(y // cell))
             entry = f"{n},{_n(x)},{_n(y)}"
-            bucket = cells_m.get(key)
+            bucket = cells.get(key)
             if bucket is None:
-                bucket = cells_m[key] = []
-            bucket.append(entry)
+                bucket = cells[key] = ([], [])
+            bucket[0].append(entry)
             moved_now.add(n)
             if len(mv) > 3 and (echo := _echo(n, t_frame, mv[3])) is not None:
-                cells_e.setdefault(key, []).append(echo)
+                bucket[1].append(echo)
             if fs is not None:  # dead band: `f` lists a body when it has gone `step` tiles, or at rest
                 fs.moved_to(n, entry, x, y, step, tick_no, listed)
-        m_cell = {k: ",".join(v) for k, v in cells_m.items()}
-        e_cell = {k: ",".join(v) for k, v in cells_e.items()}
-        areas: dict[tuple, str] = {}  # cells of an area -> its frame's body
-        shared: dict[tuple, Any] = {}
+        rows = _Rows(cells)
+        areas: dict[tuple | None, list] = {}  # cells of an area -> [frame body, websocket frame, "4" + body as bytes]
         far_b = None  # this tick's far part, encoded once for every far client
-        areas_b: dict[tuple, bytes] = {}  # an area's frame body as sent ("4" + its text), for far frames
         far_every = cfg.far_every
         far_phase = tick_no % far_every if far_every else -1
         occupants = self.mirror.rooms.get(room) or {}  # the mirror's bodies: where each one is now
-        keeps = cfg.keeps
         index = None  # cell -> entries of every body in the room, built when someone's area moved
+        sockets, push = self.fanout.sio.eio.sockets, self.fanout.push
         for sid, eio_sid, conn in members:
             if sid == skip_sid:
                 continue
             served.add(sid)
             p = occupants.get(conn.uid)
-            was_area = conn.area  # (room, cell size, cells)
-            same = was_area is not None and was_area[0] == room and was_area[1] == cell and was_area[2] is not None
-            if same and p is not None and keeps(was_area[2], p["x"], p["y"]):
-                area = was_area[2]
+            was = conn.area  # (room, cell size, cells, the box its viewer may stand in to keep it)
+            same = was is not None and was[0] == room and was[1] == cell and was[2] is not None
+            area = was[2] if same else None
+            if p is None:
+                if same:
+                    conn.area = was = (room, cell, None, None)
+                area = None
             else:
-                area = cfg.cells(p["x"], p["y"]) if p is not None else None
-                conn.area = (room, cell, area)
+                x, y = p["x"], p["y"]
+                box = was[3] if same else None
+                if box is None or not (box[0] <= x < box[1] and box[2] <= y < box[3]):
+                    area = cfg.cells(x, y)
+                    conn.area = (room, cell, area, cfg.keep_box(area))
             entered = None
-            if area is not None and same and was_area[2] != area:
+            if same and area is not None and was[2] != area:
                 # The area moved: the bodies standing in the cells it took in come with their exact place.
                 if index is None:
                     index = self._index(room, cell, nmap)
-                entered = self._entered(was_area[2], area, index, moved_now)
-            body = areas.get(area)
-            if body is None:
-                body = areas[area] = head + self._area(area, m_cell, e_cell)
+                entered = self._entered(was[2], area, index, moved_now)
+            done = areas.get(area)
+            if done is None:
+                m, e = rows.text(area)
+                done = areas[area] = [head + '"m":[' + m + '],"e":[' + e + "]", None, None]
+            body = done[0]
             far = far_phase >= 0 and conn.spread % far_every == far_phase
-            if far and far_b is None:
-                far_b = fs.text().encode()
             if entered:  # this client's own frame: the entered bodies first in `m`
                 rest = body[len(head) + len('"m":['):]
                 body = head + '"m":[' + ",".join(entered) + ("" if rest.startswith("]") else ",") + rest
-            own = bool(conn.acks or entered)  # a frame of this client's own, not the area's shared one
-            tail = self._acks(conn) + "}]" if conn.acks else "}]"
             if far:  # the far part (every listed body of the room) is written as it is, not copied per client
-                first = ("4" + body).encode() if entered else areas_b.get(area)
-                if first is None:
-                    first = areas_b[area] = ("4" + body).encode()
+                if far_b is None:
+                    far_b = fs.text().encode()
+                tail = self._acks(conn) + "}]" if conn.acks else "}]"
+                if entered:
+                    first = ("4" + body).encode()
+                else:
+                    first = done[2]
+                    if first is None:
+                        first = done[2] = ("4" + body).encode()
                 self._send_parts(eio_sid, [first, far_b, tail.encode()])
                 continue
-            if own:
+            if entered or conn.acks:  # a frame of this client's own, not the area's shared one
+                tail = self._acks(conn) + "}]" if conn.acks else "}]"
                 self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=body + tail))
                 continue
-            if body.endswith('"m":[],"e":[]'):
-                continue  # nothing near moved, no far update due, no acks: no frame
-            pkt = shared.get(area)
-            if pkt is None:
-                pkt = shared[area] = eio_packet.Packet(eio_packet.MESSAGE, data=body + "}]")
-            self._send(eio_sid, pkt)
+            frame = done[1]
+            if frame is None:
+                if body.endswith('"m":[],"e":[]'):
+                    continue  # nothing near moved, no far update due, no acks: no frame
+                # most areas have one viewer: the websocket frame is built as bytes, no packet object
+                data = ("4" + body + "}]").encode()
+                frame = done[1] = ws_header(len(data)) + data
+            sock = sockets.get(eio_sid)  # straight out in one call, else as a packet by push's queue and rules
+            if sock is not None and not write_frame(sock, frame):
+                push(eio_sid, sock, [eio_packet.Packet(eio_packet.MESSAGE, data=body + "}]")])
         return served
 
     def _index(self, room: str, cell: float, nmap: dict[str, int]) -> dict[tuple[int, int], list[tuple[int, float, float]]]:
@@ -336,31 +409,6 @@ class Frames:
                     if n not in moved_now:
                         out.append(f"{n},{_n(x)},{_n(y)}")
         return out
-
-    @staticmethod
-    def _area(area, m_cell: dict, e_cell: dict) -> str:
-        if area is None:  # the viewer's own position is not known here yet: the whole room
-            ms, es = [v for v in m_cell.values()], [v for v in e_cell.values()]
-        else:
-            cx0, cx1, cy0, cy1 = area
-            ms, es = [], []
-            if (cx1 - cx0 + 1) * (cy1 - cy0 + 1) <= len(m_cell):
-                for cx in range(cx0, cx1 + 1):
-                    for cy in range(cy0, cy1 + 1):
-                        v = m_cell.get((cx, cy))
-                        if v is not None:
-                            ms.append(v)
-                            w = e_cell.get((cx, cy))
-                            if w is not None:
-                                es.append(w)
-            else:  # fewer occupied cells than cells in the area: walk those
-                for k, v in m_cell.items():
-                    if cx0 <= k[0] <= cx1 and cy0 <= k[1] <= cy1:
-                        ms.append(v)
-                        w = e_cell.get(k)
-                        if w is not None:
-                            es.append(w)
-        return '"m":[' + ",".join(ms) + '],"e":[' + ",".join(es) + "]"
 
     def _acks(self, conn: Connection) -> str:
         acks, conn.acks = conn.acks, []

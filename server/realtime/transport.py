@@ -74,7 +74,7 @@ def ws_frame(pkt) -> bytes:
         return cached
     enc = pkt.encode()
     data, opcode = (enc, WSMsgType.BINARY) if isinstance(enc, bytes) else (enc.encode("utf-8"), WSMsgType.TEXT)
-    frame = _header(len(data), opcode) + data
+    frame = ws_header(len(data), opcode) + data
     try:
         pkt.ts_frame = frame
     except AttributeError:  # pragma: no cover - packets with __slots__
@@ -82,7 +82,7 @@ def ws_frame(pkt) -> bytes:
     return frame
 
 
-def _header(n: int, opcode: int = WSMsgType.TEXT) -> bytes:
+def ws_header(n: int, opcode: int = WSMsgType.TEXT) -> bytes:
     """A final, unmasked websocket frame's header for an n-byte payload."""
     first = 0x80 | opcode
     if n < 126:
@@ -145,7 +145,7 @@ def write_parts(sock, parts: list[bytes]) -> bool:
     if transport is None:
         return False
     try:
-        transport.writelines([_header(sum(map(len, parts))), *parts])
+        transport.writelines([ws_header(sum(map(len, parts))), *parts])
     except Exception:  # the connection is going away; the queue path will notice
         return False
     return True

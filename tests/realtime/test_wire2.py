@@ -265,3 +265,52 @@ def test_a_frame_written_in_parts_goes_to_the_queue_whole_when_it_cannot_go_stra
     pkt = sock.queue.get_nowait()
     assert pkt.encode() == b"".join(parts).decode()
     assert json.loads(pkt.encode()[2:])[1]["f"] == [4, 5.0, 6.0]
+
+
+def test_an_areas_moves_are_exactly_those_of_its_cells_however_the_room_is_cut():
+    """`_Rows` (a tick's moves laid out by row, an area cut as slices) against the plain reading: every
+    entry of a cell inside the area, none outside, echoes with their cells, for areas of every shape and
+    place (half off the room too), rooms sparse and dense."""
+    import random
+
+    from server.realtime.frames import _Rows
+
+    def groups(text: str, k: int) -> list[tuple]:  # "1,2,3,4,5,6" -> [(1, 2, 3), (4, 5, 6)], as JSON reads it
+        flat = json.loads(f"[{text}]")
+        assert len(flat) % k == 0, text
+        return [tuple(flat[i:i + k]) for i in range(0, len(flat), k)]
+
+    rnd = random.Random(7)
+    for occupied in (3, 40, 400):
+        cells: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
+        for k in range(occupied):
+            key = (rnd.randrange(0, 50), rnd.randrange(0, 40))
+            m, e = cells.setdefault(key, ([], []))
+            m.append(f"{k},{key[0] * 1000},{key[1] * 1000}")
+            if k % 3 == 0:
+                e.append(f"{k},{k % 90}")
+        rows = _Rows(cells)
+        for _ in range(300):
+            cx0, cy0 = rnd.randrange(-4, 52), rnd.randrange(-4, 42)
+            area = (cx0, cx0 + rnd.randrange(0, 6), cy0, cy0 + rnd.randrange(0, 5))
+            m, e = rows.text(area)
+            inside = [v for (cx, cy), v in cells.items() if area[0] <= cx <= area[1] and area[2] <= cy <= area[3]]
+            assert sorted(groups(m, 3)) == sorted(t for v in inside for x in v[0] for t in groups(x, 3)), area
+            assert sorted(groups(e, 2)) == sorted(t for v in inside for x in v[1] for t in groups(x, 2)), area
+        whole_m, _ = rows.text(None)
+        assert len(json.loads(f"[{whole_m}]")) == 3 * sum(len(v[0]) for v in cells.values())
+
+
+def test_a_viewer_keeps_its_area_inside_the_keep_box_and_only_there():
+    """`Interest.keep_box`, the bounds checked each tick, says what `keeps` says, at random places and on the edges."""
+    import random
+
+    from server.realtime.frames import Interest
+
+    cfg, rnd = Interest(), random.Random(3)
+    for _ in range(2000):
+        ax, ay = rnd.uniform(0, 500), rnd.uniform(0, 400)
+        area = cfg.cells(ax, ay)
+        x0, x1, y0, y1 = cfg.keep_box(area)
+        for x, y in [(ax + rnd.uniform(-12, 12), ay + rnd.uniform(-12, 12)), (x0, ay), (x1, ay), (ax, y0), (ax, y1)]:
+            assert (x0 <= x < x1 and y0 <= y < y1) == cfg.keeps(area, x, y), (area, x, y)
