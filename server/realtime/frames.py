@@ -56,15 +56,10 @@ class Interest:
         hw, hh, c = self.view_w / 2 + self.margin, self.view_h / 2 + self.margin, self.cell
         return int((x - hw) // c), int((x + hw) // c), int((y - hh) // c), int((y + hh) // c)
 
-    def keeps(self, area: tuple[int, int, int, int], x: float, y: float) -> bool:
-        """Whether `area` still covers the view plus half the margin around (x, y): an area is kept until
-        its viewer has gone that far, so one stepping to and fro over a cell edge does not flip it."""
-        hw, hh, c = self.view_w / 2 + self.margin / 2, self.view_h / 2 + self.margin / 2, self.cell
-        cx0, cx1, cy0, cy1 = area
-        return cx0 * c <= x - hw and x + hw < (cx1 + 1) * c and cy0 * c <= y - hh and y + hh < (cy1 + 1) * c
-
     def keep_box(self, area: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
-        """(x0, x1, y0, y1): where a viewer keeps `area` (`keeps` as bounds: one check per tick)."""
+        """(x0, x1, y0, y1): where a viewer may stand and keep `area` (x0 <= x < x1, y0 <= y < y1): while
+        the area covers the view plus half the margin around it, so one stepping to and fro over a cell
+        edge does not flip it."""
         hw, hh, c = self.view_w / 2 + self.margin / 2, self.view_h / 2 + self.margin / 2, self.cell
         cx0, cx1, cy0, cy1 = area
         return cx0 * c + hw, (cx1 + 1) * c - hw, cy0 * c + hh, (cy1 + 1) * c - hh
@@ -326,15 +321,15 @@ class Frames:
             p = occupants.get(conn.uid)
             was = conn.area  # (room, cell size, cells, the box its viewer may stand in to keep it)
             same = was is not None and was[0] == room and was[1] == cell and was[2] is not None
-            area = was[2] if same else None
-            if p is None:
-                if same:
-                    conn.area = was = (room, cell, None, None)
+            if p is None:  # the viewer's own position is not known here yet: the whole room
                 area = None
+                conn.area = (room, cell, None, None)
             else:
                 x, y = p["x"], p["y"]
                 box = was[3] if same else None
-                if box is None or not (box[0] <= x < box[1] and box[2] <= y < box[3]):
+                if box is not None and box[0] <= x < box[1] and box[2] <= y < box[3]:
+                    area = was[2]
+                else:
                     area = cfg.cells(x, y)
                     conn.area = (room, cell, area, cfg.keep_box(area))
             entered = None
@@ -352,10 +347,11 @@ class Frames:
             if entered:  # this client's own frame: the entered bodies first in `m`
                 rest = body[len(head) + len('"m":['):]
                 body = head + '"m":[' + ",".join(entered) + ("" if rest.startswith("]") else ",") + rest
+            own = bool(conn.acks or entered)  # a frame of this client's own, not the area's shared one
+            tail = self._acks(conn) + "}]" if conn.acks else "}]"
             if far:  # the far part (every listed body of the room) is written as it is, not copied per client
                 if far_b is None:
                     far_b = fs.text().encode()
-                tail = self._acks(conn) + "}]" if conn.acks else "}]"
                 if entered:
                     first = ("4" + body).encode()
                 else:
@@ -364,8 +360,7 @@ class Frames:
                         first = done[2] = ("4" + body).encode()
                 self._send_parts(eio_sid, [first, far_b, tail.encode()])
                 continue
-            if entered or conn.acks:  # a frame of this client's own, not the area's shared one
-                tail = self._acks(conn) + "}]" if conn.acks else "}]"
+            if own:
                 self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=body + tail))
                 continue
             frame = done[1]
