@@ -144,6 +144,7 @@ def run(n: int, shape: str, ticks: int, seed: int, base_path: Path | None) -> di
         for world in order:
             gc.collect()  # outside the clock: a collection would land on whichever tick tripped it
             world.tick(data, timed=k >= 10)
+    gc.unfreeze()  # this run's worlds may go once it returns
     out = {"n": n, "shape": shape, "ticks": ticks}
     for name, world in worlds.items():
         writes, nbytes = world.written()
