@@ -168,7 +168,8 @@ class Server(ServerProcess):
         # language id's accuracy from the shell: the idle runs compare the world's memory with each;
         # the far updates' settings too: the interest shape compares them
         super().__init__(url, tmp, SECRET, env, argv=argv, keep=("TOWNSQUARE_TRANSLATION_LANGID_ACCURACY", "TOWNSQUARE_INTEREST_FAR_EVERY",
-                                                                   "TOWNSQUARE_INTEREST_FAR_STEP"),
+                                                                   "TOWNSQUARE_INTEREST_FAR_STEP", "TOWNSQUARE_INTEREST_FAR_VIEW",
+                                                                   "TOWNSQUARE_INTEREST_FAR_ALL_EVERY"),
                          port=port)
         self.trace = trace
 

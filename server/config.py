@@ -114,8 +114,9 @@ class Settings(BaseSettings):
     tick_batching: bool = True  # False: one world:tick per move (a baseline for bench/realtime.py)
     # Interest management for wire-2 clients (server/realtime/frames.py): in rooms with at least
     # interest_min_people people (and larger than a view), each gets per tick only the moves within its
-    # view (w, h tiles) plus margin, rounded out to cells, and the far ones every interest_far_every ticks
-    # (0: presence only). interest_rooms forces it per room: {"plaza": true, "cafe": false}.
+    # view (w, h tiles) plus margin, rounded out to cells; the far ones within its far view (w, h tiles)
+    # every interest_far_every ticks (0: presence only), and the whole room's every interest_far_all_every
+    # ticks (0: never). interest_rooms forces it per room: {"plaza": true, "cafe": false}.
     interest_min_people: int = Field(100, ge=0)
     interest_view: tuple[float, float] = (30.0, 20.0)
     interest_margin: float = Field(4.0, ge=0)
@@ -123,6 +124,8 @@ class Settings(BaseSettings):
     interest_far_every: int = Field(10, ge=0)
     # dead band of the far updates: a far body is resent once it has gone this many tiles (or come to rest)
     interest_far_step: float = Field(1.0, ge=0)
+    interest_far_view: tuple[float, float] = (100.0, 60.0)
+    interest_far_all_every: int = Field(100, ge=0)
     interest_rooms: dict[str, bool] = {}
     # Several `serve` workers on one host and port (SO_REUSEPORT); with Redis they share every room (docs/realtime.md).
     reuse_port: bool = False

@@ -13,13 +13,16 @@ frame per tick (docs/realtime.md, "Wire 2"):
   the whole milliseconds from it to the frame's `t` (`t = frame.t - ms / 1000`; 3 bytes where the
   time itself was 14);
 - `f`: in rooms with interest management, every few ticks, where the far bodies (outside the
-  client's area) moved since the last `f`: flat triples like `m`;
+  client's area) moved since the last `f`: those in its far view each time, the whole room's now and
+  then; flat triples like `m`;
 - `a`: the replies to this client's `s`-tagged events since its last frame (`[s, reply]`; see
   `Hub.on(fold=True)`): the move acks, folded into the frame instead of a frame each.
 
 Interest management (`Interest`): the room is cut into square cells; a client's area is the cells
-its view (centred on its avatar) plus a margin touches. Each tick's moves are bucketed by cell and
-encoded once per cell; clients whose areas are the same cells share one encoded frame. Presence
+its view (centred on its avatar) plus a margin touches from anywhere in its block (2x2 cells). Each
+tick's moves are bucketed by cell and encoded once per cell; clients whose areas are the same cells
+share one encoded frame. Far bodies come in `f`: every `far_every` ticks those in the client's far
+view (a larger box, rounded out to blocks), every `far_all_every` ticks the whole room's. Presence
 (joins, leaves, chat, emotes) still reaches the whole room.
 """
 
@@ -29,7 +32,6 @@ import json
 import math
 import time
 from bisect import bisect_left, bisect_right
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -48,26 +50,37 @@ class Interest:
     view_h: float = 20.0
     margin: float = 4.0
     cell: float = 10.0
-    far_every: int = 10  # ticks between far updates (`f`); 0: far bodies are presence only
+    far_every: int = 10  # ticks between far updates (`f`) of the far view; 0: far bodies are presence only
     far_step: float = 1.0  # a far body goes in `f` once it is this far (tiles, either axis) from where `f` last put it
+    far_w: float = 100.0  # the far view (tiles, centred on the avatar): its bodies come every `far_every` ticks
+    far_h: float = 60.0
+    far_all_every: int = 100  # ticks between the whole room's far updates; 0: never (the far view only)
+
+    @property
+    def block(self) -> float:
+        """The coarse grid (twice a cell): viewers in one block share an area, and far views are cut in it."""
+        return 2 * self.cell
 
     def cells(self, x: float, y: float) -> tuple[int, int, int, int]:
-        """(cx0, cx1, cy0, cy1): the cells, inclusive, that the area around (x, y) touches."""
-        hw, hh, c = self.view_w / 2 + self.margin, self.view_h / 2 + self.margin, self.cell
-        return int((x - hw) // c), int((x + hw) // c), int((y - hh) // c), int((y + hh) // c)
+        """(cx0, cx1, cy0, cy1): the area of a viewer at (x, y), inclusive: the cells that the view plus margin
+        touches from anywhere in the viewer's block, so that the viewers in one block share one area (and
+        its encoded frame) instead of one each."""
+        hw, hh, c, b = self.view_w / 2 + self.margin, self.view_h / 2 + self.margin, self.cell, self.block
+        bx, by = x // b * b, y // b * b
+        return int((bx - hw) // c), -int((bx + b + hw) // -c) - 1, int((by - hh) // c), -int((by + b + hh) // -c) - 1
 
     def keep_box(self, area: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
         """(x0, x1, y0, y1): where a viewer may stand and keep `area` (x0 <= x < x1, y0 <= y < y1): while
-        the area covers the view plus half the margin around it, so one stepping to and fro over a cell
+        the area covers the view plus half the margin around it, so one stepping to and fro over a block
         edge does not flip it."""
         hw, hh, c = self.view_w / 2 + self.margin / 2, self.view_h / 2 + self.margin / 2, self.cell
         cx0, cx1, cy0, cy1 = area
         return cx0 * c + hw, (cx1 + 1) * c - hw, cy0 * c + hh, (cy1 + 1) * c - hh
 
-    def sees(self, viewer: tuple[float, float], x: float, y: float) -> bool:
-        """Whether a body at (x, y) is in the area of a client standing at `viewer`."""
-        cx0, cx1, cy0, cy1 = self.cells(*viewer)
-        return cx0 <= int(x // self.cell) <= cx1 and cy0 <= int(y // self.cell) <= cy1
+    def far_cells(self, x: float, y: float) -> tuple[int, int, int, int]:
+        """The far view's blocks around (x, y), inclusive."""
+        hw, hh, b = self.far_w / 2, self.far_h / 2, self.block
+        return int((x - hw) // b), int((x + hw) // b), int((y - hh) // b), int((y + hh) // b)
 
 
 _compact = json.JSONEncoder(separators=(",", ":")).encode  # one encoder (json.dumps with separators builds one per call)
@@ -88,56 +101,71 @@ def _echo(n: int, t_frame: float, t: float) -> str | None:
 
 
 class _Far:
-    """One interest-managed room's far updates: which bodies `f` lists, and where each one is now.
+    """One interest-managed room's far updates: which bodies are listed, and where each one is now.
 
-    A body is listed (for `every` ticks, so every client's staggered `f` sees it) when it has gone
-    `step` tiles from where it was last listed, or when it has come to rest (no move for `every`
-    ticks) since a move inside that dead band. `f` always carries a listed body's latest position, so
-    it is never older than the `m` of the same frame."""
+    A body is listed when it has gone `step` tiles from where it was last listed, or when it has come to
+    rest (no move for `every` ticks) since a move inside that dead band. A client's `f` carries every body
+    listed since its last one (the last `every` ticks for its far view, `every_all` for the whole room),
+    at its latest position, so it is never older than the `m` of the same frame."""
 
-    __slots__ = ("every", "listed", "cur", "at", "moved")
+    __slots__ = ("every", "keep", "listed", "cur", "at", "moved")
 
-    def __init__(self, every: int, old: _Far | None = None) -> None:
+    def __init__(self, every: int, every_all: int = 0, old: _Far | None = None) -> None:
         self.every = every
-        self.listed: deque = deque(old.listed if old else (), maxlen=every)  # per tick: the numbers listed then
+        self.keep = max(every, every_all)  # how long a listing is wanted
+        self.listed: dict[int, int] = old.listed if old else {}  # n -> the tick it was last listed
         self.cur: dict[int, tuple[str, float, float]] = old.cur if old else {}  # n -> ("n,x,y", x, y), every move
         self.at: dict[int, tuple[float, float]] = old.at if old else {}  # n -> where it was last listed
         self.moved: dict[int, int] = old.moved if old else {}  # n -> tick of its last move inside the dead band
 
-    def start(self, tick_no: int) -> set[int]:
-        """This tick's listed set, with the bodies that have come to rest since a move inside the band."""
-        listed: set[int] = set()
+    def start(self, tick_no: int) -> None:
+        """A new tick: the bodies that have come to rest since a move inside the band are listed."""
         rested = [n for n, t in self.moved.items() if t <= tick_no - self.every]
         for n in rested:
             del self.moved[n]
             cur = self.cur.get(n)
             if cur is not None:
-                listed.add(n)
+                self.listed[n] = tick_no
                 self.at[n] = (cur[1], cur[2])
-        self.listed.append(listed)
-        return listed
 
-    def moved_to(self, n: int, entry: str, x: float, y: float, step: float, tick_no: int, listed: set[int]) -> None:
+    def moved_to(self, n: int, entry: str, x: float, y: float, step: float, tick_no: int) -> None:
         self.cur[n] = (entry, x, y)
         was = self.at.get(n)
         if was is None or abs(x - was[0]) >= step or abs(y - was[1]) >= step:
-            listed.add(n)
+            self.listed[n] = tick_no
             self.at[n] = (x, y)
             self.moved.pop(n, None)
         else:
             self.moved[n] = tick_no
 
-    def text(self) -> str:
-        """The `f` part: every body listed in the last `every` ticks, at its latest position."""
+    def text(self, after: int) -> str:
+        """The `f` part of the whole room: every body listed after tick `after`, at its latest position."""
         cur = self.cur
-        names = set().union(*self.listed)
-        return ',"f":[' + ",".join(cur[n][0] for n in names if n in cur) + "]"
+        return ',"f":[' + ",".join(cur[n][0] for n, t in self.listed.items() if t > after and n in cur) + "]"
 
-    def prune(self, numbers: set[int]) -> None:
-        """Forget bodies no longer in the room (numbers are not reused)."""
+    def rows(self, after: int, cell: float) -> _Rows:
+        """The bodies listed after tick `after`, at their latest positions, laid out by cells of `cell` tiles."""
+        cells: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
+        cur = self.cur
+        for n, t in self.listed.items():
+            if t > after and (c := cur.get(n)) is not None:
+                key = (int(c[1] // cell), int(c[2] // cell))
+                bucket = cells.get(key)
+                if bucket is None:
+                    bucket = cells[key] = ([], [])
+                bucket[0].append(c[0])
+        return _Rows(cells)
+
+    def pending(self, tick_no: int) -> bool:
+        """Whether some client's next `f` still has something to carry."""
+        return bool(self.moved) or any(t > tick_no - self.keep for t in self.listed.values())
+
+    def prune(self, numbers: set[int], tick_no: int) -> None:
+        """Forget bodies no longer in the room (numbers are not reused), and listings no client still wants."""
         self.cur = {n: v for n, v in self.cur.items() if n in numbers}
         self.at = {n: v for n, v in self.at.items() if n in numbers}
         self.moved = {n: v for n, v in self.moved.items() if n in numbers}
+        self.listed = {n: t for n, t in self.listed.items() if n in numbers and t > tick_no - self.keep}
 
     def unsettled(self) -> list[str]:
         """Bodies whose last moves stayed inside the band, where they are now: what far clients lack."""
@@ -242,15 +270,15 @@ class Frames:
         self._ticked.add(room)
         cfg = self.interest_of(room)
         members = self.members(room)
-        fs = listed = None
+        fs = None
         settle: list[str] = []
         if cfg is not None and cfg.far_every:
             fs = self._far.get(room)
-            if fs is None or fs.every != cfg.far_every:
-                fs = self._far[room] = _Far(cfg.far_every, fs)
-            listed = fs.start(tick_no)
+            if fs is None or fs.every != cfg.far_every or fs.keep != max(cfg.far_every, cfg.far_all_every):
+                fs = self._far[room] = _Far(cfg.far_every, cfg.far_all_every, fs)
+            fs.start(tick_no)
             if tick_no % 100 == 0:
-                fs.prune(set(self.mirror.numbering(room).values()))
+                fs.prune(set(self.mirror.numbering(room).values()), tick_no)
         elif room in self._far:
             # far updates end here: where bodies stand that `f` had not caught up with goes to everyone once
             settle = self._far.pop(room).unsettled() if cfg is None else []
@@ -305,12 +333,15 @@ class Frames:
             if len(mv) > 3 and (echo := _echo(n, t_frame, mv[3])) is not None:
                 bucket[1].append(echo)
             if fs is not None:  # dead band: `f` lists a body when it has gone `step` tiles, or at rest
-                fs.moved_to(n, entry, x, y, step, tick_no, listed)
+                fs.moved_to(n, entry, x, y, step, tick_no)
         rows = _Rows(cells)
         areas: dict[tuple | None, list] = {}  # cells of an area -> [frame body, websocket frame, "4" + body as bytes]
-        far_b = None  # this tick's far part, encoded once for every far client
-        far_every = cfg.far_every
+        far_every, far_all = cfg.far_every, cfg.far_all_every
         far_phase = tick_no % far_every if far_every else -1
+        all_phase = tick_no % far_all if far_every and far_all else -1
+        whole_b = None  # this tick's far part of the whole room, encoded once for every client due for it
+        ring = None  # the far view's listed bodies by (larger) cell, laid out when a client is first due for it
+        ring_b: dict[tuple | None, bytes] = {}  # far-view cells -> their far part, encoded once
         occupants = self.mirror.rooms.get(room) or {}  # the mirror's bodies: where each one is now
         index = None  # cell -> entries of every body in the room, built when someone's area moved
         sockets, push = self.fanout.sio.eio.sockets, self.fanout.push
@@ -343,22 +374,31 @@ class Frames:
                 m, e = rows.text(area)
                 done = areas[area] = [head + '"m":[' + m + '],"e":[' + e + "]", None, None]
             body = done[0]
-            far = far_phase >= 0 and conn.spread % far_every == far_phase
+            far = None
+            if all_phase >= 0 and conn.spread % far_all == all_phase:
+                if whole_b is None:
+                    whole_b = fs.text(tick_no - far_all).encode()
+                far = whole_b
+            elif far_phase >= 0 and conn.spread % far_every == far_phase:
+                fa = None if p is None else cfg.far_cells(x, y)
+                far = ring_b.get(fa)
+                if far is None:
+                    if ring is None:
+                        ring = fs.rows(tick_no - far_every, cfg.block)
+                    far = ring_b[fa] = (',"f":[' + ring.text(fa)[0] + "]").encode()
             if entered:  # this client's own frame: the entered bodies first in `m`
                 rest = body[len(head) + len('"m":['):]
                 body = head + '"m":[' + ",".join(entered) + ("" if rest.startswith("]") else ",") + rest
             own = bool(conn.acks or entered)  # a frame of this client's own, not the area's shared one
             tail = self._acks(conn) + "}]" if conn.acks else "}]"
-            if far:  # the far part (every listed body of the room) is written as it is, not copied per client
-                if far_b is None:
-                    far_b = fs.text().encode()
+            if far is not None:  # the far part is written as it is, not copied per client
                 if entered:
                     first = ("4" + body).encode()
                 else:
                     first = done[2]
                     if first is None:
                         first = done[2] = ("4" + body).encode()
-                self._send_parts(eio_sid, [first, far_b, tail.encode()])
+                self._send_parts(eio_sid, [first, far, tail.encode()])
                 continue
             if own:
                 self._send(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=body + tail))
@@ -426,7 +466,7 @@ class Frames:
         ticked, self._ticked = self._ticked, set()
         now = round(time.time(), 3)
         for room, fs in list(self._far.items()):
-            if room not in ticked and (any(fs.listed) or fs.moved):
+            if room not in ticked and fs.pending(self._ticks.get(room, 0)):
                 self.tick(room, {"t": now, "moves": []})
         self._ticked.clear()
         if not self.hub.folded:

@@ -102,7 +102,9 @@ class Presence:
         if forced is None and (len(self.mirror.rooms.get(slug) or ()) < s.interest_min_people or s.interest_min_people == 0
                                or (info.width <= w + 2 * s.interest_margin and info.height <= h + 2 * s.interest_margin)):
             return None
-        return Interest(w, h, s.interest_margin, s.interest_cell, s.interest_far_every, s.interest_far_step)
+        fw, fh = s.interest_far_view
+        return Interest(w, h, s.interest_margin, s.interest_cell, s.interest_far_every, s.interest_far_step,
+                        fw, fh, s.interest_far_all_every)
 
     # == rooms as people see them ====================================================================
     async def list_rooms(self, conn: Connection) -> list[dict[str, Any]]:

@@ -96,13 +96,13 @@ async def test_interest_management_sends_near_moves_each_tick_and_far_ones_seldo
         b_n = jb["you"]["n"]
         rooms.ownership.owned[room.slug].max_step = 2.0  # 20 tiles a second: the walks below take a second or two
         assert (await call(ca, "move", {"x": 3, "y": 3}))["ok"]
-        # A's area: x from 3 - 7 to 3 + 7, rounded out to 4-tile cells: x < 12.
+        # A's area: its block (8 tiles: x 0-8) and 7 tiles around it, rounded out to 4-tile cells: x < 16.
         assert (await call(cb, "move", {"x": 60, "y": 3}))["ok"]
         await ib.wait_for(FRAME, lambda d: (b_n, 60.0, 3.0) in triples(d["m"]), timeout=15)
         # Far: A gets B's position in the seldom `f` part, not tick by tick.
         await ia.wait_for(FRAME, lambda d: (b_n, 60.0, 3.0) in triples(d.get("f") or []), timeout=15)
         far_ticks = [x for x, _ in seen_at(ia, b_n)]
-        assert all(x < 12 for x in far_ticks)
+        assert all(x < 16 for x in far_ticks)
         assert len(seen_at(ia, b_n, "f")) < len(seen_at(ib, b_n)), "far moves come at a lower rate"
 
         # B walks into A's area: its moves reach A every tick from the edge on.
@@ -110,16 +110,16 @@ async def test_interest_management_sends_near_moves_each_tick_and_far_ones_seldo
         assert (await call(cb, "move", {"x": 6, "y": 3}))["ok"]
         await ia.wait_for(FRAME, lambda d: (b_n, 6.0, 3.0) in triples(d["m"]), timeout=15)
         near = [x for d in ia.items[FRAME][mark:] for (k, x, _) in triples(d["m"]) if k == b_n]
-        assert near and all(x < 12 for x in near)
+        assert near and all(x < 16 for x in near)
         walked = [x for d in ib.items[FRAME][mark:] for (k, x, _) in triples(d["m"]) if k == b_n]
-        assert len([x for x in walked if x < 12]) <= len(near) + 1  # every step inside, give or take the edge tick
+        assert len([x for x in walked if x < 16]) <= len(near) + 1  # every step inside, give or take the edge tick
 
         # B walks out again: its moves stop at the edge; the far update brings where it ended.
         mark = len(ia.items[FRAME])
         assert (await call(cb, "move", {"x": 70, "y": 3}))["ok"]
         await ia.wait_for(FRAME, lambda d: (b_n, 70.0, 3.0) in triples(d.get("f") or []), timeout=20)
         out = [x for d in ia.items[FRAME][mark:] for (k, x, _) in triples(d["m"]) if k == b_n]
-        assert out and all(x < 12 for x in out)
+        assert out and all(x < 16 for x in out)
 
         # Presence of the far ones stays right: C joins and leaves far away; A hears both.
         c, cc, ic, jc = await wire2(world, room.slug)
@@ -183,6 +183,44 @@ async def test_far_updates_skip_small_steps_and_an_area_that_moves_brings_the_bo
         settings.interest_far_every, settings.interest_far_step = 10, 1.0
 
 
+async def test_far_bodies_in_the_far_view_come_each_far_period_the_rest_only_with_the_whole_rooms(world):
+    rooms, settings = world.ctx.rooms, world.ctx.settings
+    room = await fresh_room(world, width=80, height=12, spawn=(2.0, 2.0))
+    settings.interest_rooms = {room.slug: True}
+    settings.interest_view, settings.interest_margin, settings.interest_cell = (10.0, 6.0), 2.0, 4.0
+    settings.interest_far_every, settings.interest_far_view, settings.interest_far_all_every = 2, (40.0, 6.0), 0
+    try:
+        a, ca, ia, ja = await wire2(world, room.slug)
+        b, cb, ib, jb = await wire2(world, room.slug)
+        d, cd, id_, jd = await wire2(world, room.slug)
+        await ia.wait_for("presence:join", lambda p: p["id"] == uid(d))
+        b_n, d_n = jb["you"]["n"], jd["you"]["n"]
+        assert (await call(ca, "move", {"x": 3, "y": 3}))["ok"]
+        # A's area ends at x = 16; its far view at x = 3 + 20, rounded out to 8-tile blocks: x < 24.
+        rooms.ownership.owned[room.slug].max_step = 0.5
+        for x in (20.0, 22.0, 18.0):  # D walks to and fro inside A's far view, outside its area
+            assert (await call(cd, "move", {"x": x, "y": 4}))["ok"]
+            await ia.wait_for(FRAME, lambda f, x=x: (d_n, x, 4.0) in triples(f.get("f") or []), timeout=15)
+        for x in (60.0, 70.0):  # B walks far beyond it: with no whole-room updates, A never gets B's place
+            assert (await call(cb, "move", {"x": x, "y": 4}))["ok"]
+            await ib.wait_for(FRAME, lambda f, x=x: (b_n, x, 4.0) in triples(f["m"]), timeout=15)
+        await ia.wait_for(FRAME, lambda f: (d_n, 18.0, 4.0) in triples(f.get("f") or []), timeout=15)
+        # (both set out from the spawn point, in A's area: A saw them go until they left its area, or its far view)
+        b_seen = [t[1] for f in ia.items[FRAME] for t in triples(f["m"]) + triples(f.get("f") or []) if t[0] == b_n]
+        assert b_seen and max(b_seen) < 24
+        d_near = [t[1] for f in ia.items[FRAME] for t in triples(f["m"]) if t[0] == d_n]
+        assert d_near and max(d_near) < 16
+
+        # The whole room's updates, every 4 ticks: B's place comes to A in them.
+        settings.interest_far_all_every = 4
+        assert (await call(cb, "move", {"x": 66, "y": 4}))["ok"]
+        await ia.wait_for(FRAME, lambda f: (b_n, 66.0, 4.0) in triples(f.get("f") or []), timeout=15)
+    finally:
+        settings.interest_rooms = {}
+        settings.interest_view, settings.interest_margin, settings.interest_cell = (30.0, 20.0), 4.0, 10.0
+        settings.interest_far_every, settings.interest_far_view, settings.interest_far_all_every = 10, (100.0, 60.0), 100
+
+
 async def test_unacked_moves_are_taken_in_data_received_with_the_same_checks_and_acks(world):
     """The move fast path (transport.py, 8.): no read-loop wake per move, and nothing skipped."""
     room = await fresh_room(world)
@@ -226,25 +264,33 @@ async def test_unacked_moves_are_taken_in_data_received_with_the_same_checks_and
 
 
 def test_far_listing_takes_a_body_past_the_dead_band_or_at_rest_at_its_latest_place():
-    """`_Far`, tick by tick: what a room's `f` lists (every 3 ticks, dead band 1 tile)."""
-    fs = _Far(3)
+    """`_Far`, tick by tick: what a room's `f` lists (far view every 3 ticks, whole room every 6, dead
+    band 1 tile), and by cell for the far view."""
+    fs = _Far(3, 6)
 
-    def tick(no: int, *moves: tuple[int, float, float]) -> list[tuple]:
-        listed = fs.start(no)
+    def tick(no: int, *moves: tuple[int, float, float], window: int = 3) -> list[tuple]:
+        fs.start(no)
         for n, x, y in moves:
-            fs.moved_to(n, f"{n},{round(x * 100)},{round(y * 100)}", x, y, 1.0, no, listed)
-        return triples(json.loads("{" + fs.text()[1:] + "}")["f"])
+            fs.moved_to(n, f"{n},{round(x * 100)},{round(y * 100)}", x, y, 1.0, no)
+        return triples(json.loads("{" + fs.text(no - window)[1:] + "}")["f"])
 
     assert tick(1, (7, 10.0, 5.0)) == [(7, 10.0, 5.0)]  # first seen: listed
     assert tick(2, (7, 10.4, 5.0)) == [(7, 10.4, 5.0)]  # inside the band, still listed: its latest place
     assert tick(3, (7, 10.8, 5.0)) == [(7, 10.8, 5.0)]
     assert tick(4, (7, 10.6, 5.0)) == []  # the listing lapsed; small steps do not renew it
+    assert tick(4, window=6) == [(7, 10.6, 5.0)]  # the whole room's `f` looks twice as far back
     assert tick(5) == [] and tick(6) == []
     assert tick(7) == [(7, 10.6, 5.0)]  # no move for 3 ticks: at rest, listed at its exact place
-    assert tick(8, (7, 11.7, 5.0)) == [(7, 11.7, 5.0)]  # a tile or more from where it was listed
-    fs = _Far(5, fs)  # the period changed: what was listed and held is kept
-    assert tick(9, (7, 11.9, 5.0)) == [(7, 11.9, 5.0)]
+    assert tick(8, (7, 11.7, 5.0), (9, 80.0, 5.0)) == [(7, 11.7, 5.0), (9, 80.0, 5.0)]  # a tile or more from its listing
+    rows = fs.rows(8 - 3, 20.0)  # the far view's listings by 20-tile cell
+    assert rows.text((0, 1, 0, 0))[0] == "7,1170,500" and rows.text((3, 4, 0, 0))[0] == "9,8000,500"
+    assert rows.text((1, 2, 0, 0))[0] == ""
+    assert fs.pending(8) and not _Far(3, 6).pending(8)
+    fs = _Far(5, 0, fs)  # the periods changed: what was listed and held is kept
+    assert tick(9, (7, 11.9, 5.0)) == [(7, 11.9, 5.0), (9, 80.0, 5.0)]
     assert fs.unsettled() == ["7,1190,500"]  # what a room leaving interest management sends to all once
+    fs.prune({7}, 20)  # 9 left the room; listings older than every client's window are dropped
+    assert fs.text(0) == ',"f":[]' and fs.unsettled() == ["7,1190,500"]
 
 
 def test_a_frame_written_in_parts_goes_to_the_queue_whole_when_it_cannot_go_straight_out():
@@ -321,3 +367,24 @@ def test_a_viewer_keeps_its_area_inside_the_keep_box_and_only_there():
         x0, x1, y0, y1 = cfg.keep_box(area)
         for x, y in [(ax + rnd.uniform(-12, 12), ay + rnd.uniform(-12, 12)), (x0, ay), (x1, ay), (ax, y0), (ax, y1)]:
             assert (x0 <= x < x1 and y0 <= y < y1) == covers(area, x, y), (area, x, y)
+
+
+def test_an_area_covers_the_view_and_margin_from_anywhere_in_its_block_and_no_cell_more():
+    """`Interest.cells`: the viewers of one block share one area; it covers the view plus margin of each
+    of them, and each of its edge cells is needed by some place in the block."""
+    import random
+
+    from server.realtime.frames import Interest
+
+    for cfg in (Interest(), Interest(view_w=10, view_h=6, margin=2, cell=4)):
+        rnd, b, c = random.Random(5), cfg.block, cfg.cell
+        hw, hh = cfg.view_w / 2 + cfg.margin, cfg.view_h / 2 + cfg.margin
+        for _ in range(2000):
+            x, y = rnd.uniform(-5, 500), rnd.uniform(-5, 400)
+            cx0, cx1, cy0, cy1 = area = cfg.cells(x, y)
+            assert cx0 * c <= x - hw and x + hw < (cx1 + 1) * c and cy0 * c <= y - hh and y + hh < (cy1 + 1) * c
+            bx, by = x // b * b, y // b * b
+            assert cfg.cells(bx, by) == cfg.cells(bx + b - 1e-6, by + b - 1e-6) == area  # one area per block
+            # the block's first place needs the first cell, its last place the last one
+            assert int((bx - hw) // c) == cx0 and int((bx + b - 1e-6 + hw) // c) == cx1
+            assert int((by - hh) // c) == cy0 and int((by + b - 1e-6 + hh) // c) == cy1
