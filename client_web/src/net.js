@@ -202,6 +202,7 @@ export class WorldConnection {
     this._everConnected = false;
     this._retry = null;
     this._numbers = new Map(); // wire 2: body number in the room -> id (presence:join and snapshots give "n")
+    this.viewTiles = null; // () => [w, h] tiles the screen shows, or null: set by the app once its view is laid out
     this.socket = io({
       path: "/socket.io",
       auth: { token },
@@ -329,7 +330,11 @@ export class WorldConnection {
       return { ok: false, error: { code: "offline", message: "waiting for the connection to come back" } };
     }
     try {
-      if (event === "room:join") payload = { ...payload, wire: 2 }; // compact world:frames (decoded in _unframe)
+      // compact world:frames (decoded in _unframe), and what the screen shows: the area large rooms send us
+      if (event === "room:join") {
+        const view = this.viewTiles?.();
+        payload = { ...payload, wire: 2, ...(view ? { view } : {}) };
+      }
       const reply = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
       if (event === "room:join" && reply?.ok) this._numbered(reply);
       if (reply && typeof reply === "object" && "ok" in reply) return reply;

@@ -33,7 +33,7 @@ import math
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engineio import packet as eio_packet
 
@@ -342,6 +342,7 @@ class Frames:
         whole_b = None  # this tick's far part of the whole room, encoded once for every client due for it
         ring = None  # the far view's listed bodies by (larger) cell, laid out when a client is first due for it
         ring_b: dict[tuple | None, bytes] = {}  # far-view cells -> their far part, encoded once
+        views: dict[tuple[float, float], Interest] = {}  # a view clients said they have -> the room's Interest for it
         occupants = self.mirror.rooms.get(room) or {}  # the mirror's bodies: where each one is now
         index = None  # cell -> entries of every body in the room, built when someone's area moved
         sockets, push = self.fanout.sio.eio.sockets, self.fanout.push
@@ -350,19 +351,26 @@ class Frames:
                 continue
             served.add(sid)
             p = occupants.get(conn.uid)
-            was = conn.area  # (room, cell size, cells, the box its viewer may stand in to keep it)
-            same = was is not None and was[0] == room and was[1] == cell and was[2] is not None
+            view = conn.view
+            if view is None:  # the room's view
+                vcfg, key = cfg, cell
+            else:
+                vcfg, key = views.get(view), (cell, view)
+                if vcfg is None:
+                    vcfg = views[view] = replace(cfg, view_w=view[0], view_h=view[1])
+            was = conn.area  # (room, cell size and view, cells, the box its viewer may stand in to keep it)
+            same = was is not None and was[0] == room and was[1] == key and was[2] is not None
             if p is None:  # the viewer's own position is not known here yet: the whole room
                 area = None
-                conn.area = (room, cell, None, None)
+                conn.area = (room, key, None, None)
             else:
                 x, y = p["x"], p["y"]
                 box = was[3] if same else None
                 if box is not None and box[0] <= x < box[1] and box[2] <= y < box[3]:
                     area = was[2]
                 else:
-                    area = cfg.cells(x, y)
-                    conn.area = (room, cell, area, cfg.keep_box(area))
+                    area = vcfg.cells(x, y)
+                    conn.area = (room, key, area, vcfg.keep_box(area))
             entered = None
             if same and area is not None and was[2] != area:
                 # The area moved: the bodies standing in the cells it took in come with their exact place.

@@ -26,9 +26,14 @@ log = logging.getLogger(__name__)
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,47}$"
 
 
+ViewSide = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=10000)]
+
+
 class JoinIn(Payload):
     room: str = Field(min_length=1, max_length=48, pattern=SLUG)
     wire: Literal[1, 2] | None = None  # 2: compact world:frame per tick (docs/realtime.md, "Wire 2")
+    # the tiles the client's screen shows (w, h): its area of interest in large rooms (capped by interest_view_max)
+    view: tuple[ViewSide, ViewSide] | None = None
 
 
 # Numbers only: "1" or true is not a coordinate (strict), though an integer is; NaN and infinities are
@@ -74,7 +79,7 @@ def setup(ctx) -> None:
 
     @hub.on("room:join", JoinIn, rate="5/second")
     async def room_join(conn: Connection, p: JoinIn):
-        return await presence.join(conn, p.room, wire=p.wire)
+        return await presence.join(conn, p.room, wire=p.wire, view=p.view)
 
     @hub.on("room:leave", Empty, rate="5/second")
     async def room_leave(conn: Connection, _: Empty):

@@ -120,13 +120,18 @@ class Presence:
         occ = sorted((self.mirror.rooms.get(slug) or {}).values(), key=lambda p: (p["kind"] != "npc", p["name"]))
         return [{"name": p["name"], "kind": p["kind"]} for p in occ[:limit]]
 
-    async def join(self, conn: Connection, slug: str, spawn: str | None = None, wire: int | None = None) -> dict[str, Any]:
+    async def join(self, conn: Connection, slug: str, spawn: str | None = None, wire: int | None = None,
+                   view: tuple[float, float] | None = None) -> dict[str, Any]:
         """`spawn`: a named spawn point of the room's map (a door leads there). `wire`: 2 for
-        `world:frame`s instead of `world:tick`s (server/realtime/frames.py); None keeps the connection's."""
+        `world:frame`s instead of `world:tick`s (server/realtime/frames.py); `view`: the tiles the
+        client's screen shows, its area in interest-managed rooms; None keeps the connection's."""
         info = await self.catalogue.room_or_404(slug)
         await self.access.check(info, conn)
         if wire is not None:
             conn.wire = wire
+        if view is not None:
+            mw, mh = self.settings.interest_view_max
+            conn.view = (min(view[0], mw), min(view[1], mh))
         if conn.room == slug:  # joining where you are: the snapshot again, nothing changes
             history = await self.history(slug, conn)
             you = self.mirror.position(slug, conn.uid) or info.spawn()

@@ -233,6 +233,11 @@ async def test_the_world_fits_a_phone(world, browser):
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     canvas = await page.locator(".canvas-host canvas").bounding_box()
     assert canvas["width"] <= 390 and canvas["height"] > 200
+    # The room was joined with what the phone's screen shows, in tiles at the smallest zoom (32 px x 0.8):
+    # its area in rooms large enough for interest management, instead of a desktop's.
+    views = [c.view for c in world.ctx.hub.connections.values() if str(c.user_id) == account["user"]["id"]]
+    assert views and views[-1] is not None, views
+    assert abs(views[-1][0] - canvas["width"] / 25.6) <= 1.5 and abs(views[-1][1] - canvas["height"] / 25.6) <= 1.5, views
     await page.evaluate("window.scrollTo(0, 0)")
     await page.get_by_role("button", name="Rooms").focus()  # nothing scrolls the page back down
     await page.screenshot(path=str(shot_path("world-phone.png")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -219,6 +220,40 @@ async def test_far_bodies_in_the_far_view_come_each_far_period_the_rest_only_wit
         settings.interest_rooms = {}
         settings.interest_view, settings.interest_margin, settings.interest_cell = (30.0, 20.0), 4.0, 10.0
         settings.interest_far_every, settings.interest_far_view, settings.interest_far_all_every = 10, (100.0, 60.0), 100
+
+
+async def test_a_client_that_says_what_its_screen_shows_gets_that_area_and_a_bad_view_is_refused(world):
+    rooms, settings = world.ctx.rooms, world.ctx.settings
+    room = await fresh_room(world, width=80, height=12, spawn=(2.0, 2.0))
+    settings.interest_rooms = {room.slug: True}
+    settings.interest_view, settings.interest_margin, settings.interest_cell = (10.0, 6.0), 2.0, 4.0
+    settings.interest_view_max = (40.0, 50.0)
+    try:
+        a, ca = await world.user()
+        ia = Inbox(ca, *EVENTS, FRAME)
+        for bad in ("wide", [0, 6], [30, 6, 1], ["30", 6]):
+            reply = await call(ca, "room:join", {"room": room.slug, "wire": 2, "view": bad})
+            assert reply["error"]["code"] == "invalid_payload", bad
+        await asyncio.sleep(1.1)  # joins are limited to 5 a second
+        assert (await call(ca, "room:join", {"room": room.slug, "wire": 2, "view": [500, 6]}))["ok"]  # counts as 40
+        c, cc, ic, jc = await wire2(world, room.slug)  # says nothing: the room's view, 10 x 6
+        b, cb, ib, jb = await wire2(world, room.slug)
+        await ia.wait_for("presence:join", lambda d: d["id"] == uid(b))
+        b_n = jb["you"]["n"]
+        rooms.ownership.owned[room.slug].max_step = 2.0
+        assert (await call(ca, "move", {"x": 3, "y": 3}))["ok"] and (await call(cc, "move", {"x": 3, "y": 3}))["ok"]
+        # A's area: its block (x 0-8) and 20 + 2 tiles around it, in 4-tile cells: x < 32; C's: x < 16.
+        for x in (28.0, 60.0):
+            assert (await call(cb, "move", {"x": x, "y": 3}))["ok"]
+            await ib.wait_for(FRAME, lambda d, x=x: (b_n, x, 3.0) in triples(d["m"]), timeout=15)
+        await ia.wait_for(FRAME, lambda d: (b_n, 28.0, 3.0) in triples(d["m"]), timeout=15)
+        a_near = [x for d in ia.items[FRAME] for (k, x, _) in triples(d["m"]) if k == b_n]
+        c_near = [x for d in ic.items[FRAME] for (k, x, _) in triples(d["m"]) if k == b_n]
+        assert max(a_near) < 32 and max(c_near) < 16 and 28.0 not in c_near
+    finally:
+        settings.interest_rooms = {}
+        settings.interest_view, settings.interest_margin, settings.interest_cell = (30.0, 20.0), 4.0, 10.0
+        settings.interest_view_max = (80.0, 50.0)
 
 
 async def test_unacked_moves_are_taken_in_data_received_with_the_same_checks_and_acks(world):

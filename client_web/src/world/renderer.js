@@ -15,6 +15,7 @@ export const TILE = 32;
 const BUBBLE_MS = 6000;
 const EMOTE_MS = 2500;
 const TELEPORT_TILES = 4; // farther than this in one tick: jump, do not glide
+const MIN_SCALE = 0.8; // the smallest zoom: a room too big for the view is shown at this scale
 const FIGURE = 1.3; // avatars are drawn a bit larger than a tile
 const HEAD = TILE * 1.1 * FIGURE; // from the feet to above the head
 const LABEL_Y = TILE * 0.2; // a name's top, below the feet
@@ -657,6 +658,13 @@ export class RoomView {
     this.invalidate();
   }
 
+  /** The most tiles the view shows ([w, h]: at the smallest zoom, where large rooms are shown); null before layout. */
+  tilesShown() {
+    const px = TILE * MIN_SCALE;
+    const { clientWidth: w, clientHeight: h } = this.host;
+    return w > 0 && h > 0 ? [Math.ceil(w / px), Math.ceil(h / px)] : null;
+  }
+
   /** Fit the room in the view; in a room too big for it, follow the player. */
   fit() {
     const vw = this.app.screen.width;
@@ -664,7 +672,7 @@ export class RoomView {
     const ww = this.room.width * TILE;
     const wh = this.room.height * TILE;
     let scale = Math.min(vw / ww, vh / wh);
-    scale = Math.max(0.8, Math.min(scale, 2));
+    scale = Math.max(MIN_SCALE, Math.min(scale, 2));
     scale = Math.floor(scale * TILE) / TILE; // whole pixels per tile: no seams between tiles
     this.world.scale.set(scale);
     const sw = ww * scale;
