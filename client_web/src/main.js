@@ -108,7 +108,8 @@ class World {
     this.view.onThings = (things) => this.showThings(things);
     this.view.words = { emote: (name) => (EMOTES.includes(name) ? t(`emotes.name.${name}`) : name) }; // over the head, in the reader's language
     await this.view.init();
-    conn.viewTiles = () => this.view.tilesShown(); // sent with each room:join
+    conn.viewTiles = () => this.view.tilesShown(); // sent with each room:join, and when the screen changes
+    this.view.onResized = () => conn.viewChanged();
     this.stage.dataset.renderer = this.view.rendererName;
     this.stopKeys = keyboardWalking(this.view, (x, y, o) => this.move(x, y, o), () => this.me.id);
     this.wire();

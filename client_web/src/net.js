@@ -203,6 +203,8 @@ export class WorldConnection {
     this._retry = null;
     this._numbers = new Map(); // wire 2: body number in the room -> id (presence:join and snapshots give "n")
     this.viewTiles = null; // () => [w, h] tiles the screen shows, or null: set by the app once its view is laid out
+    this._viewSent = null; // the view the server has (room:join, view)
+    this._viewTimer = null;
     this.socket = io({
       path: "/socket.io",
       auth: { token },
@@ -332,7 +334,7 @@ export class WorldConnection {
     try {
       // compact world:frames (decoded in _unframe), and what the screen shows: the area large rooms send us
       if (event === "room:join") {
-        const view = this.viewTiles?.();
+        const view = (this._viewSent = this.viewTiles?.());
         payload = { ...payload, wire: 2, ...(view ? { view } : {}) };
       }
       const reply = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
@@ -342,6 +344,18 @@ export class WorldConnection {
     } catch {
       return { ok: false, error: { code: "timeout", message: `no answer to ${event}` } };
     }
+  }
+
+  /** The screen changed size: tell the server what it shows now (the area large rooms send), once it settles. */
+  viewChanged() {
+    clearTimeout(this._viewTimer);
+    this._viewTimer = setTimeout(() => {
+      const view = this.viewTiles?.();
+      const sent = this._viewSent;
+      if (!view || !this.socket.connected || (sent && sent[0] === view[0] && sent[1] === view[1])) return;
+      this._viewSent = view;
+      this.request("view", { view });
+    }, 500);
   }
 
   /** A money-moving request: one idempotency key for every retry of the same attempt. */

@@ -36,6 +36,10 @@ class JoinIn(Payload):
     view: tuple[ViewSide, ViewSide] | None = None
 
 
+class ViewIn(Payload):
+    view: tuple[ViewSide, ViewSide]  # as JoinIn's: the screen changed (a window resized, a phone turned)
+
+
 # Numbers only: "1" or true is not a coordinate (strict), though an integer is; NaN and infinities are
 # refused by pydantic's core (allow_inf_nan), not a Python validator per field and move.
 Coord = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -80,6 +84,11 @@ def setup(ctx) -> None:
     @hub.on("room:join", JoinIn, rate="5/second")
     async def room_join(conn: Connection, p: JoinIn):
         return await presence.join(conn, p.room, wire=p.wire, view=p.view)
+
+    @hub.on("view", ViewIn, rate="2/second")
+    async def view(conn: Connection, p: ViewIn):
+        presence.set_view(conn, p.view)
+        return {}
 
     @hub.on("room:leave", Empty, rate="5/second")
     async def room_leave(conn: Connection, _: Empty):

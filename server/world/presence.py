@@ -120,6 +120,11 @@ class Presence:
         occ = sorted((self.mirror.rooms.get(slug) or {}).values(), key=lambda p: (p["kind"] != "npc", p["name"]))
         return [{"name": p["name"], "kind": p["kind"]} for p in occ[:limit]]
 
+    def set_view(self, conn: Connection, view: tuple[float, float]) -> None:
+        """What the client's screen shows (tiles): its area in interest-managed rooms, up to interest_view_max."""
+        mw, mh = self.settings.interest_view_max
+        conn.view = (min(view[0], mw), min(view[1], mh))
+
     async def join(self, conn: Connection, slug: str, spawn: str | None = None, wire: int | None = None,
                    view: tuple[float, float] | None = None) -> dict[str, Any]:
         """`spawn`: a named spawn point of the room's map (a door leads there). `wire`: 2 for
@@ -130,8 +135,7 @@ class Presence:
         if wire is not None:
             conn.wire = wire
         if view is not None:
-            mw, mh = self.settings.interest_view_max
-            conn.view = (min(view[0], mw), min(view[1], mh))
+            self.set_view(conn, view)
         if conn.room == slug:  # joining where you are: the snapshot again, nothing changes
             history = await self.history(slug, conn)
             you = self.mirror.position(slug, conn.uid) or info.spawn()

@@ -238,11 +238,23 @@ async def test_the_world_fits_a_phone(world, browser):
     views = [c.view for c in world.ctx.hub.connections.values() if str(c.user_id) == account["user"]["id"]]
     assert views and views[-1] is not None, views
     assert abs(views[-1][0] - canvas["width"] / 25.6) <= 1.5 and abs(views[-1][1] - canvas["height"] / 25.6) <= 1.5, views
+    portrait = views[-1]
     await page.evaluate("window.scrollTo(0, 0)")
     await page.get_by_role("button", name="Rooms").focus()  # nothing scrolls the page back down
     await page.screenshot(path=str(shot_path("world-phone.png")))
     await box.scroll_into_view_if_needed()
     assert await box.is_visible()
+    # The phone turns: the server hears what the screen shows now.
+    await page.set_viewport_size({"width": 780, "height": 390})
+    conns = [c for c in world.ctx.hub.connections.values() if str(c.user_id) == account["user"]["id"]]
+    for _ in range(100):
+        if conns[-1].view != portrait:
+            break
+        await asyncio.sleep(0.1)
+    canvas = await page.locator(".canvas-host canvas").bounding_box()
+    turned = conns[-1].view
+    assert turned[1] < portrait[1] and abs(turned[0] - canvas["width"] / 25.6) <= 1.5, (portrait, turned)
+    assert abs(turned[1] - canvas["height"] / 25.6) <= 1.5, (turned, canvas)
     phone.assert_clean()
     await phone.close()
 

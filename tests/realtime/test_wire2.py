@@ -250,6 +250,16 @@ async def test_a_client_that_says_what_its_screen_shows_gets_that_area_and_a_bad
         a_near = [x for d in ia.items[FRAME] for (k, x, _) in triples(d["m"]) if k == b_n]
         c_near = [x for d in ic.items[FRAME] for (k, x, _) in triples(d["m"]) if k == b_n]
         assert max(a_near) < 32 and max(c_near) < 16 and 28.0 not in c_near
+
+        # A's screen gets smaller (a window resized): its area follows; a bad view changes nothing.
+        assert (await call(ca, "view", {"view": [10, "6"]}))["error"]["code"] == "invalid_payload"
+        assert (await call(ca, "view", {"view": [10, 6]})) == {"ok": True}
+        mark = len(ia.items[FRAME])
+        for x in (26.0, 6.0):
+            assert (await call(cb, "move", {"x": x, "y": 3}))["ok"]
+            await ib.wait_for(FRAME, lambda d, x=x: (b_n, x, 3.0) in triples(d["m"]), timeout=15)
+        await ia.wait_for(FRAME, lambda d: (b_n, 6.0, 3.0) in triples(d["m"]), timeout=15)
+        assert 26.0 not in [x for d in ia.items[FRAME][mark:] for (k, x, _) in triples(d["m"]) if k == b_n]
     finally:
         settings.interest_rooms = {}
         settings.interest_view, settings.interest_margin, settings.interest_cell = (30.0, 20.0), 4.0, 10.0

@@ -405,6 +405,7 @@ export class RoomView {
     this._resizer = new ResizeObserver(() => {
       this.app?.resize();
       this.invalidate();
+      this.onResized?.();
     });
     this._resizer.observe(this.host);
     this.ready = true;
