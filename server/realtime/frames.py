@@ -201,11 +201,13 @@ class _Rows:
         self.y0 = min(self.rows, default=0)
         self.height = max(self.rows, default=0) - self.y0 + 1
         self.bands: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
-        self.all = ("".join(r[2] for r in self.rows.values())[:-1], "".join(r[4] for r in self.rows.values())[:-1])
+        self.all: tuple[str, str] | None = None  # the whole room's text, joined only if a viewer has no position
 
     def text(self, area: tuple[int, int, int, int] | None) -> tuple[str, str]:
         """The `m` and `e` entries (comma-separated) of the cells of `area`; None: the whole room."""
         if area is None:
+            if self.all is None:
+                self.all = ("".join(r[2] for r in self.rows.values())[:-1], "".join(r[4] for r in self.rows.values())[:-1])
             return self.all
         cx0, cx1, cy0, cy1 = area
         band = self.bands.get((cx0, cx1))
