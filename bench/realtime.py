@@ -169,7 +169,7 @@ class Server(ServerProcess):
         # the far updates' settings too: the interest shape compares them
         super().__init__(url, tmp, SECRET, env, argv=argv, keep=("TOWNSQUARE_TRANSLATION_LANGID_ACCURACY", "TOWNSQUARE_INTEREST_FAR_EVERY",
                                                                    "TOWNSQUARE_INTEREST_FAR_STEP", "TOWNSQUARE_INTEREST_FAR_VIEW",
-                                                                   "TOWNSQUARE_INTEREST_FAR_ALL_EVERY"),
+                                                                   "TOWNSQUARE_INTEREST_FAR_ALL_EVERY", "TOWNSQUARE_ROOM_LEASE_TTL_S"),
                          port=port)
         self.trace = trace
 

@@ -27,7 +27,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from server.realtime.redis_link import CALL_TIMEOUT_S, REDIS_ERRORS, RedisLink, bounded, link_of
+from server.realtime.keeper import LeaseKeeper
+from server.realtime.redis_link import REDIS_ERRORS, RedisLink, bounded, link_of, patient
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +278,7 @@ class LeaseSet:
         Redis is not there."""
         ttl_ms = max(1, int(ttl_s * 1000))
         started = time.monotonic()
-        uptime = (await asyncio.wait_for(self.redis.info("server"), CALL_TIMEOUT_S)).get("uptime_in_seconds", 1e9)
+        uptime = (await patient(self.redis.info("server"))).get("uptime_in_seconds", 1e9)
         young = "1" if float(uptime) < ttl_s else "0"
         async with self.redis.pipeline(transaction=False) as pipe:  # `async with`: reset even when it fails
             if heartbeat:
@@ -287,7 +288,7 @@ class LeaseSet:
                 for i in ids:
                     keys += [self.key(i), self.fence(i)]
                 await self._take(keys=keys, args=[self.node_id, ttl_ms, young], client=pipe)
-            res = await asyncio.wait_for(pipe.execute(), CALL_TIMEOUT_S)
+            res = await patient(pipe.execute())
         tokens = res[-1] if ids else []
         held = set()
         for i, t in zip(ids, tokens):
@@ -317,8 +318,7 @@ class LeaseSet:
             self.tokens.pop(i, None)
             self.confirmed.pop(i, None)
         if ids:
-            await asyncio.wait_for(self._unlease(keys=[self.key(i) for i in ids], args=[self.node_id]),
-                                   CALL_TIMEOUT_S)
+            await patient(self._unlease(keys=[self.key(i) for i in ids], args=[self.node_id]))
 
     def forget(self) -> None:
         self.tokens.clear()
@@ -607,6 +607,12 @@ class RedisFleet:
             return set()  # whatever this node owned is rebuilt as an island of its own people
         return self._islands(rooms)
 
+    def lease_keeper(self, url: str, ttl_s: float) -> LeaseKeeper:
+        """The thread that renews this node's room leases and heartbeat while its loop is busy."""
+        leases = self.leases
+        return LeaseKeeper(url, self.node_id, lambda: [leases.key(i) for i in list(leases.tokens)], ttl_s,
+                           heartbeat=self._node(self.node_id))
+
     def _islands(self, rooms: list[str]) -> set[str]:
         return {r for r in rooms if self.local._members.get(r) or self.local._npcs.get(r)}
 
@@ -627,11 +633,11 @@ class RedisFleet:
         async with self.redis.pipeline(transaction=False) as pipe:
             for r in rooms:
                 pipe.hgetall(self._users(r))
-            there_all = await asyncio.wait_for(pipe.execute(), CALL_TIMEOUT_S)
+            there_all = await patient(pipe.execute())
         async with self.redis.pipeline(transaction=False) as pipe:
             self._restore_into(pipe, rooms, there_all)
             pipe.set(self._node(self.node_id), str(time.time()), px=max(1, int(ttl_s * 1000)))
-            await asyncio.wait_for(pipe.execute(), CALL_TIMEOUT_S)
+            await patient(pipe.execute())
         self.local._inbox.clear()  # the islands' pending moves: superseded by the owner's rebuild
 
     def _restore_into(self, pipe, rooms: list[str], there_all: list) -> None:

@@ -26,6 +26,8 @@ REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
 # Every Redis call on the fleet's paths is bounded by this: a Redis that hangs is a Redis that is down.
 # Not shorter: a busy 2-core box stalls an event loop for a second or two, which is not an outage.
 CALL_TIMEOUT_S = 5.0
+# How often a pending call's clock checks whether this node's own event loop kept time.
+_CLOCK_SLICE_S = 0.25
 
 
 class RedisLink:
@@ -82,12 +84,38 @@ class RedisLink:
                 pos.pop(data["id"], None)
 
 
+async def patient(aw, budget: float | None = None):
+    """`await aw`, raising TimeoutError once it has taken `budget` seconds (CALL_TIMEOUT_S) of time
+    this node's event loop kept: while the loop is busy elsewhere (a thousand people joining one
+    room) its timers fire late, Redis's reply waits unread, and that lateness is not counted
+    against Redis. A loop that was never late gives up after `budget` seconds, as wait_for would."""
+    loop = asyncio.get_running_loop()
+    left = CALL_TIMEOUT_S if budget is None else budget
+    async with asyncio.timeout(None) as deadline:
+        def check(due: float, since: float) -> None:
+            nonlocal left, handle
+            left -= due - since  # the time the loop had; how late this check runs is the loop's own
+            now = loop.time()
+            if left <= 0:
+                deadline.reschedule(now)
+            else:
+                step = min(_CLOCK_SLICE_S, left)
+                handle = loop.call_at(now + step, check, now + step, now)
+        start = loop.time()
+        step = min(_CLOCK_SLICE_S, left)
+        handle = loop.call_at(start + step, check, start + step, start)
+        try:
+            return await aw
+        finally:
+            handle.cancel()
+
+
 async def bounded(fn, link: RedisLink):
-    """`await fn()` within CALL_TIMEOUT_S, once more on a fresh connection when a pooled one from
-    before an outage fails; any failure marks the link down and is raised."""
+    """`await fn()` within CALL_TIMEOUT_S (of `patient` time), once more on a fresh connection when
+    a pooled one from before an outage fails; any failure marks the link down and is raised."""
     for attempt in range(2):
         try:
-            return await asyncio.wait_for(fn(), CALL_TIMEOUT_S)
+            return await patient(fn())
         except RedisConnectionError as e:
             if attempt:
                 link.failed(e)
@@ -126,7 +154,7 @@ class ResilientRedisManager(socketio.AsyncRedisManager):
             try:
                 if not self.connected:
                     self._redis_connect()
-                return await asyncio.wait_for(self.redis.publish(self.channel, self.json.dumps(data)), CALL_TIMEOUT_S)
+                return await patient(self.redis.publish(self.channel, self.json.dumps(data)))
             except Exception as exc:
                 self.connected = False
                 if attempt:

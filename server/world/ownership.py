@@ -44,6 +44,7 @@ class Ownership:
         self._last_save = time.monotonic()
         self.ticks = 0
         self.tick_overruns = 0
+        self.keeper = None  # Redis fleets: renews the leases while the loop is busy (realtime/keeper.py)
         catalogue.on_change.append(self._room_changed)
 
     def _room_changed(self, info: RoomInfo) -> None:
@@ -57,10 +58,14 @@ class Ownership:
         if self.fleet.shared:
             await self._hold_leases()
             self.background.every(self.lease_ttl / 3, self._hold_leases, "renewing room leases")
+            self.keeper = self.fleet.lease_keeper(self.settings.redis_url, self.lease_ttl)
+            self.keeper.start()
         self.background.loop(self._tick_loop(), "ticks")
 
     async def finish(self) -> None:
         """Shutdown, after the loops stopped: a last tick, every walker saved, the leases handed back."""
+        if self.keeper is not None:
+            self.keeper.stop()
         await self.tick_once()
         await self._save_walkers(force=True)
         await self.fleet.release_leases(list(self.owned) if self.fleet.shared else [])
