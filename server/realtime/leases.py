@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from server.realtime.fleet import LeaseSet
+from server.realtime.keeper import LeaseKeeper
 
 
 class Leases(Protocol):
@@ -57,6 +58,11 @@ class RedisLeases:
 
     async def release(self, ids: list[str]) -> None:
         await self._set.release(ids)
+
+    def keeper(self, url: str, ttl_s: float) -> LeaseKeeper:
+        """The thread that renews the leases held here while this node's loop is busy (keeper.py)."""
+        held = self._set.tokens
+        return LeaseKeeper(url, self.node_id, lambda: [self.key(i) for i in list(held)], ttl_s)
 
     async def owner(self, id_: str) -> str | None:
         v = await self.redis.get(self.key(id_))

@@ -92,6 +92,7 @@ class ResidentService:
         self._room: dict[str, str | None] = {}
         self.statuses: dict[str, str] = {}  # resident id -> what it is doing now (its plan, a conversation)
         self.leases = ctx.realtime.leases("resident")  # keys ts:resident:<id>:lease, as before
+        self.keeper = None  # Redis fleets: renews the leases while the loop is busy (realtime/keeper.py)
         self.clock = WorldClock(s.residents_clock, s.residents_clock_rate, s.residents_clock_offset_min)
 
         def depth() -> int:
@@ -188,10 +189,14 @@ class ResidentService:
         await self._hold_leases()
         if self.leases.shared:
             self.background.every(self.settings.residents_lease_ttl_s / 3, self._hold_leases, "renewing resident leases")
+            self.keeper = self.leases.keeper(self.settings.redis_url, self.settings.residents_lease_ttl_s)
+            self.keeper.start()
         self.background.every(1.0, self._tick, "housekeeping")
         self.background.every(10, self._refresh, "refreshing residents")
 
     async def stop(self) -> None:
+        if self.keeper is not None:
+            self.keeper.stop()
         await self.background.stop()
         ids = list(self.agents)
         for rid in ids:

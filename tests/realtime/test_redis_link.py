@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from server.realtime import redis_link
 from server.realtime.fleet import RedisFleet
+from server.realtime.leases import RedisLeases
 from server.realtime.redis_link import RedisLink, bounded, patient
 
 pytestmark = pytest.mark.asyncio
@@ -108,6 +109,22 @@ async def test_a_hung_loop_lets_its_leases_lapse(redis_url):
         other = RedisFleet(redis, "node-b", prefix=fleet.p)
         assert await other.alive({"node-a"}) == set()
         assert await other.hold_leases(["plaza"], 1.0) == {"plaza"}
+    finally:
+        keeper.stop()
+        await redis.aclose()
+
+
+async def test_a_stalled_loop_keeps_its_residents(redis_url):
+    redis = Redis.from_url(redis_url)
+    prefix = f"test-keeper-{uuid.uuid4().hex[:8]}:"
+    mine, other = RedisLeases(redis, "node-a", "resident", prefix), RedisLeases(redis, "node-b", "resident", prefix)
+    assert await mine.hold(["ada"], 1.0) == {"ada"}
+    keeper = mine.keeper(redis_url, 1.0)
+    keeper.start()
+    try:
+        time.sleep(3.0)  # three lease lifetimes without the loop's own renewals
+        assert await other.owner("ada") == "node-a"
+        assert await other.hold(["ada"], 1.0) == set()
     finally:
         keeper.stop()
         await redis.aclose()
