@@ -103,6 +103,18 @@ NODE_BOT = REPO / "bench" / "bots" / "townsquare_bot.mjs"
 
 
 
+def pin(pid: int, cpus: set[int]) -> None:
+    """Every thread of a process and of its children onto `cpus` (affinity is per thread on Linux;
+    threads started later inherit their creator's)."""
+    root = psutil.Process(pid)
+    for proc in [root, *root.children(recursive=True)]:
+        for t in proc.threads():
+            try:
+                os.sched_setaffinity(t.id, cpus)
+            except OSError:
+                pass  # the thread is gone
+
+
 def pct(values, q):
     if not values:
         return None
@@ -355,6 +367,11 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, sh
                        for i in range(procs_n)]
         for w in workers:
             w.start()
+        if args.pin:  # the server's workers one core each, the load generator the rest
+            for i, s in enumerate(servers):
+                pin(s.proc.pid, {i})
+            for w in workers:
+                pin(w.pid, set(range(k, os.cpu_count())))
         ready, errors = {}, []
         deadline = time.time() + args.ready_timeout
         while len(ready) < procs_n and time.time() < deadline:
@@ -372,7 +389,7 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, sh
         out = {"mode": mode, "n": n, "wire": bot_args["wire"], "bots": args.bots, "acks": bot_args["acks"] if bot_args["wire"] == 2 else "socketio", **({"shape": shape} if idle else {}), "loadavg": [round(v, 2) for v in os.getloadavg()],
                "tick_hz": args.tick_hz if mode != "per-move" else None, "connected": connected,
                "connect_failed": failed, "connect_s": round(max((r[2] for r in ready.values()), default=0), 1),
-               "workers": k, "server_rss_boot_mib": round(boot_rss, 1),
+               "workers": k, "pinned": bool(args.pin), "server_rss_boot_mib": round(boot_rss, 1),
                "server_rss_connected_mib": round(sum(rss_mib(p) for p in sprocs), 1),
                "inference_child_rss_mib": child_rss, "torch_in_world": _has_torch(sproc)}
         t0 = time.time() + 0.5
@@ -496,7 +513,9 @@ def line(r: dict) -> str:
         return (f"[idle {r.get('shape')}] n={r['connected']}/{r['n']} rss={r.get('server_rss_mib')} MiB (boot {r['server_rss_boot_mib']}) "
                 f"cpu={r.get('server_cpu_pct')}% inference child {r.get('inference_child_rss_mib')} MiB "
                 f"torch in world: {r.get('torch_in_world')}")
-    return (f"[{r['mode']} w{r.get('wire')} acks={r.get('acks')} {r.get('bots', 'python')} bots] n={r['connected']}/{r['n']} p50={r.get('p50_ms')} p99={r.get('p99_ms')} ms "
+    workers = r.get("workers", 1)
+    tag = (f" x{workers} workers" if workers > 1 else "") + (" pinned" if r.get("pinned") else "")
+    return (f"[{r['mode']} w{r.get('wire')} acks={r.get('acks')} {r.get('bots', 'python')} bots{tag}] n={r['connected']}/{r['n']} p50={r.get('p50_ms')} p99={r.get('p99_ms')} ms "
             f"delivery={r.get('delivery_ratio')} srv_cpu={r.get('server_cpu_pct')}% rss={r.get('server_rss_mib')} MiB "
             f"bots_cpu={r.get('bots_cpu_pct')} other_cpu={r.get('other_cpu_pct')}% lag99={r.get('bot_loop_lag_p99_ms')}")
 
@@ -519,6 +538,8 @@ def main() -> None:
                     help="the load generator: bench/realtime_bots.py or bench/bots/townsquare_bot.mjs (same bots in Node)")
     ap.add_argument("--workers", type=int, default=1,
                     help="serve the room from this many worker processes (reuse_port + Redis; docs/realtime.md)")
+    ap.add_argument("--pin", action="store_true",
+                    help="pin each server worker to a core of its own (0..K-1) and the bots to the others")
     ap.add_argument("--redis-url", default=os.environ.get("TOWNSQUARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     ap.add_argument("--sample", type=int, default=10)
     ap.add_argument("--rate", type=float, default=5.0)
@@ -540,6 +561,8 @@ def main() -> None:
                     help="seconds for every client to connect and join (10,000 idle on 2 busy cores: ~1,200)")
     ap.add_argument("--quiet-wait", type=float, default=120.0, help="seconds to wait for a quiet machine before a run")
     args = ap.parse_args()
+    if args.pin and args.workers >= (os.cpu_count() or 1):
+        ap.error(f"--pin: {args.workers} worker(s) on {os.cpu_count()} cores leave none for the bots")
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # the server and the bot processes inherit it
