@@ -473,6 +473,23 @@ def run_once(mode: str, n: int, tokens: list[str], url: str, tmp: Path, args, sh
             s.stop()
 
 
+def pin_peer(root: int, stop: threading.Event) -> None:
+    """Pin the Colyseus peer's processes as they appear: server.mjs on core 0, the rest on the others."""
+    rest, seen = set(range(1, os.cpu_count())), set()
+    while not stop.wait(0.2):
+        try:
+            procs = [psutil.Process(root), *psutil.Process(root).children(recursive=True)]
+        except psutil.Error:
+            return
+        for p in procs:
+            try:
+                if p.pid not in seen:
+                    pin(p.pid, {0} if any("server.mjs" in a for a in p.cmdline()) else rest)
+                    seen.add(p.pid)
+            except psutil.Error:
+                pass
+
+
 def run_peer(n: int, args) -> dict:
     """The Colyseus peer at the same N and shape, right after ours (its own bench.js)."""
     import subprocess
@@ -480,12 +497,20 @@ def run_peer(n: int, args) -> dict:
     if not (PEER_DIR / "node_modules" / "@colyseus" / "core").exists():
         return {"mode": "colyseus", "n": n, "error": f"not installed: bash ../shared/peers/colyseus/run.sh once ({PEER_DIR})"}
     load = [round(v, 2) for v in os.getloadavg()]
+    proc = subprocess.Popen(["node", "bench.js", "--n", str(n), "--procs", str(args.procs), "--sampled", str(args.sample),
+                             "--warmup", str(args.warmup), "--measure", str(args.duration), "--port", "2567"],
+                            cwd=PEER_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stop = threading.Event()
+    if args.pin:  # as ours: its server on core 0, its orchestrator and bots on the others
+        threading.Thread(target=pin_peer, args=(proc.pid, stop), daemon=True).start()
     try:
-        done = subprocess.run(["node", "bench.js", "--n", str(n), "--procs", str(args.procs), "--sampled", str(args.sample),
-                               "--warmup", str(args.warmup), "--measure", str(args.duration), "--port", "2567"],
-                              cwd=PEER_DIR, capture_output=True, text=True, timeout=400)
+        out, err = proc.communicate(timeout=400)
     except subprocess.TimeoutExpired:
+        proc.kill()
         return {"mode": "colyseus", "n": n, "error": "timed out"}
+    finally:
+        stop.set()
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
     for text in reversed(done.stdout.splitlines()):
         if text.startswith("{") and '"framework"' in text:
             r = json.loads(text)
