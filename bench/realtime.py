@@ -22,6 +22,9 @@ Runs, each against a fresh `townsquare serve` process:
   client_web/node_modules), so that the side-by-side with the Colyseus peer, whose bots are Node,
   uses the same kind of load generator for both servers. The harness makes the users and tokens
   either way, and computes the same JSON from the same per-process results (`"bots"` says which).
+- pin: with `--pin`, each server worker on a core of its own (0..K-1) and the bots on the others,
+  every thread of every process (the Colyseus peer's too: its server on core 0): the server is then
+  not preempted by its own load generator, as when the clients are other machines
 - idle: 2,000 (and 10,000 with `--idle 2000 10000`) connected clients that do nothing: the world
   process's RSS at boot and connected, with the default settings (the bundled embedder in the
   node's supervised inference child, whose RSS is reported apart). `--idle-shape` says where they
