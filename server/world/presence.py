@@ -9,6 +9,7 @@ room's occupants from the room events it sees (`Mirror`); snapshots on join come
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import uuid
@@ -187,13 +188,19 @@ class Presence:
     async def disconnected(self, conn: Connection) -> None:
         await self._leave_conn(conn)
 
-    async def leave_all(self) -> None:
-        """Shutdown: every local connection leaves its room."""
-        for conn in self.realtime.connections():
+    async def leave_all(self, at_once: int = 32) -> None:
+        """Shutdown: every local connection leaves its room, `at_once` at a time: each leave waits on
+        Redis and a database write, and one by one 1,500 people outlast the shutdown's 10 s."""
+
+        async def leave(conn: Connection) -> None:
             try:
                 await self._leave_conn(conn)
             except Exception:
                 log.exception("leaving %s on shutdown failed", conn.sid)
+
+        conns = list(self.realtime.connections())
+        for i in range(0, len(conns), at_once):
+            await asyncio.gather(*(leave(c) for c in conns[i:i + at_once]))
 
     async def move(self, conn: Connection, x: float, y: float, t: float | None = None) -> tuple[float, float]:
         slug = conn.require_room()

@@ -390,3 +390,31 @@ async def test_a_domain_stuck_in_shutdown_does_not_keep_the_world_up(db_url, db,
     async with db.session() as s:
         av = await s.get(Avatar, uuid.UUID(uid(a)))
     assert (av.x, av.y) == (9.5, 11.25)
+
+
+async def test_a_crowd_leaves_on_shutdown_in_time_and_every_place_is_saved(db_url, db, tmp_path):
+    from tests.conftest import make_settings, start_world
+
+    node = await start_world(make_settings(tmp_path, shutdown_timeout_s=3.0, avatar_save_s=600.0), db_url)
+    room = await fresh_room(node)
+    people = []
+    for i in range(24):
+        a, ca, ia, _ = await person(node, room.slug)
+        await call(ca, "move", {"x": 2 + i % 8, "y": 2 + i // 8})
+        people.append((a, ia, (float(2 + i % 8), float(2 + i // 8))))
+    for a, ia, (x, y) in people:
+        await position_of(ia, uid(a), x, y)
+    avatars = node.ctx.rooms.avatars
+    slow_save = avatars.save_place
+
+    async def save_place(*args) -> None:  # a database that takes 0.25 s a write: 24 in a row outlast 3 s
+        await asyncio.sleep(0.25)
+        await slow_save(*args)
+
+    avatars.save_place = save_place
+    await node.runner.cleanup()
+    await node.close_clients()
+    async with db.session() as s:
+        for a, _, place in people:
+            av = await s.get(Avatar, uuid.UUID(uid(a)))
+            assert (av.room_id, av.x, av.y) == (room.id, *place)
