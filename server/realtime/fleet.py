@@ -89,6 +89,10 @@ class LocalFleet:
     async def members(self, room: str) -> dict[str, Record]:
         return dict(self._members.get(room) or {})
 
+    async def members_of(self, rooms: list[str]) -> dict[str, dict[str, Record]]:
+        """`members` of several rooms at once."""
+        return {r: dict(self._members.get(r) or {}) for r in rooms}
+
     async def counts(self, rooms: list[str]) -> dict[str, int]:
         return {r: len(self._members.get(r) or {}) for r in rooms}
 
@@ -440,6 +444,18 @@ class RedisFleet:
         except _Down:
             return await self.local.members(room)
         return {_s(k): json.loads(v) for k, v in raw.items()}
+
+    async def members_of(self, rooms):
+        async def run():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for r in rooms:
+                    pipe.hgetall(self._users(r))
+                return await pipe.execute()
+        try:
+            raws = await self._r(run)
+        except _Down:
+            return await self.local.members_of(rooms)
+        return {r: {_s(k): json.loads(v) for k, v in raw.items()} for r, raw in zip(rooms, raws)}
 
     async def counts(self, rooms):
         async def run():
