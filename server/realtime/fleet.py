@@ -445,26 +445,25 @@ class RedisFleet:
             return await self.local.members(room)
         return {_s(k): json.loads(v) for k, v in raw.items()}
 
-    async def members_of(self, rooms):
+    async def _per_room(self, rooms: list[str], command: Callable) -> list:
+        """`command(pipe, room)` for each room, in one round trip; `_Down` as `_r`."""
         async def run():
             async with self.redis.pipeline(transaction=False) as pipe:
                 for r in rooms:
-                    pipe.hgetall(self._users(r))
+                    command(pipe, r)
                 return await pipe.execute()
+        return await self._r(run)
+
+    async def members_of(self, rooms):
         try:
-            raws = await self._r(run)
+            raws = await self._per_room(rooms, lambda pipe, r: pipe.hgetall(self._users(r)))
         except _Down:
             return await self.local.members_of(rooms)
         return {r: {_s(k): json.loads(v) for k, v in raw.items()} for r, raw in zip(rooms, raws)}
 
     async def counts(self, rooms):
-        async def run():
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for r in rooms:
-                    pipe.hlen(self._users(r))
-                return await pipe.execute()
         try:
-            return dict(zip(rooms, await self._r(run)))
+            return dict(zip(rooms, await self._per_room(rooms, lambda pipe, r: pipe.hlen(self._users(r)))))
         except _Down:
             return await self.local.counts(rooms)
 
