@@ -119,7 +119,7 @@ class Settings(BaseSettings):
     # ticks (0: never). interest_rooms forces it per room: {"plaza": true, "cafe": false}.
     interest_min_people: int = Field(100, ge=0)
     interest_view: tuple[float, float] = (30.0, 20.0)  # a client that does not say what its screen shows
-    interest_view_max: tuple[float, float] = (80.0, 50.0)  # the most a client's `view` at its join counts for
+    interest_view_max: tuple[float, float] = (80.0, 50.0)  # the most a client's `view` (room:join, view) counts for
     interest_margin: float = Field(4.0, ge=0)
     interest_cell: float = Field(10.0, gt=0)
     interest_far_every: int = Field(10, ge=0)

@@ -328,6 +328,10 @@ class LeaseSet:
         self.tokens.clear()
         self.confirmed.clear()
 
+    def keeper(self, url: str, ttl_s: float, heartbeat: str | None = None) -> LeaseKeeper:
+        """The thread that renews the leases held here (and `heartbeat`) while the node's loop is busy."""
+        return LeaseKeeper(url, self.node_id, lambda: [self.key(i) for i in list(self.tokens)], ttl_s, heartbeat)
+
 
 # At most one outbox RPUSH per this many seconds (a quiet node's op goes at once): a move waits
 # ~5 ms on average, an owner's tick is 100 ms.
@@ -624,9 +628,7 @@ class RedisFleet:
 
     def lease_keeper(self, url: str, ttl_s: float) -> LeaseKeeper:
         """The thread that renews this node's room leases and heartbeat while its loop is busy."""
-        leases = self.leases
-        return LeaseKeeper(url, self.node_id, lambda: [leases.key(i) for i in list(leases.tokens)], ttl_s,
-                           heartbeat=self._node(self.node_id))
+        return self.leases.keeper(url, ttl_s, heartbeat=self._node(self.node_id))
 
     def _islands(self, rooms: list[str]) -> set[str]:
         return {r for r in rooms if self.local._members.get(r) or self.local._npcs.get(r)}

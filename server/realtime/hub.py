@@ -54,7 +54,7 @@ class Connection:
     wire: int = 1  # 2: room ticks as compact `world:frame`s, acks of `s`-tagged moves folded in (frames.py)
     acks: list = field(default_factory=list)  # folded acks waiting for this connection's next frame
     area: tuple | None = None  # (room, cell size and view, cells, keep box) of its last interest-managed frame (frames.py)
-    view: tuple[float, float] | None = None  # the tiles its screen shows (w, h), as the client said at its join
+    view: tuple[float, float] | None = None  # the tiles its screen shows (w, h), as the client said (room:join, view)
     connected_at: float = field(default_factory=time.monotonic)
     data: dict[str, Any] = field(default_factory=dict)
     # str(user_id), once: the move path and every tick read it per connection (a UUID's str is ~0.5 us)

@@ -61,8 +61,7 @@ class RedisLeases:
 
     def keeper(self, url: str, ttl_s: float) -> LeaseKeeper:
         """The thread that renews the leases held here while this node's loop is busy (keeper.py)."""
-        held = self._set.tokens
-        return LeaseKeeper(url, self.node_id, lambda: [self.key(i) for i in list(held)], ttl_s)
+        return self._set.keeper(url, ttl_s)
 
     async def owner(self, id_: str) -> str | None:
         v = await self.redis.get(self.key(id_))
